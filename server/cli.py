@@ -1,0 +1,102 @@
+"""The `viva` command: `viva serve`, `viva keys create|list|revoke`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+from server import tenants
+from server.settings import get_settings
+from server.store import Redis, Store
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level,
+        ws_max_size=1 << 20,
+    )
+    return 0
+
+
+def _with_redis(action: Callable[[Redis], Awaitable[int]]) -> int:
+    async def run() -> int:
+        settings = get_settings()
+        store = Store(settings.redis_url, settings.data_dir)
+        await store.open()
+        try:
+            return await action(store.redis)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    async def action(redis: Redis) -> int:
+        tenant, api_key = await tenants.create_tenant(redis, args.name)
+        print(f"tenant  {tenant.id}  {tenant.name}", file=sys.stderr)
+        print(api_key)
+        return 0
+
+    return _with_redis(action)
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    async def action(redis: Redis) -> int:
+        for t in await tenants.list_tenants(redis):
+            state = "revoked" if t.revoked else "active"
+            created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(t.created_at))
+            print(f"{t.id}\t{t.name}\t{t.key_hint}…\t{state}\t{created}")
+        return 0
+
+    return _with_redis(action)
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    async def action(redis: Redis) -> int:
+        if await tenants.revoke_tenant_key(redis, args.tenant_id):
+            print(f"revoked {args.tenant_id}")
+            return 0
+        print(f"no tenant {args.tenant_id}", file=sys.stderr)
+        return 1
+
+    return _with_redis(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="viva", description="Viva Voce interview server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server (uvicorn)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=_serve)
+
+    keys_cmd = sub.add_parser("keys", help="manage tenants' API keys")
+    keys_sub = keys_cmd.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a tenant and print its new API key")
+    create.add_argument("name")
+    create.set_defaults(func=_keys_create)
+    keys_sub.add_parser("list", help="list tenants").set_defaults(func=_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a tenant's API key")
+    revoke.add_argument("tenant_id")
+    revoke.set_defaults(func=_keys_revoke)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

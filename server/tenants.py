@@ -1,0 +1,93 @@
+"""Tenants and their API keys. A key is shown once at creation; only its SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from server import keys
+from server.store import Redis
+
+KEY_PREFIX = "vv_"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: float
+    revoked: bool
+    key_hint: str  # the first characters of the key, to tell keys apart in listings
+
+
+def hash_key(api_key: str) -> str:
+    # API keys carry 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _from_hash(tenant_id: str, data: dict[str, str]) -> Tenant:
+    return Tenant(
+        id=tenant_id,
+        name=data.get("name", ""),
+        created_at=float(data.get("created_at", 0)),
+        revoked=data.get("revoked") == "1",
+        key_hint=data.get("key_hint", ""),
+    )
+
+
+async def create_tenant(redis: Redis, name: str) -> tuple[Tenant, str]:
+    """Create a tenant with a fresh API key; returns the tenant and the key (shown once)."""
+    name = name.strip()
+    if not name:
+        raise ValueError("tenant name must not be empty")
+    tenant_id = "ten_" + secrets.token_hex(8)
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = {
+        "name": name,
+        "created_at": str(time.time()),
+        "revoked": "0",
+        "key_hint": api_key[:10],
+        "key_hash": hash_key(api_key),
+    }
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.tenant(tenant_id), mapping=record)
+        pipe.set(keys.api_key(record["key_hash"]), tenant_id)
+        pipe.sadd(keys.TENANTS, tenant_id)
+        await pipe.execute()
+    return _from_hash(tenant_id, record), api_key
+
+
+async def get_tenant(redis: Redis, tenant_id: str) -> Tenant | None:
+    data = await redis.hgetall(keys.tenant(tenant_id))
+    return _from_hash(tenant_id, data) if data else None
+
+
+async def list_tenants(redis: Redis) -> list[Tenant]:
+    ids = sorted(await redis.smembers(keys.TENANTS))
+    found = [await get_tenant(redis, tenant_id) for tenant_id in ids]
+    return sorted((t for t in found if t), key=lambda t: t.created_at)
+
+
+async def revoke_tenant_key(redis: Redis, tenant_id: str) -> bool:
+    """Revoke the tenant's API key at once. Returns False when there is no such tenant."""
+    data = await redis.hgetall(keys.tenant(tenant_id))
+    if not data:
+        return False
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.tenant(tenant_id), "revoked", "1")
+        pipe.delete(keys.api_key(data["key_hash"]))
+        await pipe.execute()
+    return True
+
+
+async def authenticate(redis: Redis, api_key: str) -> Tenant | None:
+    """The tenant an API key belongs to, or None for an unknown or revoked key."""
+    if not api_key.startswith(KEY_PREFIX):
+        return None
+    tenant_id = await redis.get(keys.api_key(hash_key(api_key)))
+    if tenant_id is None:
+        return None
+    tenant = await get_tenant(redis, tenant_id)
+    return tenant if tenant and not tenant.revoked else None

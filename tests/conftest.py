@@ -1,0 +1,62 @@
+"""Shared fixtures: real embedded Valkey, the real packaged models, real speech."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from models.registry import ModelRegistry
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def models() -> ModelRegistry:
+    """One registry, loaded once for the whole run, as the server does per process."""
+    registry = ModelRegistry()
+    registry.load_all()
+    assert registry.ready(), registry.status()
+    return registry
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(VIVA_DATA_DIR=tmp_path / "data", REDIS_URL=None, VIVA_PRELOAD_MODELS=False)
+
+
+def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
+    """Speech from espeak-ng as 16 kHz float32."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is missing: `make setup` installs it")
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text],
+        check=True,
+        capture_output=True,
+    ).stdout
+    import io
+
+    audio, rate_in = sf.read(io.BytesIO(wav), dtype="float32")
+    return soxr.resample(audio, rate_in, 16000).astype(np.float32)
+
+
+def piper_speech(models: ModelRegistry, text: str) -> np.ndarray:
+    """Speech from the packaged Piper voice as 16 kHz float32."""
+    tts = models.tts()
+    audio = np.concatenate(list(tts.synthesize(text))).astype(np.float32) / 32768.0
+    return soxr.resample(audio, tts.sample_rate, 16000).astype(np.float32)
+
+
+@pytest.fixture
+def shared_data() -> Iterator[Path]:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent: the real recordings live in ../shared/data")
+    yield SHARED_DATA

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server import cli, tenants
+from server.settings import get_settings
+from server.store import Store
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("VIVA_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+async def _authenticate(data_dir: Path, key: str) -> tenants.Tenant | None:
+    store = Store(None, data_dir)
+    await store.open()
+    try:
+        return await tenants.authenticate(store.redis, key)
+    finally:
+        await store.close()
+
+
+def test_keys_create_list_revoke(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    assert cli.main(["keys", "create", "Acme Hiring"]) == 0
+    out = capsys.readouterr()
+    api_key = out.out.strip()
+    assert api_key.startswith("vv_") and len(api_key) > 40
+    tenant = asyncio.run(_authenticate(data_dir, api_key))
+    assert tenant is not None and tenant.name == "Acme Hiring"
+    # the key itself is never stored, only its hash
+    aof = b"".join(p.read_bytes() for p in (data_dir / "redis").rglob("*") if p.is_file())
+    assert api_key.encode() not in aof
+
+    assert cli.main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert tenant.id in listing and "active" in listing
+
+    assert cli.main(["keys", "revoke", tenant.id]) == 0
+    assert asyncio.run(_authenticate(data_dir, api_key)) is None
+    assert cli.main(["keys", "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert cli.main(["keys", "revoke", "ten_nope"]) == 1
