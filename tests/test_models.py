@@ -20,7 +20,10 @@ SENTENCE = "I led the migration of our payment service to a new database last ye
 
 
 def _frames(audio: np.ndarray) -> list[np.ndarray]:
-    return [audio[i : i + FRAME_SAMPLES] for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES)]
+    return [
+        audio[i : i + FRAME_SAMPLES]
+        for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES)
+    ]
 
 
 def test_vad_tells_speech_from_silence(models: ModelRegistry) -> None:
