@@ -1,0 +1,146 @@
+"""The turn-engine interface shared by voice and chat, and the plain scripted engine.
+
+An engine is given the interview plan and the transcript so far and decides the interviewer's
+next move (greeting and first question, a follow-up, the next question, the closing line), then
+streams its words. Engines are stateless: everything they need is in the plan and the transcript,
+which the server keeps in Redis, so a session resumes on any process after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Role = Literal["interviewer", "candidate"]
+MoveKind = Literal["opening", "question", "follow_up", "closing"]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    time_limit_s: int = 120
+    skill: str | None = None
+    source: str = "custom"  # custom | bank | cv | jd
+
+
+@dataclass(frozen=True)
+class InterviewPlan:
+    questions: tuple[Question, ...]
+    persona_id: str = "alex"
+    practice: bool = False
+    language: str = "en"
+    candidate_first_name: str | None = None  # for the greeting only; never used in scoring
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One completed turn of the transcript, as stored."""
+
+    index: int
+    role: Role
+    text: str
+    question_index: int | None = None  # the plan question this turn belongs to
+    kind: str = "answer"  # opening | question | follow_up | closing | answer
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    interrupted: bool = False
+    source: str = "voice"  # voice | text
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Per-answer feedback (practice mode)."""
+
+    strengths: tuple[str, ...]
+    improvements: tuple[str, ...]
+    score: int  # 0-100
+
+
+@dataclass(frozen=True)
+class Move:
+    """What the interviewer does next, decided before any words are produced."""
+
+    kind: MoveKind
+    question_index: int | None
+    is_complete: bool  # True with the closing line: the interview ends after it
+
+
+class Reply:
+    """A move and its words. `sentences()` may be iterated once."""
+
+    def __init__(
+        self, move: Move, sentences: AsyncIterator[str], feedback: Feedback | None = None
+    ) -> None:
+        self.move = move
+        self._sentences = sentences
+        self.feedback = feedback
+
+    def sentences(self) -> AsyncIterator[str]:
+        return self._sentences
+
+
+class TurnEngine(Protocol):
+    name: str
+    version: str
+
+    async def next_reply(self, plan: InterviewPlan, transcript: Sequence[Turn]) -> Reply:
+        """The interviewer's next turn given everything said so far.
+
+        With an empty transcript, the opening (greeting and first question). If the last turn
+        is the interviewer's (a resumed session), the same question again.
+        """
+        ...
+
+
+async def _iterate(items: Sequence[str]) -> AsyncIterator[str]:
+    for item in items:
+        yield item
+
+
+def asked_questions(transcript: Sequence[Turn]) -> list[int]:
+    """Indices of plan questions the interviewer has asked, in order."""
+    seen: list[int] = []
+    for turn in transcript:
+        index = turn.question_index
+        if turn.role == "interviewer" and index is not None and index not in seen:
+            seen.append(index)
+    return seen
+
+
+class ScriptedEngine:
+    """Greeting, the plan's questions in order, a closing line. No follow-ups, no scoring."""
+
+    name = "scripted"
+    version = "1"
+
+    async def next_reply(self, plan: InterviewPlan, transcript: Sequence[Turn]) -> Reply:
+        last = transcript[-1] if transcript else None
+        if last is not None and last.role == "interviewer" and last.kind != "closing":
+            # Resumed: ask the open question again.
+            move = Move("question", last.question_index, False)
+            question = plan.questions[last.question_index or 0].text
+            return Reply(move, _iterate(["Let's pick up where we left off.", question]))
+        asked = asked_questions(transcript)
+        next_index = (asked[-1] + 1) if asked else 0
+        if not transcript:
+            name = f", {plan.candidate_first_name}" if plan.candidate_first_name else ""
+            if not plan.questions:
+                return Reply(
+                    Move("closing", None, True), _iterate(["There are no questions today."])
+                )
+            return Reply(
+                Move("opening", 0, False),
+                _iterate([f"Hello{name}, thanks for joining.", plan.questions[0].text]),
+            )
+        if next_index >= len(plan.questions):
+            return Reply(
+                Move("closing", None, True),
+                _iterate(["Thank you, that's all my questions.", "Goodbye."]),
+            )
+        return Reply(
+            Move("question", next_index, False),
+            _iterate(["Thank you.", plan.questions[next_index].text]),
+        )

@@ -1,0 +1,160 @@
+"""Sessions in Redis: the record, its token, and its append-once transcript.
+
+A session token is 256 random bits, shown once at creation; Redis keeps only its SHA-256, mapped
+to the session id with the token's expiry as TTL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.engine import InterviewPlan, Question, Turn
+from server import keys
+from server.store import Redis
+
+DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600
+
+# Append a turn only if it is the next one: a resumed stream or a retried request can never
+# store the same turn twice. Returns 1 when stored, 0 when that index already exists.
+_APPEND_ONCE = """
+if redis.call('LLEN', KEYS[1]) == tonumber(ARGV[1]) then
+  redis.call('RPUSH', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+class SessionError(Exception):
+    """Base of session lookup failures; `code` is the stream protocol's close code."""
+
+    code = 4400
+
+
+class SessionNotFound(SessionError):
+    code = 4404
+
+
+class InvalidToken(SessionError):
+    code = 4401
+
+
+@dataclass
+class SessionRecord:
+    id: str
+    tenant_id: str
+    plan: InterviewPlan
+    mode: str = "voice"  # voice | chat
+    status: str = "created"  # created | active | completed | partial | low_confidence
+    created_at: float = field(default_factory=time.time)
+    expires_at: float = 0.0
+    interview_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # REST-level fields (candidate, tags...)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in ("completed", "partial", "low_confidence")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def plan_to_json(plan: InterviewPlan) -> str:
+    return json.dumps(dataclasses.asdict(plan))
+
+
+def plan_from_json(raw: str) -> InterviewPlan:
+    data = json.loads(raw)
+    data["questions"] = tuple(Question(**q) for q in data.get("questions", ()))
+    return InterviewPlan(**data)
+
+
+def turn_to_json(turn: Turn) -> str:
+    return json.dumps(dataclasses.asdict(turn))
+
+
+def turn_from_json(raw: str) -> Turn:
+    return Turn(**json.loads(raw))
+
+
+def _record_to_hash(record: SessionRecord) -> dict[str, str]:
+    return {
+        "id": record.id,
+        "tenant_id": record.tenant_id,
+        "plan": plan_to_json(record.plan),
+        "mode": record.mode,
+        "status": record.status,
+        "created_at": repr(record.created_at),
+        "expires_at": repr(record.expires_at),
+        "interview_id": record.interview_id,
+        "extra": json.dumps(record.extra),
+    }
+
+
+def _record_from_hash(data: dict[str, str]) -> SessionRecord:
+    return SessionRecord(
+        id=data["id"],
+        tenant_id=data["tenant_id"],
+        plan=plan_from_json(data["plan"]),
+        mode=data.get("mode", "voice"),
+        status=data.get("status", "created"),
+        created_at=float(data.get("created_at", 0)),
+        expires_at=float(data.get("expires_at", 0)),
+        interview_id=data.get("interview_id", ""),
+        extra=json.loads(data.get("extra", "{}")),
+    )
+
+
+class SessionStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._append_once = redis.register_script(_APPEND_ONCE)
+
+    async def create(
+        self, record: SessionRecord, token_ttl_s: int = DEFAULT_TOKEN_TTL_S
+    ) -> tuple[SessionRecord, str]:
+        """Store a new session and issue its token. Returns the record and the token."""
+        token = secrets.token_urlsafe(32)
+        record.expires_at = time.time() + token_ttl_s
+        mapping = _record_to_hash(record)
+        mapping["token_hash"] = hash_token(token)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.session(record.id), mapping=mapping)  # type: ignore[arg-type]
+            pipe.set(keys.session_token(mapping["token_hash"]), record.id, ex=token_ttl_s)
+            await pipe.execute()
+        return record, token
+
+    async def get(self, session_id: str) -> SessionRecord:
+        data = await self.redis.hgetall(keys.session(session_id))
+        if not data:
+            raise SessionNotFound(f"no session {session_id}")
+        return _record_from_hash(data)  # type: ignore[arg-type]
+
+    async def authorize(self, session_id: str, token: str) -> SessionRecord:
+        """The session a token opens; InvalidToken for a wrong, revoked or expired token."""
+        record = await self.get(session_id)
+        owner = await self.redis.get(keys.session_token(hash_token(token)))
+        if owner != session_id or record.expires_at < time.time():
+            raise InvalidToken("bad or expired session token")
+        return record
+
+    async def set_status(self, session_id: str, status: str) -> None:
+        await self.redis.hset(keys.session(session_id), "status", status)
+
+    async def append_turn(self, session_id: str, turn: Turn) -> bool:
+        """Store a completed turn if index `turn.index` is the next one. False if already there."""
+        stored = await self._append_once(
+            keys=[keys.session_turns(session_id)], args=[turn.index, turn_to_json(turn)]
+        )
+        return bool(stored)
+
+    async def turns(self, session_id: str) -> list[Turn]:
+        raw = await self.redis.lrange(keys.session_turns(session_id), 0, -1)
+        return [turn_from_json(str(item)) for item in raw]
