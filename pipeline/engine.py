@@ -35,6 +35,27 @@ class InterviewPlan:
 
 
 @dataclass(frozen=True)
+class PlanSpec:
+    """What a plan is built from: the interview resource plus the session's own inputs."""
+
+    type: str = "behavioral"  # behavioral | technical | case_study | system_design | culture_fit
+    track: str | None = None  # catalogue track id, e.g. "dsa", "k12_math"
+    level: str | None = None
+    grade: str | None = None
+    skills: tuple[tuple[str, str], ...] = ()  # (name, description)
+    questions: tuple[tuple[str, int], ...] = ()  # custom (question, time_limit_s), asked first
+    max_questions: int = 8
+    duration_minutes: int | None = None
+    focus_areas: tuple[str, ...] = ()
+    cv_text: str = ""
+    job_description: str = ""
+    company_context: str = ""
+    persona_id: str = "maya"
+    practice: bool = False
+    language: str = "en"
+
+
+@dataclass(frozen=True)
 class Turn:
     """One completed turn of the transcript, as stored."""
 
