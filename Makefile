@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-DEBS   := espeak-ng sox
+DEBS   := espeak-ng sox chromium
 export HOST PORT
 
 .PHONY: setup system-deps run test test-fast bench lint clean
