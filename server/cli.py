@@ -43,8 +43,16 @@ def _with_redis(action: Callable[[Redis], Awaitable[int]]) -> int:
 
 def _keys_create(args: argparse.Namespace) -> int:
     async def action(redis: Redis) -> int:
-        tenant, api_key = await tenants.create_tenant(redis, args.name)
+        try:
+            tenant, api_key = await tenants.create_tenant(
+                redis, args.name, tuple(args.embed_origin)
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"tenant  {tenant.id}  {tenant.name}", file=sys.stderr)
+        for origin in tenant.embed_origins:
+            print(f"embed origin  {origin}", file=sys.stderr)
         print(api_key)
         return 0
 
@@ -85,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub = keys_cmd.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a tenant and print its new API key")
     create.add_argument("name")
+    create.add_argument(
+        "--embed-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an origin whose pages may frame the interview room (repeatable)",
+    )
     create.set_defaults(func=_keys_create)
     keys_sub.add_parser("list", help="list tenants").set_defaults(func=_keys_list)
     revoke = keys_sub.add_parser("revoke", help="revoke a tenant's API key")

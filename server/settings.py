@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     speaker_encoder: str = Field("", alias="SPEAKER_ENCODER")
     preload_models: bool = Field(True, alias="VIVA_PRELOAD_MODELS")
 
+    # The demo host page at /demo creates sessions with this tenant API key, server-side.
+    demo_enabled: bool = Field(False, alias="VIVA_DEMO_ENABLED")
+    demo_api_key: str = Field("", alias="VIVA_DEMO_API_KEY")
+
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 

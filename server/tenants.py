@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from server import keys
 from server.store import Redis
@@ -21,11 +23,25 @@ class Tenant:
     created_at: float
     revoked: bool
     key_hint: str  # the first characters of the key, to tell keys apart in listings
+    # Origins (scheme://host[:port]) whose pages may frame the interview room.
+    embed_origins: tuple[str, ...] = ()
 
 
 def hash_key(api_key: str) -> str:
     # API keys carry 256 random bits, so a fast hash is enough: nothing to brute-force.
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def normalize_origin(url: str) -> str:
+    """`https://Example.com:443/x` -> `https://example.com`; ValueError if it is not an origin."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"embed origin must be http(s)://host[:port], got {url!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"embed origin must not have a path, query or user: {url!r}")
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 def _from_hash(tenant_id: str, data: dict[Any, Any]) -> Tenant:
@@ -35,14 +51,18 @@ def _from_hash(tenant_id: str, data: dict[Any, Any]) -> Tenant:
         created_at=float(data.get("created_at", 0)),
         revoked=data.get("revoked") == "1",
         key_hint=data.get("key_hint", ""),
+        embed_origins=tuple(json.loads(data.get("embed_origins") or "[]")),
     )
 
 
-async def create_tenant(redis: Redis, name: str) -> tuple[Tenant, str]:
+async def create_tenant(
+    redis: Redis, name: str, embed_origins: tuple[str, ...] = ()
+) -> tuple[Tenant, str]:
     """Create a tenant with a fresh API key; returns the tenant and the key (shown once)."""
     name = name.strip()
     if not name:
         raise ValueError("tenant name must not be empty")
+    origins = tuple(dict.fromkeys(normalize_origin(o) for o in embed_origins))
     tenant_id = "ten_" + secrets.token_hex(8)
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
     record: dict[str, str] = {
@@ -51,6 +71,7 @@ async def create_tenant(redis: Redis, name: str) -> tuple[Tenant, str]:
         "revoked": "0",
         "key_hint": api_key[:10],
         "key_hash": hash_key(api_key),
+        "embed_origins": json.dumps(origins),
     }
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(keys.tenant(tenant_id), mapping=dict(record))  # type: ignore[arg-type]
@@ -69,6 +90,15 @@ async def list_tenants(redis: Redis) -> list[Tenant]:
     ids: list[str] = sorted(await redis.smembers(keys.TENANTS))  # type: ignore[arg-type]
     found = [await get_tenant(redis, tenant_id) for tenant_id in ids]
     return sorted((t for t in found if t), key=lambda t: t.created_at)
+
+
+async def set_embed_origins(redis: Redis, tenant_id: str, embed_origins: tuple[str, ...]) -> bool:
+    """Replace the origins allowed to frame the room. False when there is no such tenant."""
+    origins = tuple(dict.fromkeys(normalize_origin(o) for o in embed_origins))
+    if not await redis.exists(keys.tenant(tenant_id)):
+        return False
+    await redis.hset(keys.tenant(tenant_id), "embed_origins", json.dumps(origins))
+    return True
 
 
 async def revoke_tenant_key(redis: Redis, tenant_id: str) -> bool:
