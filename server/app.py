@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
-from server import health
+from server import embed, health
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
 from server.store import Store
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
     """Build the app. `models` lets tests share one loaded registry across app instances."""
     settings = settings or get_settings()
     registry = models or ModelRegistry(model_config(settings))
+    embed.install_log_redaction()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -40,4 +41,4 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
                     await preload
             await store.close()
 
-    return Starlette(routes=list(health.routes), lifespan=lifespan)
+    return Starlette(routes=[*health.routes, *embed.routes], lifespan=lifespan)
