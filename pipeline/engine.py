@@ -8,7 +8,7 @@ which the server keeps in Redis, so a session resumes on any process after a res
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -23,6 +23,8 @@ class Question:
     time_limit_s: int = 120
     skill: str | None = None
     source: str = "custom"  # custom | bank | cv | jd
+    style: str = "behavioral"  # behavioral | technical: which answer structure is expected
+    key_points: tuple[str, ...] = ()  # what a strong answer covers (bank questions)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class InterviewPlan:
     practice: bool = False
     language: str = "en"
     candidate_first_name: str | None = None  # for the greeting only; never used in scoring
+    interview_type: str = "behavioral"
+    skills: tuple[str, ...] = ()  # the interview's competencies, scored in the report
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,17 @@ class Reply:
     """A move and its words. `sentences()` may be iterated once."""
 
     def __init__(
-        self, move: Move, sentences: AsyncIterator[str], feedback: Feedback | None = None
+        self,
+        move: Move,
+        sentences: AsyncIterator[str],
+        feedback: Feedback | None = None,
+        meta: Mapping[str, object] | None = None,
     ) -> None:
         self.move = move
         self._sentences = sentences
         self.feedback = feedback
+        # For the interviewer turn's meta: which engine spoke, and why it fell back if it did.
+        self.meta: dict[str, object] = dict(meta or {})
 
     def sentences(self) -> AsyncIterator[str]:
         return self._sentences

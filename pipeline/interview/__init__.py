@@ -1,0 +1,1 @@
+"""The interviewer: planning, answer analysis, the structured and LLM engines, the report."""

@@ -1,0 +1,268 @@
+"""The report: overall and per-competency scores with evidence, per-question feedback, status.
+
+Only the plan's questions and the candidate turns' text are inputs; the candidate's name and any
+metadata never are. The same transcript always gives the same report. With too little candidate
+speech there is no overall number at all (status low_confidence), never a made-up one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from models.embedding import shared_embedder
+from pipeline.engine import InterviewPlan, Question, Turn
+from pipeline.interview.analysis import AnswerAnalysis, Embedder, analyse
+from pipeline.interview.rubric import RUBRIC_VERSION, AnswerScore, score_answer
+
+LOW_CONFIDENCE_WORDS = 30  # all candidate answers together, below this: nothing to score
+SKILLS_WEIGHT = 0.6  # shared by the interview's skills; the rest to the two general ones
+GENERAL_COMPETENCIES = ("communication", "problem_solving")
+MAX_QUOTE_WORDS = 30
+INPUTS_USED = (
+    "plan questions and their key points",
+    "interview skills",
+    "candidate turns' transcribed text",
+)
+INPUTS_EXCLUDED = (
+    "candidate name and metadata",
+    "audio and voice",
+    "turns excluded by diarization",
+    "interviewer turns",
+)
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    index: int
+    question: Question
+    answer: str
+    turns: tuple[Turn, ...]
+    analysis: AnswerAnalysis
+    score: AnswerScore
+
+
+def collect_answers(plan: InterviewPlan, transcript: Sequence[Turn]) -> dict[int, list[Turn]]:
+    """Candidate turns grouped by the plan question they answer (follow-up answers included)."""
+    answers: dict[int, list[Turn]] = {}
+    current: int | None = None
+    for turn in transcript:
+        if turn.role == "interviewer":
+            current = turn.question_index if turn.kind != "closing" else None
+            continue
+        index = turn.question_index if turn.question_index is not None else current
+        if index is None or index >= len(plan.questions) or turn.meta.get("excluded"):
+            continue
+        if turn.text.strip():
+            answers.setdefault(index, []).append(turn)
+    return answers
+
+
+def score_questions(
+    plan: InterviewPlan, transcript: Sequence[Turn], embedder: Embedder
+) -> list[AnsweredQuestion]:
+    scored: list[AnsweredQuestion] = []
+    for index, turns in sorted(collect_answers(plan, transcript).items()):
+        question = plan.questions[index]
+        answer = " ".join(t.text.strip() for t in turns)
+        analysis = analyse(question, answer, embedder)
+        scored.append(
+            AnsweredQuestion(
+                index,
+                question,
+                answer,
+                tuple(turns),
+                analysis,
+                score_answer(analysis, question.time_limit_s),
+            )
+        )
+    return scored
+
+
+def build_report(
+    plan: InterviewPlan,
+    transcript: Sequence[Turn],
+    *,
+    ended_early: bool,
+    embedder: Embedder | None = None,
+) -> dict[str, Any]:
+    embedder = embedder or shared_embedder()
+    answered = score_questions(plan, transcript, embedder)
+    asked = {
+        t.question_index
+        for t in transcript
+        if t.role == "interviewer" and t.question_index is not None
+    }
+    words = sum(a.analysis.word_count for a in answered)
+    engine, engine_version = _engine_of(transcript)
+    report: dict[str, Any] = {
+        "status": "completed",
+        "overall_score": None,
+        "verdict": "",
+        "summary": "",
+        "competencies": [],
+        "strengths": [],
+        "improvements": [],
+        "questions": [_question_entry(a) for a in answered],
+        "coverage": {
+            "planned": len(plan.questions),
+            "asked": len(asked),
+            "answered": len(answered),
+            "candidate_words": words,
+        },
+        "inputs_used": list(INPUTS_USED),
+        "inputs_excluded": list(INPUTS_EXCLUDED),
+        "engine": engine,
+        "engine_version": engine_version,
+        "rubric_version": RUBRIC_VERSION,
+        "model_versions": {"embedding": embedder.version},
+        # Other sections (language, fraud_signals) are merged in by their owners.
+    }
+    if words < LOW_CONFIDENCE_WORDS:
+        report["status"] = "low_confidence"
+        report["verdict"] = "Not enough evidence to score"
+        report["summary"] = (
+            f"Only {words} words of candidate answers: too little to score. No score is given."
+        )
+        report["competencies"] = [
+            {**c, "score": None, "explanation": "Not enough evidence."}
+            for c in _competencies(plan, [])
+        ]
+        return report
+
+    competencies = _competencies(plan, answered)
+    assessed = [c for c in competencies if c["score"] is not None]
+    total_weight = sum(c["weight"] for c in assessed)
+    overall = round(sum(c["weight"] * c["score"] for c in assessed) / total_weight)
+    report["overall_score"] = overall
+    report["verdict"] = _verdict(overall)
+    report["competencies"] = competencies
+    report["strengths"] = _most_common(s for a in answered for s in a.score.strengths)
+    report["improvements"] = _most_common(s for a in answered for s in a.score.improvements)
+    if ended_early:
+        report["status"] = "partial"
+        report["summary"] = (
+            f"The interview ended early: scored on {len(answered)} of {len(plan.questions)} "
+            "planned questions."
+        )
+    else:
+        report["summary"] = f"Scored on {len(answered)} of {len(plan.questions)} questions."
+    return report
+
+
+def _question_entry(a: AnsweredQuestion) -> dict[str, Any]:
+    return {
+        "index": a.index,
+        "question": a.question.text,
+        "skill": a.question.skill,
+        "answer": a.answer,
+        "score": a.score.score,
+        "rating": a.score.rating,
+        "feedback": a.score.summary,
+        "strengths": list(a.score.strengths),
+        "improvements": list(a.score.improvements),
+        "signals": {
+            "relevance": round(a.analysis.relevance, 3),
+            **a.score.components,
+            "gaps": list(a.analysis.gaps),
+        },
+        "turns": [t.index for t in a.turns],
+    }
+
+
+def _competencies(plan: InterviewPlan, answered: list[AnsweredQuestion]) -> list[dict[str, Any]]:
+    skills = list(plan.skills) or list(dict.fromkeys(q.skill for q in plan.questions if q.skill))
+    share = SKILLS_WEIGHT / len(skills) if skills else 0.0
+    general = (1.0 - SKILLS_WEIGHT) / 2 if skills else 0.5
+    entries: list[dict[str, Any]] = []
+    for skill in skills:
+        mine = [a for a in answered if (a.question.skill or "").lower() == skill.lower()]
+        score = _mean([a.score.score for a in mine])
+        explanation = (
+            f"Mean of {len(mine)} answer(s) on {skill}: " + mine[0].score.summary.lower()
+            if mine
+            else f"Not assessed: no answered question was on {skill}."
+        )
+        entries.append(_entry(skill, share, score, explanation, mine))
+    communication = _mean([_communication(a) for a in answered])
+    entries.append(
+        _entry(
+            "communication",
+            general,
+            communication,
+            "Structure, staying on the question, length for the time, and few hedges.",
+            answered,
+        )
+    )
+    problem_solving = _mean([_problem_solving(a) for a in answered])
+    entries.append(
+        _entry(
+            "problem_solving",
+            general,
+            problem_solving,
+            "Specific approaches, key points covered, results or reasoning shown.",
+            answered,
+        )
+    )
+    return entries
+
+
+def _entry(
+    name: str, weight: float, score: int | None, explanation: str, answers: list[AnsweredQuestion]
+) -> dict[str, Any]:
+    best = sorted(answers, key=lambda a: (-a.score.score, a.index))[:2]
+    return {
+        "name": name,
+        "weight": round(weight, 3),
+        "score": score,
+        "explanation": explanation,
+        "evidence": [_quote(a) for a in best if a.analysis.best_sentence],
+    }
+
+
+def _quote(a: AnsweredQuestion) -> dict[str, Any]:
+    sentence = a.analysis.best_sentence
+    turn = next((t.index for t in a.turns if sentence in t.text), a.turns[0].index)
+    words = sentence.split()
+    quote = " ".join(words[:MAX_QUOTE_WORDS]) + (" …" if len(words) > MAX_QUOTE_WORDS else "")
+    return {"turn": turn, "quote": quote}
+
+
+def _communication(a: AnsweredQuestion) -> float:
+    c = a.score.components
+    hedging = 1.0 - min(len(a.analysis.hedges), 3) / 3
+    return 100 * (c["structure"] + c["length"] + c["relevance"] + hedging) / 4
+
+
+def _problem_solving(a: AnsweredQuestion) -> float:
+    c = a.score.components
+    coverage = c.get("key_points", c["relevance"])
+    return 100 * (c["specificity"] + coverage + c["structure"]) / 3
+
+
+def _mean(values: list[float] | list[int]) -> int | None:
+    return round(sum(values) / len(values)) if values else None
+
+
+def _verdict(score: int) -> str:
+    if score >= 80:
+        return "Strong"
+    if score >= 65:
+        return "Solid"
+    if score >= 45:
+        return "Mixed"
+    return "Needs improvement"
+
+
+def _most_common(items: Any, limit: int = 5) -> list[str]:
+    counts = Counter(items)
+    return [text for text, _ in counts.most_common(limit)]
+
+
+def _engine_of(transcript: Sequence[Turn]) -> tuple[str, str]:
+    for turn in reversed(transcript):
+        if turn.role == "interviewer" and "engine" in turn.meta:
+            return str(turn.meta["engine"]), str(turn.meta.get("engine_version", ""))
+    return "structured", ""
