@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
-from server import embed, health
+from server import embed, health, stream
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
 from server.store import Store
@@ -41,4 +41,4 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
                     await preload
             await store.close()
 
-    return Starlette(routes=[*health.routes, *embed.routes], lifespan=lifespan)
+    return Starlette(routes=[*health.routes, *stream.routes, *embed.routes], lifespan=lifespan)

@@ -11,7 +11,24 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}` | hash | session record: tenant, status, mode, plan, token hash, expiry |
 | `viva:session:{id}:turns` | list | completed turns (JSON), append-once by index |
 | `viva:session:{id}:stream` | string | id of the socket streaming the session now |
+| `viva:session:{id}:clock` | string | epoch seconds of the first stream: zero of session time |
 | `viva:token:{sha256(token)}` | string | session id for a session token; TTL = token expiry |
+| `viva:session:{id}:report` | string | the report (JSON), once the session finished |
+| `viva:session:{id}:audit` | stream | append-only audit log: created, started, scored, reviewed... |
+| `viva:session:{id}:webhooks` | list | webhook delivery log (JSON per attempt) |
+| `viva:session:{id}:recordings` | hash | WAV paths: fields `candidate`, `full` |
+| `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
+| `viva:tenant:{tenant_id}:sessions` | zset | the tenant's session ids by creation time (index) |
+| `viva:tenant:{tenant_id}:interviews` | zset | the tenant's interview ids by creation time (index) |
+| `viva:tenant:{tenant_id}:audit` | stream | tenant-level audit: sessions deleted (id only, no content) |
+| `viva:interview:{id}` | string | an interview (JSON) with its tenant id |
+| `viva:ratelimit:{tenant_id}:{minute}` | string | requests the tenant made this minute; expires |
+| `viva:quota:{tenant_id}:{day}` | string | sessions the tenant created on this UTC day; expires |
+| `viva:webhooks` | stream | webhook deliveries to make (consumer group `deliverers`) |
+| `viva:webhooks:retry` | zset | failed deliveries (JSON) by the time of their next attempt |
+
+Tenant hash fields beyond the record: `webhook_secret`, `rate_limit_per_minute`,
+`daily_session_quota` (the last two override the settings' defaults).
 """
 
 from __future__ import annotations
@@ -50,3 +67,69 @@ def session_token(token_hash: str) -> str:
 def session_stream_owner(session_id: str) -> str:
     """string: id of the WebSocket currently streaming this session."""
     return f"{session_prefix(session_id)}:stream"
+
+
+def session_clock(session_id: str) -> str:
+    """string: wall-clock time (epoch seconds) of the session's first stream; the zero of the
+    session-relative seconds in turns and word timestamps."""
+    return f"{session_prefix(session_id)}:clock"
+
+
+def session_report(session_id: str) -> str:
+    """string: the session's report as JSON."""
+    return f"{session_prefix(session_id)}:report"
+
+
+def session_audit(session_id: str) -> str:
+    """stream: the session's append-only audit log."""
+    return f"{session_prefix(session_id)}:audit"
+
+
+def session_webhooks(session_id: str) -> str:
+    """list: one JSON entry per webhook delivery attempt for this session."""
+    return f"{session_prefix(session_id)}:webhooks"
+
+
+def session_recordings(session_id: str) -> str:
+    """hash: WAV file paths of the session, fields `candidate` and `full`."""
+    return f"{session_prefix(session_id)}:recordings"
+
+
+def session_rate(session_id: str) -> str:
+    """prefix of the per-minute request counters of one session token."""
+    return f"{session_prefix(session_id)}:ratelimit"
+
+
+def tenant_sessions(tenant_id: str) -> str:
+    """zset: the tenant's session ids scored by creation time."""
+    return f"{PREFIX}tenant:{tenant_id}:sessions"
+
+
+def tenant_interviews(tenant_id: str) -> str:
+    """zset: the tenant's interview ids scored by creation time."""
+    return f"{PREFIX}tenant:{tenant_id}:interviews"
+
+
+def tenant_audit(tenant_id: str) -> str:
+    """stream: tenant-level audit entries (e.g. a session was deleted)."""
+    return f"{PREFIX}tenant:{tenant_id}:audit"
+
+
+def interview(interview_id: str) -> str:
+    """string: one interview as JSON."""
+    return f"{PREFIX}interview:{interview_id}"
+
+
+def tenant_rate(tenant_id: str) -> str:
+    """prefix of the tenant's per-minute request counters."""
+    return f"{PREFIX}ratelimit:{tenant_id}"
+
+
+def session_quota(tenant_id: str, day: int) -> str:
+    """string: sessions created by the tenant on UTC day `day` (days since the epoch)."""
+    return f"{PREFIX}quota:{tenant_id}:{day}"
+
+
+WEBHOOKS = PREFIX + "webhooks"
+WEBHOOK_GROUP = "deliverers"
+WEBHOOK_RETRIES = PREFIX + "webhooks:retry"

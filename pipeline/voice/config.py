@@ -1,0 +1,48 @@
+"""Tunables of the voice loop, with their defaults. The server may override them from the
+environment (see docs/stream-protocol.md for the variable names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FRAME_MS = 32.0  # one Silero frame: 512 samples at 16 kHz
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    start_threshold: float = 0.5  # speech probability that counts towards a start
+    stop_threshold: float = 0.35  # below this a frame is silence (hysteresis)
+    min_speech_ms: float = 250.0  # voiced run needed to start a turn: coughs are shorter
+    stop_silence_ms: float = 160.0  # silence that ends a voiced segment (not yet the turn)
+    barge_in_ms: float = 300.0  # voiced run needed to interrupt the interviewer
+    # While the interviewer's audio plays, only confident speech counts: echo that leaks
+    # past the client's echo cancellation scores lower than a voice at the microphone.
+    barge_in_threshold: float = 0.7
+    preroll_ms: float = 320.0  # audio kept from before the start, so onsets are not cut
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    silence_ms: float = 500.0  # silence after the last voiced audio that ends a turn
+    unfinished_silence_ms: float = 1100.0  # when the words so far look unfinished
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    partial_every_ms: float = 700.0  # new speech between two partial transcriptions
+
+
+@dataclass(frozen=True)
+class TtsConfig:
+    chunk_ms: float = 100.0  # size of each binary frame sent to the client
+    lead_ms: float = 250.0  # how far audio is sent ahead of real-time playback
+    cache_max_words: int = 12  # sentences up to this long are cached (acknowledgements, questions)
+    cache_entries: int = 256
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    vad: VadConfig = VadConfig()
+    endpoint: EndpointConfig = EndpointConfig()
+    asr: AsrConfig = AsrConfig()
+    tts: TtsConfig = TtsConfig()

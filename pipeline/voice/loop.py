@@ -1,0 +1,583 @@
+"""One session's voice loop: candidate audio in, interviewer turns out, with barge-in.
+
+Stages, in order: `audio.input.AudioInput` (decode, 16 kHz, 512-sample frames) -> Silero
+probability -> `SpeechDetector` (start/stop) -> the open candidate turn (audio, partials via the
+shared `TranscriptionScheduler`) -> on a stop, a speculative reply: final transcript, engine,
+first sentence's audio, all while the endpoint silence runs -> at the endpoint, commit the turn
+and speak the reply paced at real time. New speech before the commit cancels the speculation and
+extends the same turn; speech during the interviewer's audio is a barge-in.
+
+Everything the loop keeps between turns is the stored transcript, so a new loop over the same
+session (a reconnect, another process) picks up where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from audio.input import PIPELINE_RATE, AudioInput
+from audio.pcm import encode_s16le
+from models.vad import FRAME_SAMPLES, SileroStream
+from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
+from pipeline.voice.agreement import LocalAgreement
+from pipeline.voice.config import VoiceConfig
+from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
+from pipeline.voice.endpoint import required_silence_s
+from pipeline.voice.messages import (
+    AgentAudio,
+    AgentText,
+    FeedbackMessage,
+    Finished,
+    Interrupt,
+    Progress,
+    Ready,
+    ServerMessage,
+    TranscriptText,
+    TurnMetrics,
+    Vad,
+)
+from pipeline.voice.sink import CandidateSegment, InterviewerSpeech, NullSink, SegmentSink
+from pipeline.voice.synthesizer import Synthesizer
+from pipeline.voice.transcriber import TranscriptionScheduler
+
+
+class Transport(Protocol):
+    async def send_message(self, message: ServerMessage) -> None: ...
+
+    async def send_audio(self, pcm: bytes) -> None: ...
+
+
+class TurnLog(Protocol):
+    async def append(self, turn: Turn) -> bool:
+        """Store a completed turn once (by index); False when that index is already stored."""
+        ...
+
+
+Finisher = Callable[[bool], Awaitable[Finished]]  # ended_early -> the finished message
+
+
+class SessionClock:
+    """Session-relative seconds: `offset_s` at the moment this connection started."""
+
+    def __init__(self, offset_s: float) -> None:
+        self.offset_s = offset_s
+        self._origin = time.monotonic()
+
+    def now_s(self) -> float:
+        return self.offset_s + time.monotonic() - self._origin
+
+    def to_monotonic(self, session_s: float) -> float:
+        return self._origin + session_s - self.offset_s
+
+
+@dataclass
+class CandidateTurn:
+    """The candidate turn being spoken or typed, not yet stored."""
+
+    audio_start_s: float
+    frames: list[np.ndarray] = field(default_factory=list)
+    spans: list[list[float]] = field(default_factory=list)  # voiced [start_s, end_s]
+    typed: list[str] = field(default_factory=list)
+    last_voiced_s: float = 0.0
+    partial_mark: int = 0  # samples transcribed by the last partial request
+    latest_text: str = ""
+    agreement: LocalAgreement = field(default_factory=LocalAgreement)
+
+    @property
+    def samples(self) -> int:
+        return len(self.frames) * FRAME_SAMPLES
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.frames) if self.frames else np.zeros(0, np.float32)
+
+    def span_audio(self, start_s: float, end_s: float) -> np.ndarray:
+        first = max(0, round((start_s - self.audio_start_s) * PIPELINE_RATE))
+        last = max(first, round((end_s - self.audio_start_s) * PIPELINE_RATE))
+        return self.audio()[first:last]
+
+
+@dataclass
+class AgentTurn:
+    """The interviewer turn being spoken."""
+
+    index: int
+    reply: Reply
+    repeat: bool  # a resumed session re-asking a stored turn: not stored again
+    started_s: float
+    task: asyncio.Task[None] | None = None
+    sentences: list[str] = field(default_factory=list)
+    audio: list[np.ndarray] = field(default_factory=list)
+    play_cursor: float = 0.0  # monotonic time the client finishes playing what was sent
+
+
+@dataclass
+class ReplyTiming:
+    """What a reply to a spoken answer cost, for the `metrics` message."""
+
+    eos_monotonic: float
+    asr_final_ms: float
+    engine_ms: float
+    tts_started: float = 0.0
+    tts_first_chunk_ms: float = 0.0
+
+
+class VoiceLoop:
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        plan: InterviewPlan,
+        transcript: list[Turn],
+        engine: TurnEngine,
+        transcriber: TranscriptionScheduler,
+        synthesizer: Synthesizer,
+        vad: SileroStream,
+        transport: Transport,
+        turn_log: TurnLog,
+        finisher: Finisher,
+        clock: SessionClock,
+        config: VoiceConfig | None = None,
+        sink: SegmentSink | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.plan = plan
+        self.transcript = list(transcript)
+        self.engine = engine
+        self.transcriber = transcriber
+        self.synthesizer = synthesizer
+        self.vad = vad
+        self.transport = transport
+        self.turn_log = turn_log
+        self.finisher = finisher
+        self.clock = clock
+        self.config = config or VoiceConfig()
+        self.sink: SegmentSink = sink or NullSink()
+        self.speak_audio = True
+        self.detector = SpeechDetector(self.config.vad)
+        self._input: AudioInput | None = None
+        self._audio_origin_s: float | None = None
+        self._frames_in = 0
+        preroll_frames = int(self.config.vad.preroll_ms / 1000 * PIPELINE_RATE / FRAME_SAMPLES) + 1
+        self._preroll: deque[np.ndarray] = deque(maxlen=preroll_frames)
+        self._candidate: CandidateTurn | None = None
+        self._responder: asyncio.Task[None] | None = None
+        self._agent: AgentTurn | None = None
+        self._playing_until = 0.0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._done: asyncio.Future[None] | None = None
+        self._finishing = False
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def set_input_rate(self, rate: int) -> None:
+        """Before any audio only (the protocol's `hello`); raises UnsupportedRate."""
+        self._input = AudioInput(rate, FRAME_SAMPLES)
+
+    async def feed_audio(self, pcm: bytes) -> None:
+        if self._finishing:
+            return
+        if self._input is None:
+            self._input = AudioInput(PIPELINE_RATE, FRAME_SAMPLES)
+        if self._audio_origin_s is None:
+            self._audio_origin_s = self.clock.now_s()
+        for frame in self._input.push(pcm):
+            self._frames_in += 1
+            end_s = self._audio_origin_s + self._frames_in * FRAME_SAMPLES / PIPELINE_RATE
+            await self._on_frame(frame, end_s)
+
+    async def answer_text(self, text: str) -> None:
+        """A typed answer: one complete candidate turn, or the end of the open one."""
+        if self._finishing or not text.strip():
+            return
+        await self._interrupt_agent()
+        if self._candidate is None:
+            self._candidate = CandidateTurn(audio_start_s=self.clock.now_s())
+        self._candidate.typed.append(text.strip())
+        self._start_responder(typed=True)
+
+    def playback_finished(self, turn: int) -> None:
+        if self._agent is None or self._agent.index != turn:
+            self._playing_until = 0.0
+
+    async def end(self) -> None:
+        """The candidate ends the interview now."""
+        self._cancel_responder()
+        if self._agent is not None and self._agent.task is not None:
+            self._agent.task.cancel()
+        await self._finish(ended_early=True)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send `ready`, speak first, then serve until the interview finishes or a stage fails."""
+        self._done = asyncio.get_running_loop().create_future()
+        last = self.transcript[-1] if self.transcript else None
+        await self.transport.send_message(
+            Ready(
+                session_id=self.session_id,
+                audio_out={"encoding": "pcm_s16le", "sample_rate": self.synthesizer.sample_rate},
+                resumed=bool(self.transcript),
+                progress=dataclasses.asdict(self._progress(is_complete=False)),
+            )
+        )
+        if last is not None and last.role == "interviewer" and last.kind == "closing":
+            await self._finish(ended_early=False)  # the closing was spoken; only finishing was lost
+        else:
+            self._spawn(self._open())
+        try:
+            await self._done
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _open(self) -> None:
+        repeat = bool(self.transcript) and self.transcript[-1].role == "interviewer"
+        reply = await self.engine.next_reply(self.plan, self.transcript)
+        index = len(self.transcript) - 1 if repeat else len(self.transcript)
+        sentences = reply.sentences()
+        first = await anext(sentences, None)
+        audio = self._synthesize_ahead(first)
+        await self._start_agent(reply, first, audio, index=index, repeat=repeat, timing=None)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or self._done is None or self._done.done():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._done.set_exception(exc)
+
+    # -- the candidate -----------------------------------------------------------------------
+
+    def _agent_audible(self) -> bool:
+        return self._agent is not None or time.monotonic() < self._playing_until
+
+    async def _on_frame(self, frame: np.ndarray, end_s: float) -> None:
+        probability = self.vad.probability(frame)
+        self._preroll.append(frame)
+        event = self.detector.update(probability, end_s, agent_speaking=self._agent_audible())
+        candidate = self._candidate
+        if isinstance(event, SpeechStarted):
+            await self.transport.send_message(Vad(speaking=True))
+            if event.barge_in:
+                await self._interrupt_agent()
+            if candidate is None:
+                frames = list(self._preroll)
+                candidate = CandidateTurn(end_s - len(frames) * FRAME_SAMPLES / PIPELINE_RATE)
+                candidate.frames = frames
+                self._candidate = candidate
+            else:
+                candidate.frames.append(frame)
+                self._cancel_responder()  # speaking again before the reply: the same turn goes on
+            candidate.spans.append([event.start_s, end_s])
+        elif candidate is not None:
+            candidate.frames.append(frame)
+            if isinstance(event, SpeechStopped):
+                candidate.spans[-1][1] = event.end_s
+                candidate.last_voiced_s = event.end_s
+                await self.transport.send_message(Vad(speaking=False))
+                self._start_responder(typed=False)
+        if candidate is not None and self.detector.speaking:
+            candidate.spans[-1][1] = self.detector.last_voiced_end_s
+            self._maybe_partial(candidate)
+
+    def _maybe_partial(self, candidate: CandidateTurn) -> None:
+        every = int(self.config.asr.partial_every_ms / 1000 * PIPELINE_RATE)
+        if candidate.samples - candidate.partial_mark < every or self.transcriber.busy(self):
+            return
+        candidate.partial_mark = candidate.samples
+        self._spawn(self._partial(candidate, candidate.audio()))
+
+    async def _partial(self, candidate: CandidateTurn, audio: np.ndarray) -> None:
+        result = await self.transcriber.partial(self, audio)
+        if result is None or candidate is not self._candidate:
+            return
+        candidate.latest_text = result.text
+        stable = candidate.agreement.update(result.text)
+        if stable:
+            turn = len(self.transcript)
+            await self.transport.send_message(TranscriptText(text=stable, final=False, turn=turn))
+
+    def _start_responder(self, *, typed: bool) -> None:
+        self._cancel_responder()
+        candidate = self._candidate
+        if candidate is not None:
+            self._responder = self._spawn(self._respond(candidate, typed=typed))
+
+    def _cancel_responder(self) -> None:
+        if self._responder is not None:
+            self._responder.cancel()
+            self._responder = None
+
+    async def _respond(self, candidate: CandidateTurn, *, typed: bool) -> None:
+        """Transcribe, ask the engine and synthesize the first sentence while the endpoint
+        silence runs; at the endpoint commit the turn and speak. Cancelled by new speech."""
+        eos_monotonic = self.clock.to_monotonic(candidate.last_voiced_s)
+        started = time.perf_counter()
+        spoken_text = ""
+        words: list[list[object]] = []
+        if candidate.spans:
+            result = await self.transcriber.final(self, candidate.audio())
+            spoken_text = result.text
+            words = [
+                [w, round(candidate.audio_start_s + s, 3), round(candidate.audio_start_s + e, 3)]
+                for w, s, e in result.words
+            ]
+        asr_ms = (time.perf_counter() - started) * 1000
+        text = " ".join([spoken_text, *candidate.typed]).strip()
+        if not text:
+            if self._candidate is candidate and not self.detector.speaking:
+                self._candidate = None  # voiced but wordless (a breath, a noise): no turn
+            return
+        turn = self._candidate_turn(candidate, text, words)
+        engine_started = time.perf_counter()
+        reply = await self.engine.next_reply(self.plan, [*self.transcript, turn])
+        sentences = reply.sentences()
+        first = await anext(sentences, None)
+        engine_ms = (time.perf_counter() - engine_started) * 1000
+        timing = ReplyTiming(eos_monotonic, asr_ms, engine_ms, tts_started=time.perf_counter())
+        audio = self._synthesize_ahead(first)
+        if not typed:
+            wait = eos_monotonic + required_silence_s(text, self.config.endpoint) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        # The commit: from here new speech is a new turn (or a barge-in), not this one.
+        if self._responder is asyncio.current_task():
+            self._responder = None
+        self._candidate = None
+        await self.transport.send_message(TranscriptText(text=text, final=True, turn=turn.index))
+        await self._store(turn)
+        for start_s, end_s in candidate.spans:
+            self.sink.candidate_speech(
+                CandidateSegment(
+                    self.session_id,
+                    turn.index,
+                    candidate.span_audio(start_s, end_s),
+                    start_s,
+                    end_s,
+                )
+            )
+        if reply.feedback is not None:
+            fb = reply.feedback
+            await self.transport.send_message(
+                FeedbackMessage(turn.index, list(fb.strengths), list(fb.improvements), fb.score)
+            )
+        await self._start_agent(
+            reply,
+            first,
+            audio,
+            index=len(self.transcript),
+            repeat=False,
+            timing=None if typed and not candidate.spans else timing,
+            rest=sentences,
+        )
+
+    def _candidate_turn(
+        self, candidate: CandidateTurn, text: str, words: list[list[object]]
+    ) -> Turn:
+        open_question = next(
+            (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
+            None,
+        )
+        started = candidate.spans[0][0] if candidate.spans else candidate.audio_start_s
+        ended = candidate.last_voiced_s if candidate.spans else self.clock.now_s()
+        return Turn(
+            index=len(self.transcript),
+            role="candidate",
+            text=text,
+            question_index=open_question,
+            kind="answer",
+            started_at=round(started, 3),
+            ended_at=round(max(started, ended), 3),
+            source="voice" if candidate.spans else "text",
+            meta={"words": words},
+        )
+
+    # -- the interviewer ---------------------------------------------------------------------
+
+    def _synthesize_ahead(self, sentence: str | None) -> asyncio.Task[np.ndarray] | None:
+        if sentence is None or not self.speak_audio:
+            return None
+        return asyncio.get_running_loop().create_task(self.synthesizer.synthesize(sentence))
+
+    async def _start_agent(
+        self,
+        reply: Reply,
+        first: str | None,
+        audio: asyncio.Task[np.ndarray] | None,
+        *,
+        index: int,
+        repeat: bool,
+        timing: ReplyTiming | None,
+        rest: AsyncIterator[str] | None = None,
+    ) -> None:
+        agent = AgentTurn(index, reply, repeat, started_s=self.clock.now_s())
+        self._agent = agent
+        sentences = rest if rest is not None else reply.sentences()
+        agent.task = self._spawn(self._speak(agent, first, audio, sentences, timing))
+
+    async def _speak(
+        self,
+        agent: AgentTurn,
+        first: str | None,
+        audio: asyncio.Task[np.ndarray] | None,
+        rest: AsyncIterator[str],
+        timing: ReplyTiming | None,
+    ) -> None:
+        move = agent.reply.move
+        await self.transport.send_message(self._progress(move.is_complete, move.question_index))
+        with_audio = self.speak_audio
+        if with_audio:
+            await self.transport.send_message(AgentAudio("start", agent.index))
+        sentence, pending = first, audio
+        upcoming: asyncio.Task[tuple[str | None, asyncio.Task[np.ndarray] | None]] | None = None
+        try:
+            while sentence is not None:
+                upcoming = asyncio.get_running_loop().create_task(self._next_sentence(rest))
+                samples = await pending if pending is not None else None
+                await self.transport.send_message(AgentText(sentence, agent.index))
+                agent.sentences.append(sentence)
+                if samples is not None and self.speak_audio:
+                    await self._send_paced(agent, samples, timing)
+                    timing = None
+                sentence, pending = await upcoming
+        finally:
+            for task in (pending, upcoming):
+                if task is not None:
+                    task.cancel()
+        if with_audio:
+            await self.transport.send_message(AgentAudio("end", agent.index))
+        self._playing_until = agent.play_cursor
+        self._agent = None
+        await self._store_agent(agent, interrupted=False)
+        if move.is_complete:
+            await self._finish(ended_early=False)
+
+    async def _next_sentence(
+        self, rest: AsyncIterator[str]
+    ) -> tuple[str | None, asyncio.Task[np.ndarray] | None]:
+        sentence = await anext(rest, None)
+        return sentence, self._synthesize_ahead(sentence)
+
+    async def _send_paced(
+        self, agent: AgentTurn, samples: np.ndarray, timing: ReplyTiming | None
+    ) -> None:
+        """Send at real time plus a small lead, so a barge-in has little to flush."""
+        rate = self.synthesizer.sample_rate
+        chunk = int(rate * self.config.tts.chunk_ms / 1000)
+        lead_s = self.config.tts.lead_ms / 1000
+        for offset in range(0, len(samples), chunk):
+            part = samples[offset : offset + chunk]
+            now = time.monotonic()
+            agent.play_cursor = max(agent.play_cursor, now)
+            if agent.play_cursor - now > lead_s:
+                await asyncio.sleep(agent.play_cursor - now - lead_s)
+            await self.transport.send_audio(encode_s16le(part))
+            agent.audio.append(part)
+            agent.play_cursor += len(part) / rate
+            if timing is not None:
+                await self._send_metrics(agent.index, timing)
+                timing = None
+
+    async def _send_metrics(self, turn: int, timing: ReplyTiming) -> None:
+        first_audio = time.monotonic()
+        await self.transport.send_message(
+            TurnMetrics(
+                turn=turn,
+                eos_to_first_audio_ms=round((first_audio - timing.eos_monotonic) * 1000, 1),
+                asr_final_ms=round(timing.asr_final_ms, 1),
+                engine_ms=round(timing.engine_ms, 1),
+                tts_first_chunk_ms=round((time.perf_counter() - timing.tts_started) * 1000, 1),
+            )
+        )
+
+    async def _interrupt_agent(self) -> None:
+        """Barge-in: stop the interviewer, tell the client to drop queued audio, store the turn
+        as interrupted with what was actually sent."""
+        agent = self._agent
+        if agent is None:
+            if time.monotonic() < self._playing_until and self.transcript:
+                self._playing_until = 0.0
+                await self.transport.send_message(Interrupt(self.transcript[-1].index))
+            return
+        self._agent = None
+        if agent.task is not None:
+            agent.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await agent.task
+        await self.transport.send_message(Interrupt(agent.index))
+        await self._store_agent(agent, interrupted=True)
+        if agent.reply.move.is_complete:
+            await self._finish(ended_early=False)
+
+    async def _store_agent(self, agent: AgentTurn, *, interrupted: bool) -> None:
+        text = " ".join(agent.sentences)
+        sent = np.concatenate(agent.audio) if agent.audio else np.zeros(0, np.int16)
+        self.sink.interviewer_speech(
+            InterviewerSpeech(
+                self.session_id,
+                agent.index,
+                sent,
+                self.synthesizer.sample_rate,
+                agent.started_s,
+                text,
+                interrupted,
+            )
+        )
+        if agent.repeat:
+            return
+        move = agent.reply.move
+        await self._store(
+            Turn(
+                index=agent.index,
+                role="interviewer",
+                text=text,
+                question_index=move.question_index,
+                kind=move.kind,
+                started_at=round(agent.started_s, 3),
+                ended_at=round(self.clock.now_s(), 3),
+                interrupted=interrupted,
+                meta={"spoken_text": text} if interrupted else {},
+            )
+        )
+
+    async def _store(self, turn: Turn) -> None:
+        await self.turn_log.append(turn)
+        # Stored or already there (a retry): either way the transcript has it now.
+        self.transcript.append(turn)
+
+    def _progress(self, is_complete: bool, question_index: int | None = None) -> Progress:
+        asked = asked_questions(self.transcript)
+        if question_index is not None and question_index not in asked:
+            asked.append(question_index)
+        return Progress(
+            question_count=len(asked),
+            max_questions=len(self.plan.questions),
+            is_complete=is_complete,
+            elapsed_s=round(self.clock.now_s(), 1),
+        )
+
+    async def _finish(self, *, ended_early: bool) -> None:
+        if self._finishing:
+            return
+        self._finishing = True
+        self._cancel_responder()
+        finished = await self.finisher(ended_early)
+        await self.transport.send_message(finished)
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)

@@ -1,0 +1,429 @@
+"""The interview stream: `GET /v1/sessions/{session_id}/stream` over WebSocket.
+
+The wire protocol is docs/stream-protocol.md. This module is the edge: it authenticates,
+validates every client message, enforces limits, owns the socket, and hands audio and typed
+messages to the session's `pipeline.voice.loop.VoiceLoop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from audio.input import ACCEPTED_RATES
+from audio.pcm import BYTES_PER_SAMPLE
+from pipeline.engine import Turn
+from pipeline.voice.config import VoiceConfig
+from pipeline.voice.loop import SessionClock, VoiceLoop
+from pipeline.voice.messages import ErrorMessage, Finished, ServerMessage, TurnMetrics, to_wire
+from pipeline.voice.synthesizer import Synthesizer
+from pipeline.voice.transcriber import TranscriptionScheduler
+from server import keys, metrics
+from server.engines import engine_for
+from server.lifecycle import finish_session
+from server.services import Services
+from server.sessions import InvalidToken, SessionNotFound, SessionStore
+from server.store import Redis
+
+log = logging.getLogger(__name__)
+
+_TOKEN_IN_TEXT = re.compile(r"(token[=.])[^&\s\"',]+")
+
+
+class RedactTokens(logging.Filter):
+    """uvicorn logs each WebSocket's path with its query string: never let a token through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_TEXT.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("uvicorn.error").addFilter(RedactTokens())
+
+SUBPROTOCOL = "viva.v1"
+TOKEN_SUBPROTOCOL_PREFIX = "token."
+MAX_FRAME_S = 0.2
+MAX_TEXT_CHARS = 20_000
+CLOSE_SUPERSEDED = 4000
+
+
+class StreamClosed(Exception):
+    """End the stream: send `error` (unless code is 1000) then close with `code`."""
+
+    def __init__(self, code: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.error = error
+        self.message = message
+
+
+# -- client messages, validated at the edge ---------------------------------------------------
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AudioFormat(_Message):
+    encoding: Literal["pcm_s16le"] = "pcm_s16le"
+    sample_rate: int = 16000
+
+
+class Hello(_Message):
+    type: Literal["hello"]
+    audio: AudioFormat = AudioFormat()
+    mode: Literal["voice", "chat"] = "voice"
+
+
+class AnswerText(_Message):
+    type: Literal["answer_text"]
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+
+
+class Playback(_Message):
+    type: Literal["playback"]
+    event: Literal["finished"]
+    turn: int
+
+
+class End(_Message):
+    type: Literal["end"]
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[Hello | AnswerText | Playback | End | Ping, Field(discriminator="type")]
+_CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+CLIENT_TYPES = ("hello", "answer_text", "playback", "end", "ping")
+
+
+# -- limits -----------------------------------------------------------------------------------
+
+
+@dataclass
+class TokenBucket:
+    rate: float  # units per second
+    capacity: float
+    level: float = -1.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self, amount: float) -> bool:
+        now = time.monotonic()
+        if self.level < 0:
+            self.level = self.capacity
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.level -= amount
+        return self.level >= 0
+
+
+class RateLimiter:
+    """Messages and bytes: real-time audio with room for a burst after a network stall."""
+
+    MESSAGES_PER_S = 150.0  # 10 ms frames are 100 a second
+    MESSAGE_BURST = 300.0
+    REAL_TIME_FACTOR = 1.5
+    BURST_S = 3.0
+
+    def __init__(self) -> None:
+        self.messages = TokenBucket(self.MESSAGES_PER_S, self.MESSAGE_BURST)
+        self.set_rate(16000)
+
+    def set_rate(self, sample_rate: int) -> None:
+        per_s = sample_rate * BYTES_PER_SAMPLE
+        self.bytes = TokenBucket(per_s * self.REAL_TIME_FACTOR, per_s * self.BURST_S)
+
+    def admit(self, size: int) -> None:
+        if not (self.messages.take(1) and self.bytes.take(size)):
+            raise StreamClosed(4429, "rate_limited", "too many messages or bytes")
+
+
+# -- per-process runtime: the shared schedulers and the streams open here ---------------------
+
+
+@dataclass
+class Connection:
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    superseded: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class VoiceRuntime:
+    transcriber: TranscriptionScheduler
+    synthesizer: Synthesizer
+    config: VoiceConfig
+    streams: dict[str, Connection] = field(default_factory=dict)
+
+    async def claim(self, session_id: str, conn: Connection) -> None:
+        """The newest socket of a session wins: the previous one is closed and awaited, so it
+        stores nothing after the new one has read the transcript."""
+        previous = self.streams.get(session_id)
+        self.streams[session_id] = conn
+        if previous is not None:
+            previous.superseded.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(previous.stopped.wait(), timeout=5)
+
+    def release(self, session_id: str, conn: Connection) -> None:
+        if self.streams.get(session_id) is conn:
+            del self.streams[session_id]
+
+
+async def voice_runtime(app: Starlette) -> VoiceRuntime:
+    """One per app (process): Whisper and Piper are shared by every session."""
+    runtime: VoiceRuntime | None = getattr(app.state, "voice_runtime", None)
+    if runtime is not None:
+        return runtime
+    lock: asyncio.Lock | None = getattr(app.state, "voice_runtime_lock", None)
+    if lock is None:
+        lock = app.state.voice_runtime_lock = asyncio.Lock()
+    async with lock:
+        runtime = getattr(app.state, "voice_runtime", None)
+        if runtime is None:
+            services: Services = app.state.services
+            asr = await asyncio.to_thread(services.models.asr)
+            tts = await asyncio.to_thread(services.models.tts)
+            config = VoiceConfig()
+            runtime = VoiceRuntime(
+                TranscriptionScheduler(asr), Synthesizer(tts, config.tts), config
+            )
+            app.state.voice_runtime = runtime
+    return runtime
+
+
+# -- the socket side of the loop --------------------------------------------------------------
+
+
+class SocketTransport:
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self._lock = asyncio.Lock()
+
+    async def send_message(self, message: ServerMessage) -> None:
+        if isinstance(message, TurnMetrics):
+            metrics.TURN_EOS_TO_FIRST_AUDIO.observe(message.eos_to_first_audio_ms / 1000)
+            metrics.TURN_ASR_FINAL.observe(message.asr_final_ms / 1000)
+            metrics.TURN_ENGINE.observe(message.engine_ms / 1000)
+            metrics.TURN_TTS_FIRST_CHUNK.observe(message.tts_first_chunk_ms / 1000)
+        async with self._lock:
+            await self.ws.send_text(json.dumps(to_wire(message)))
+
+    async def send_audio(self, pcm: bytes) -> None:
+        async with self._lock:
+            await self.ws.send_bytes(pcm)
+
+
+class OwnedTurnLog:
+    """Appends turns only while this socket owns the session (another process may have taken
+    it over: the owner key in Redis says who streams it now)."""
+
+    def __init__(self, sessions: SessionStore, session_id: str, conn: Connection) -> None:
+        self.sessions = sessions
+        self.session_id = session_id
+        self.conn = conn
+
+    async def append(self, turn: Turn) -> bool:
+        owner = await self.sessions.redis.get(keys.session_stream_owner(self.session_id))
+        if owner != self.conn.id:
+            raise StreamClosed(CLOSE_SUPERSEDED, "superseded", "another connection took over")
+        return await self.sessions.append_turn(self.session_id, turn)
+
+
+def _credentials(ws: WebSocket) -> tuple[str | None, str | None]:
+    """The token (query or subprotocol) and the subprotocol to accept."""
+    offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",")]
+    offered = [p for p in offered if p]
+    from_protocol = next(
+        (p[len(TOKEN_SUBPROTOCOL_PREFIX) :] for p in offered if p.startswith("token.")), None
+    )
+    accept = SUBPROTOCOL if SUBPROTOCOL in offered else None
+    return ws.query_params.get("token") or from_protocol, accept
+
+
+async def _session_clock(redis: Redis, session_id: str) -> SessionClock:
+    await redis.set(keys.session_clock(session_id), repr(time.time()), nx=True)
+    epoch = float(await redis.get(keys.session_clock(session_id)) or time.time())
+    return SessionClock(offset_s=time.time() - epoch)
+
+
+async def _receive(ws: WebSocket, loop: VoiceLoop, transport: SocketTransport) -> None:
+    """Read client frames until the socket closes; protocol violations raise StreamClosed."""
+    limiter = RateLimiter()
+    rate = 16000
+    first = True
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data: bytes | None = message.get("bytes")
+        text: str | None = message.get("text")
+        limiter.admit(len(data) if data is not None else len(text or ""))
+        if data is not None:
+            first = False
+            if len(data) % BYTES_PER_SAMPLE:
+                raise StreamClosed(4400, "bad_audio_frame", "odd byte count: not 16-bit samples")
+            if len(data) > MAX_FRAME_S * rate * BYTES_PER_SAMPLE:
+                raise StreamClosed(
+                    4400, "frame_too_large", f"audio frames carry at most 200 ms ({rate} Hz)"
+                )
+            await loop.feed_audio(data)
+            continue
+        parsed = _parse(text or "")
+        if isinstance(parsed, Hello):
+            if not first:
+                raise StreamClosed(4400, "hello_not_first", "hello must be the first message")
+            rate = parsed.audio.sample_rate
+            if rate not in ACCEPTED_RATES:
+                raise StreamClosed(
+                    4400, "unsupported_rate", f"sample_rate must be one of {ACCEPTED_RATES}"
+                )
+            loop.set_input_rate(rate)
+            limiter.set_rate(rate)
+            loop.speak_audio = parsed.mode == "voice"
+        elif isinstance(parsed, AnswerText):
+            await loop.answer_text(parsed.text)
+        elif isinstance(parsed, Playback):
+            loop.playback_finished(parsed.turn)
+        elif isinstance(parsed, End):
+            await loop.end()
+        elif isinstance(parsed, Ping):
+            await transport.ws.send_text(json.dumps({"type": "pong"}))
+        else:
+            await transport.send_message(
+                ErrorMessage("unknown_type", f"unknown message type {parsed!r}", fatal=False)
+            )
+        first = False
+
+
+def _parse(text: str) -> ClientMessage | str:
+    """A valid client message, or the name of an unknown type (ignored, reported)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StreamClosed(4400, "malformed_json", f"text frames must be JSON: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise StreamClosed(4400, "invalid_message", "a JSON object with a string `type`")
+    if raw["type"] not in CLIENT_TYPES:
+        return str(raw["type"])[:64]
+    try:
+        return _CLIENT_MESSAGE.validate_python(raw)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise StreamClosed(4400, "invalid_message", f"{raw['type']}: {detail}") from exc
+
+
+async def _close(ws: WebSocket, closed: StreamClosed) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_text(
+            json.dumps(to_wire(ErrorMessage(closed.error, closed.message, fatal=True)))
+        )
+    with contextlib.suppress(Exception):
+        await ws.close(closed.code)
+
+
+async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connection) -> None:
+    services: Services = ws.app.state.services
+    redis = services.store.redis
+    sessions = SessionStore(redis)
+    if not token:
+        raise StreamClosed(4401, "unauthorized", "a session token is required")
+    try:
+        record = await sessions.authorize(session_id, token)
+    except SessionNotFound as exc:
+        raise StreamClosed(4404, "session_not_found", "no such session") from exc
+    except InvalidToken as exc:
+        raise StreamClosed(4401, "unauthorized", "bad or expired session token") from exc
+    if record.is_finished:
+        raise StreamClosed(4409, "session_finished", f"the session is {record.status}")
+    runtime = await voice_runtime(ws.app)
+    await runtime.claim(session_id, conn)
+    await redis.set(keys.session_stream_owner(session_id), conn.id)
+    try:
+        if record.status == "created":
+            await sessions.set_status(session_id, "active")
+
+        async def finisher(ended_early: bool) -> Finished:
+            result = await finish_session(services, session_id, ended_early=ended_early)
+            return Finished(result.status, result.score, result.report_url)
+
+        transport = SocketTransport(ws)
+        loop = VoiceLoop(
+            session_id=session_id,
+            plan=record.plan,
+            transcript=await sessions.turns(session_id),
+            engine=engine_for(services, record),
+            transcriber=runtime.transcriber,
+            synthesizer=runtime.synthesizer,
+            vad=services.models.vad().stream(),
+            transport=transport,
+            turn_log=OwnedTurnLog(sessions, session_id, conn),
+            finisher=finisher,
+            clock=await _session_clock(redis, session_id),
+            config=runtime.config,
+        )
+        loop.speak_audio = record.mode == "voice"
+        tasks = {
+            "receive": asyncio.create_task(_receive(ws, loop, transport)),
+            "run": asyncio.create_task(loop.run()),
+            "superseded": asyncio.create_task(conn.superseded.wait()),
+        }
+        try:
+            await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+        if tasks["superseded"].done() and not tasks["superseded"].cancelled():
+            raise StreamClosed(CLOSE_SUPERSEDED, "superseded", "a newer connection took over")
+        for name in ("run", "receive"):
+            task = tasks[name]
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        if tasks["run"].done() and not tasks["run"].cancelled():
+            with contextlib.suppress(Exception):
+                await ws.close(1000)
+    finally:
+        runtime.release(session_id, conn)
+        if await redis.get(keys.session_stream_owner(session_id)) == conn.id:
+            await redis.delete(keys.session_stream_owner(session_id))
+
+
+async def stream_endpoint(ws: WebSocket) -> None:
+    session_id = ws.path_params["session_id"]
+    token, subprotocol = _credentials(ws)
+    await ws.accept(subprotocol=subprotocol)
+    conn = Connection()
+    metrics.ACTIVE_STREAMS.inc()
+    try:
+        await _serve(ws, session_id, token, conn)
+    except StreamClosed as closed:
+        await _close(ws, closed)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("stream of session %s failed", session_id)
+        await _close(ws, StreamClosed(1011, "internal", "internal error"))
+    finally:
+        conn.stopped.set()
+        metrics.ACTIVE_STREAMS.dec()
+
+
+routes = [WebSocketRoute("/v1/sessions/{session_id}/stream", stream_endpoint)]

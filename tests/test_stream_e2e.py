@@ -1,0 +1,130 @@
+"""End to end over a real socket: uvicorn, real Valkey, real Whisper/Piper/Silero, speech
+streamed in real time as a microphone would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+import redis.asyncio as aioredis
+
+from models.registry import ModelRegistry
+from pipeline.engine import InterviewPlan, Question
+from server.sessions import SessionStore
+from server.store import Redis
+from tests.conftest import piper_speech
+from tests.stream_client import LiveServer, StreamClient, create_session, live_server
+
+pytestmark = pytest.mark.slow
+
+PLAN = InterviewPlan(
+    questions=(
+        Question("q1", "What project are you proudest of?"),
+        Question("q2", "How do you handle a disagreement?"),
+    )
+)
+ANSWER_1 = "I built a search service for a library, and it cut the waiting time in half."
+ANSWER_2 = "I listen first, then I write down both options and we test the cheaper one."
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, models: ModelRegistry) -> Iterator[LiveServer]:
+    with live_server(Path(tmp_path_factory.mktemp("stream")), models) as live:
+        yield live
+
+
+@pytest.fixture
+async def redis(server: LiveServer) -> AsyncIterator[Redis]:
+    client = aioredis.from_url(server.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def answers(models: ModelRegistry) -> dict[str, np.ndarray]:
+    return {text: piper_speech(models, text) for text in (ANSWER_1, ANSWER_2)}
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    clean = jiwer.Compose(
+        [
+            jiwer.ToLowerCase(),
+            jiwer.RemovePunctuation(),
+            jiwer.RemoveMultipleSpaces(),
+            jiwer.Strip(),
+            jiwer.ReduceToListOfListOfWords(),
+        ]
+    )
+    return float(
+        jiwer.wer(reference, hypothesis, reference_transform=clean, hypothesis_transform=clean)
+    )
+
+
+def cough(seconds: float = 0.2) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    burst = rng.normal(0, 0.3, int(16000 * seconds)).astype(np.float32)
+    return burst * np.hanning(len(burst)).astype(np.float32)
+
+
+async def test_a_spoken_interview_with_barge_in(
+    server: LiveServer, redis: Redis, answers: dict[str, np.ndarray]
+) -> None:
+    token = await create_session(redis, "e2e-interview", PLAN)
+    client = await StreamClient.connect(
+        server.url("e2e-interview"), token, audio={"sample_rate": 16000, "encoding": "pcm_s16le"}
+    )
+    ready = await client.wait_for(lambda m: m["type"] == "ready")
+    assert ready["resumed"] is False
+    assert ready["audio_out"] == {"encoding": "pcm_s16le", "sample_rate": 22050}
+    # The opening plays; the microphone meanwhile hears silence, then a cough: no turn starts.
+    await client.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 0})
+    await client.stream(cough())
+    await client.silence(1.2)
+    assert not client.messages("vad") and not client.messages("transcript")
+
+    # Answer 1, in real time, then the microphone stays open.
+    speech = answers[ANSWER_1]
+    sent = time.monotonic()
+    await client.stream(speech)
+    await client.stream_while(lambda m: m["type"] == "agent_audio" and m["turn"] == 2)
+    finals = [m for m in client.messages("transcript") if m["final"]]
+    partials = [m for m in client.messages("transcript") if not m["final"]]
+    assert [m["turn"] for m in finals] == [1]
+    assert partials and all(m["turn"] == 1 for m in partials)
+    assert wer(ANSWER_1, finals[0]["text"]) <= 0.15, finals[0]["text"]
+    metrics = await client.wait_for(lambda m: m["type"] == "metrics")
+    assert metrics["turn"] == 2 and metrics["eos_to_first_audio_ms"] > 0
+    assert client.first_audio_after(sent) is not None
+
+    # Barge in once the question has started playing.
+    await client.stream_while(lambda m: m["type"] == "agent_text" and m["turn"] == 2)
+    await client.silence(0.4)
+    await client.stream(answers[ANSWER_2])
+    assert (await client.wait_for(lambda m: m["type"] == "interrupt"))["turn"] == 2
+    final_2 = await client.stream_while(
+        lambda m: m["type"] == "transcript" and m["final"] and m["turn"] == 3
+    )
+    assert wer(ANSWER_2, final_2["text"]) <= 0.15, final_2["text"]
+    finished = await client.stream_while(lambda m: m["type"] == "finished")
+    assert finished["status"] == "completed"
+    assert await client.wait_closed() == 1000
+
+    turns = await SessionStore(redis).turns("e2e-interview")
+    assert [(t.role, t.kind) for t in turns] == [
+        ("interviewer", "opening"),
+        ("candidate", "answer"),
+        ("interviewer", "question"),
+        ("candidate", "answer"),
+        ("interviewer", "closing"),
+    ]
+    assert turns[2].interrupted and turns[2].meta["spoken_text"]
+    assert not turns[0].interrupted and not turns[4].interrupted
+    words = turns[1].meta["words"]
+    assert isinstance(words, list) and len(words) >= 10
+    # Session-relative times: Whisper's word times and the VAD's agree to a fraction of a second.
+    assert abs(words[0][1] - turns[1].started_at) < 0.4
+    assert abs(words[-1][2] - turns[1].ended_at) < 0.4
