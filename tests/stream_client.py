@@ -51,9 +51,13 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def live_server(data_dir: Path, models: ModelRegistry) -> Iterator[LiveServer]:
-    valkey = EmbeddedValkey(data_dir)
-    redis_url = valkey.start()
+def live_server(
+    data_dir: Path, models: ModelRegistry, redis_url: str | None = None
+) -> Iterator[LiveServer]:
+    """A server on a free port; with `redis_url`, a second server over the same state."""
+    valkey = EmbeddedValkey(data_dir) if redis_url is None else None
+    redis_url = valkey.start() if valkey is not None else redis_url
+    assert redis_url is not None
     port = free_port()
     settings = Settings(
         VIVA_DATA_DIR=data_dir, REDIS_URL=redis_url, VIVA_PRELOAD_MODELS=False, PORT=port
@@ -74,7 +78,8 @@ def live_server(data_dir: Path, models: ModelRegistry) -> Iterator[LiveServer]:
         yield live
     finally:
         live.stop()
-        valkey.stop()
+        if valkey is not None:
+            valkey.stop()
 
 
 async def create_session(
@@ -206,6 +211,10 @@ class StreamClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._reader), timeout)
         return self.close_code
+
+    def drop(self) -> None:
+        """Cut the TCP connection without a closing handshake, as a lost network does."""
+        self.ws.transport.abort()
 
     async def close(self) -> None:
         await self.ws.close()

@@ -128,3 +128,55 @@ async def test_a_spoken_interview_with_barge_in(
     # Session-relative times: Whisper's word times and the VAD's agree to a fraction of a second.
     assert abs(words[0][1] - turns[1].started_at) < 0.4
     assert abs(words[-1][2] - turns[1].ended_at) < 0.4
+
+
+def is_final(turn: int):  # type: ignore[no-untyped-def]
+    return lambda m: m["type"] == "transcript" and m["final"] and m["turn"] == turn
+
+
+async def test_a_dropped_socket_resumes_without_losing_or_repeating_a_turn(
+    server: LiveServer,
+    redis: Redis,
+    answers: dict[str, np.ndarray],
+    models: ModelRegistry,
+    tmp_path: Path,
+) -> None:
+    token = await create_session(redis, "e2e-resume", PLAN)
+    first = await StreamClient.connect(server.url("e2e-resume"), token)
+    await first.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 0})
+    await first.stream(answers[ANSWER_1])
+    # Dropped while the next question is being spoken: that turn was never completed.
+    await first.stream_while(lambda m: m["type"] == "agent_text" and m["turn"] == 2)
+    first.drop()
+    await first.wait_closed()
+
+    second = await StreamClient.connect(server.url("e2e-resume"), token)
+    ready = await second.wait_for(lambda m: m["type"] == "ready")
+    assert ready["resumed"] is True and ready["progress"]["question_count"] == 1
+    # Dropped again once the question is complete and stored.
+    await second.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 2})
+    second.drop()
+    await second.wait_closed()
+
+    # A restarted server (a new process state over the same Redis) repeats the open question.
+    with live_server(tmp_path, models, redis_url=server.redis_url) as restarted:
+        third = await StreamClient.connect(restarted.url("e2e-resume"), token)
+        assert (await third.wait_for(lambda m: m["type"] == "ready"))["resumed"] is True
+        await third.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 2})
+        repeated = " ".join(m["text"] for m in third.messages("agent_text"))
+        assert PLAN.questions[1].text in repeated
+        await third.stream(answers[ANSWER_2])
+        assert (await third.stream_while(is_final(3)))["text"]
+        assert (await third.stream_while(lambda m: m["type"] == "finished"))[
+            "status"
+        ] == "completed"
+
+    turns = await SessionStore(redis).turns("e2e-resume")
+    assert [(t.index, t.role, t.question_index) for t in turns] == [
+        (0, "interviewer", 0),
+        (1, "candidate", 0),
+        (2, "interviewer", 1),
+        (3, "candidate", 1),
+        (4, "interviewer", None),
+    ]
+    assert sum(PLAN.questions[1].text in t.text for t in turns) == 1
