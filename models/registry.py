@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from models.asr import WhisperASR
+from models.embedding import SentenceEmbedder, shared_embedder
 from models.speaker import SpeakerEncoder
 from models.tts import PiperTTS
 from models.vad import SileroVAD
@@ -30,6 +31,7 @@ class ModelConfig:
     piper_voice: str = ""
     vad: str = ""
     speaker_encoder: str = ""
+    embedding: str = ""
 
 
 @dataclass
@@ -72,6 +74,7 @@ class ModelRegistry:
         self._tts = _Slot(lambda: PiperTTS(cfg.piper_voice))
         self._vad = _Slot(lambda: SileroVAD(cfg.vad))
         self._speaker = _Slot(lambda: SpeakerEncoder(cfg.speaker_encoder))
+        self._embedder = _Slot(lambda: shared_embedder(cfg.embedding))
 
     def asr(self) -> WhisperASR:
         return self._asr.get()
@@ -85,8 +88,17 @@ class ModelRegistry:
     def speaker(self) -> SpeakerEncoder:
         return self._speaker.get()
 
+    def embedder(self) -> SentenceEmbedder:
+        return self._embedder.get()
+
     def _slots(self) -> dict[str, _Slot[Any]]:
-        return {"asr": self._asr, "tts": self._tts, "vad": self._vad, "speaker": self._speaker}
+        return {
+            "asr": self._asr,
+            "tts": self._tts,
+            "vad": self._vad,
+            "speaker": self._speaker,
+            "embedder": self._embedder,
+        }
 
     def load_all(self) -> None:
         """Load every model; a failure is recorded in `status()` and does not stop the others."""

@@ -1,4 +1,8 @@
-"""Interviewer personas: tone, acknowledgements, follow-up depth, pacing."""
+"""Interviewer personas: tone, acknowledgements, follow-up depth, pacing.
+
+A persona changes how the interviewer sounds and how hard it probes, never how an answer is
+scored: the rubric is the same for everyone.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,15 @@ class Persona:
     description: str
     follow_up_depth: int  # at most this many follow-ups per question
     acknowledgements: tuple[str, ...]
+    # Probe an answer only when it scores below this (101: probe every gap).
+    probe_below: int = 75
+    praise: tuple[str, ...] = ()  # said instead of an acknowledgement after a strong answer
+    follow_up_lead: str = ""  # short first sentence before a follow-up
+    transitions: tuple[str, ...] = ("Next question.",)
+    greeting: str = "Hello{name}, I'm {persona}."
+    introduction: str = "I'll ask you a few questions; take your time."
+    closing: str = "That's all my questions. Thank you for your time."
+    speaking_rate: float = 1.0  # pacing for the voice: >1 faster, <1 slower
 
 
 PERSONAS: dict[str, Persona] = {
@@ -25,6 +38,14 @@ PERSONAS: dict[str, Persona] = {
             "Warm and encouraging; helps you show your best.",
             1,
             ("Thanks, that's helpful.", "Great, thank you.", "I appreciate the detail."),
+            probe_below=60,
+            praise=("That's a great example.", "Really nice answer."),
+            follow_up_lead="Thanks, that's a good start.",
+            transitions=("Let's try another one.", "Here's the next one.", "Moving on."),
+            greeting="Hi{name}, I'm {persona}.",
+            introduction="This is a relaxed conversation; there are no trick questions.",
+            closing="That's everything from me. You did well to get through it, thank you!",
+            speaking_rate=0.95,
         ),
         Persona(
             "alex",
@@ -33,6 +54,14 @@ PERSONAS: dict[str, Persona] = {
             "Calm, even and to the point.",
             1,
             ("Thank you.", "Understood.", "Okay."),
+            probe_below=75,
+            praise=("Thank you.",),
+            follow_up_lead="Thank you.",
+            transitions=("Next question.", "Let's move on."),
+            greeting="Hello{name}, I'm {persona}.",
+            introduction="I'll ask a set of questions; answer as fully as you can.",
+            closing="That concludes the interview. Thank you for your time.",
+            speaking_rate=1.0,
         ),
         Persona(
             "leo",
@@ -41,6 +70,14 @@ PERSONAS: dict[str, Persona] = {
             "Direct; pushes on every gap.",
             2,
             ("Noted.", "Right.", "Okay, let's keep going."),
+            probe_below=101,
+            praise=("Good.", "Solid."),
+            follow_up_lead="Let me push on that.",
+            transitions=("Next.", "Different topic."),
+            greeting="Hello{name}. I'm {persona}.",
+            introduction="I'll push on your answers; that's the job, not a judgement.",
+            closing="That's it from me. Thanks.",
+            speaking_rate=1.08,
         ),
     )
 }

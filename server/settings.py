@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     speaker_encoder: str = Field("", alias="SPEAKER_ENCODER")
     preload_models: bool = Field(True, alias="VIVA_PRELOAD_MODELS")
 
+    # The LLM interviewer: any OpenAI-compatible chat-completions endpoint; unset = structured.
+    llm_base_url: str = Field("", alias="LLM_BASE_URL")
+    llm_model: str = Field("", alias="LLM_MODEL")
+    llm_api_key: str = Field("", alias="LLM_API_KEY")
+    llm_timeout_s: float = Field(20.0, alias="LLM_TIMEOUT_S", gt=0)
+
     # The demo host page at /demo creates sessions with this tenant API key, server-side.
     demo_enabled: bool = Field(False, alias="VIVA_DEMO_ENABLED")
     demo_api_key: str = Field("", alias="VIVA_DEMO_API_KEY")
