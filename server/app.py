@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
-from server import embed, health, stream
+from server import api, embed, health, stream
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
 from server.store import Store
+from server.webhooks import WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
         store = Store(settings.redis_url, settings.data_dir)
         await store.open()
         app.state.services = Services(settings=settings, store=store, models=registry)
+        webhook_worker = WebhookWorker(store.redis, settings)
+        webhook_worker.start()
         preload: asyncio.Future[None] | None = None
         if settings.preload_models:
             # Off the event loop, so /healthz answers while the models load.
@@ -36,9 +39,12 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
         try:
             yield
         finally:
+            await webhook_worker.stop()
             if preload is not None and not preload.done():
                 with contextlib.suppress(Exception):
                     await preload
             await store.close()
 
-    return Starlette(routes=[*health.routes, *stream.routes, *embed.routes], lifespan=lifespan)
+    return Starlette(
+        routes=[*health.routes, *stream.routes, *embed.routes, *api.routes()], lifespan=lifespan
+    )

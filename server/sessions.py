@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +129,7 @@ class SessionStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.session(record.id), mapping=mapping)  # type: ignore[arg-type]
             pipe.set(keys.session_token(mapping["token_hash"]), record.id, ex=token_ttl_s)
+            pipe.zadd(keys.tenant_sessions(record.tenant_id), {record.id: record.created_at})
             await pipe.execute()
         return record, token
 
@@ -158,3 +160,67 @@ class SessionStore:
     async def turns(self, session_id: str) -> list[Turn]:
         raw = await self.redis.lrange(keys.session_turns(session_id), 0, -1)
         return [turn_from_json(str(item)) for item in raw]
+
+    async def field_values(self, session_id: str, *names: str) -> dict[str, str]:
+        """Hash fields kept beside the record: `started_at`, `finished_at`, `consent`."""
+        values = await self.redis.hmget(keys.session(session_id), list(names))
+        return {n: str(v) for n, v in zip(names, values, strict=True) if v is not None}
+
+    async def set_fields(self, session_id: str, **values: str) -> None:
+        await self.redis.hset(keys.session(session_id), mapping=values)  # type: ignore[arg-type]
+
+    async def set_extra(self, session_id: str, extra: dict[str, Any]) -> None:
+        await self.redis.hset(keys.session(session_id), "extra", json.dumps(extra))
+
+    async def set_consent(self, session_id: str, version: str, at: float) -> None:
+        """Record the candidate's consent to the disclosure `version`. The voice loop reads it
+        with `consent()` before processing any audio."""
+        await self.set_fields(session_id, consent=json.dumps({"version": version, "at": at}))
+
+    async def consent(self, session_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.hget(keys.session(session_id), "consent")
+        return json.loads(raw) if raw else None
+
+    async def reissue_token(self, session_id: str, token_ttl_s: int) -> tuple[str, float]:
+        """A new token for the session; the old one stops working at once."""
+        old_hash = await self.redis.hget(keys.session(session_id), "token_hash")
+        token = secrets.token_urlsafe(32)
+        expires_at = time.time() + token_ttl_s
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if old_hash:
+                pipe.delete(keys.session_token(str(old_hash)))
+            pipe.hset(
+                keys.session(session_id),
+                mapping={"token_hash": hash_token(token), "expires_at": repr(expires_at)},
+            )
+            pipe.set(keys.session_token(hash_token(token)), session_id, ex=token_ttl_s)
+            await pipe.execute()
+        return token, expires_at
+
+    async def tenant_session_ids(self, tenant_id: str, batch: int = 100) -> AsyncIterator[str]:
+        """The tenant's session ids, newest first."""
+        index = keys.tenant_sessions(tenant_id)
+        start = 0
+        while ids := await self.redis.zrevrange(index, start, start + batch - 1):
+            for session_id in ids:
+                yield str(session_id)
+            start += batch
+
+    async def erase(self, record: SessionRecord) -> None:
+        """Delete every key of the session (its `viva:session:{id}*` keys), its token and its
+        entry in the tenant's index."""
+        token_hash = await self.redis.hget(keys.session(record.id), "token_hash")
+        doomed = [k async for k in self.redis.scan_iter(match=f"{keys.session(record.id)}*")]
+        # The prefix also matches ids that merely start with this one; keep only ours.
+        mine = [
+            k
+            for k in doomed
+            if k == keys.session(record.id) or k.startswith(f"{keys.session(record.id)}:")
+        ]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if mine:
+                pipe.delete(*mine)
+            if token_hash:
+                pipe.delete(keys.session_token(str(token_hash)))
+            pipe.zrem(keys.tenant_sessions(record.tenant_id), record.id)
+            await pipe.execute()

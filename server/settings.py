@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("", alias="LLM_API_KEY")
     llm_timeout_s: float = Field(20.0, alias="LLM_TIMEOUT_S", gt=0)
 
+    # REST API: limits per tenant (a tenant's own record may override them), tokens, webhooks.
+    rate_limit_per_minute: int = Field(600, alias="VIVA_RATE_LIMIT_PER_MINUTE", ge=1)
+    session_rate_limit_per_minute: int = Field(
+        120, alias="VIVA_SESSION_RATE_LIMIT_PER_MINUTE", ge=1
+    )
+    daily_session_quota: int = Field(500, alias="VIVA_DAILY_SESSION_QUOTA", ge=0)
+    session_token_ttl_s: int = Field(7 * 24 * 3600, alias="VIVA_SESSION_TOKEN_TTL_S", ge=60)
+    webhook_max_attempts: int = Field(8, alias="VIVA_WEBHOOK_MAX_ATTEMPTS", ge=1)
+    webhook_backoff_s: float = Field(5.0, alias="VIVA_WEBHOOK_BACKOFF_S", gt=0)
+    webhook_timeout_s: float = Field(10.0, alias="VIVA_WEBHOOK_TIMEOUT_S", gt=0)
+
     # The demo host page at /demo creates sessions with this tenant API key, server-side.
     demo_enabled: bool = Field(False, alias="VIVA_DEMO_ENABLED")
     demo_api_key: str = Field("", alias="VIVA_DEMO_API_KEY")

@@ -1,0 +1,33 @@
+"""The REST API under `/v1`, its OpenAPI document and docs page, and invite links."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from starlette.routing import BaseRoute
+
+from server.api import candidate, catalogue, interviews, join, openapi, sessions, webhooks
+from server.api.endpoint import Endpoint
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *catalogue.ENDPOINTS,
+    *interviews.ENDPOINTS,
+    *sessions.ENDPOINTS,
+    *candidate.ENDPOINTS,
+    *webhooks.ENDPOINTS,
+)
+
+
+def _version() -> str:
+    try:
+        return version("viva-voce")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *(e.route() for e in ENDPOINTS),
+        *openapi.routes(ENDPOINTS, version=_version()),
+        *join.routes,
+    ]

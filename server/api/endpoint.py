@@ -1,0 +1,164 @@
+"""An endpoint is declared once: its models validate requests and generate the OpenAPI spec.
+
+`Endpoint.route()` wraps the handler: authentication, rate limits, parsing the query and body
+into their pydantic models, and turning `ApiError`s and the handler's model into JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server import keys, ratelimit
+from server.api.errors import ApiError, BadRequest, TooManyRequests, Unauthorized, from_validation
+from server.auth import (
+    AuthError,
+    Caller,
+    CandidateCaller,
+    TenantCaller,
+    caller_for_session,
+    tenant_caller,
+)
+from server.services import Services
+from server.store import Redis
+
+BodyT = TypeVar("BodyT")
+QueryT = TypeVar("QueryT")
+Auth = Literal["tenant", "session"]  # session: the tenant's key, or that session's token
+PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+@dataclass(frozen=True)
+class Call(Generic[BodyT, QueryT]):
+    """What a handler gets: the parsed request and who is calling."""
+
+    request: Request
+    services: Services
+    caller: Caller
+    body: BodyT
+    query: QueryT
+
+    @property
+    def redis(self) -> Redis:
+        return self.services.store.redis
+
+    def path(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    @property
+    def tenant(self) -> TenantCaller:
+        """The calling tenant; tenant-only endpoints never see a candidate."""
+        assert isinstance(self.caller, TenantCaller)
+        return self.caller
+
+
+Handler = Callable[[Call[Any, Any]], Awaitable[BaseModel | Response]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    auth: Auth = "tenant"
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    media_type: str = "application/json"  # of a successful response
+    errors: tuple[int, ...] = ()  # beyond those every endpoint may answer (400, 401, 404, 429)
+    description: str = ""
+
+    @property
+    def path_params(self) -> list[str]:
+        return PATH_PARAM.findall(self.path)
+
+    @property
+    def error_statuses(self) -> list[int]:
+        statuses = {401, 429, *self.errors}
+        if self.body or self.query:
+            statuses.add(400)
+        if self.path_params:
+            statuses.add(404)
+        return sorted(statuses)
+
+    def route(self) -> Route:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await self._handle(request)
+            except ApiError as exc:
+                return exc.response()
+
+        return Route(self.path, endpoint, methods=[self.method], name=self.handler.__name__)
+
+    async def _handle(self, request: Request) -> Response:
+        services: Services = request.app.state.services
+        caller = await self._authenticate(services, request)
+        await _rate_limit(services, caller)
+        query = (
+            _parse(self.query, dict(request.query_params), where="query") if self.query else None
+        )
+        body = await self._parse_body(request) if self.body else None
+        result = await self.handler(Call(request, services, caller, body, query))
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result.model_dump(mode="json"), status_code=self.status)
+
+    async def _authenticate(self, services: Services, request: Request) -> Caller:
+        redis = services.store.redis
+        try:
+            if self.auth == "session":
+                return await caller_for_session(redis, request, request.path_params["session_id"])
+            return await tenant_caller(redis, request)
+        except AuthError as exc:
+            raise Unauthorized(str(exc)) from exc
+
+    async def _parse_body(self, request: Request) -> BaseModel | None:
+        assert self.body is not None
+        raw = await request.body()
+        if not raw.strip():
+            if self.body_required:
+                raise BadRequest("The request needs a JSON body.", code="invalid_json")
+            return None
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from exc
+        return _parse(self.body, data, where="body")
+
+
+def _parse(model: type[BaseModel], data: Any, *, where: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc, where=where) from exc
+
+
+async def _rate_limit(services: Services, caller: Caller) -> None:
+    redis, settings = services.store.redis, services.settings
+    try:
+        if isinstance(caller, CandidateCaller):
+            await ratelimit.hit(
+                redis, keys.session_rate(caller.session_id), settings.session_rate_limit_per_minute
+            )
+        else:
+            defaults = ratelimit.TenantLimits(
+                settings.rate_limit_per_minute, settings.daily_session_quota
+            )
+            limits = await ratelimit.limits_for(redis, caller.tenant_id, defaults)
+            await ratelimit.hit(
+                redis, keys.tenant_rate(caller.tenant_id), limits.requests_per_minute
+            )
+    except ratelimit.LimitExceeded as exc:
+        raise TooManyRequests(str(exc), retry_after_s=exc.retry_after_s) from exc

@@ -1,0 +1,89 @@
+"""API errors: one JSON shape for every failure, `{"error": {"code", "message", "fields"}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from starlette.responses import JSONResponse
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, e.g. `not_found`, `invalid_request`")
+    message: str
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="per-field messages; the key is the field's dotted path"
+    )
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        self.code = code or self.code
+        self.headers = headers or {}
+
+    def response(self) -> JSONResponse:
+        body = ErrorBody(
+            error=ErrorDetail(code=self.code, message=self.message, fields=self.fields)
+        )
+        return JSONResponse(body.model_dump(), status_code=self.status, headers=self.headers)
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "invalid_request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def from_validation(exc: ValidationError, *, where: str = "body") -> BadRequest:
+    """A field-level 400 from pydantic's errors: one message per dotted field path."""
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        fields.setdefault(_dotted(error["loc"]), str(error["msg"]))
+    return BadRequest(f"The request {where} is invalid.", fields=fields)
+
+
+def not_found(what: str, ident: Any) -> NotFound:
+    return NotFound(f"No {what} {ident}.")

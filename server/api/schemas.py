@@ -1,0 +1,72 @@
+"""Response models shared by several resources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from pipeline.engine import Turn, asked_questions
+from server.sessions import SessionRecord
+
+SessionStatus = Literal["created", "active", "completed", "partial", "low_confidence"]
+
+
+def timestamp(seconds: float | str | None) -> datetime | None:
+    if seconds in (None, "", 0, 0.0):
+        return None
+    return datetime.fromtimestamp(float(seconds), UTC)
+
+
+class Progress(BaseModel):
+    question_count: int = Field(description="questions asked so far")
+    max_questions: int
+    is_started: bool
+    is_complete: bool
+
+
+def progress_of(record: SessionRecord, transcript: Sequence[Turn]) -> Progress:
+    closed = bool(transcript) and transcript[-1].kind == "closing"
+    return Progress(
+        question_count=len(asked_questions(transcript)),
+        max_questions=len(record.plan.questions),
+        is_started=bool(transcript),
+        is_complete=closed or record.is_finished,
+    )
+
+
+class Feedback(BaseModel):
+    strengths: list[str]
+    improvements: list[str]
+    score: int = Field(ge=0, le=100)
+
+
+class TurnView(BaseModel):
+    index: int
+    role: Literal["interviewer", "candidate"]
+    kind: str = Field(description="opening | question | follow_up | closing | answer")
+    text: str
+    question_index: int | None
+    source: str = Field(description="voice | text")
+    started_at: float = Field(description="seconds")
+    ended_at: float
+    interrupted: bool
+    feedback_on_previous: Feedback | None = None
+
+    @classmethod
+    def of(cls, turn: Turn) -> TurnView:
+        feedback = turn.meta.get("feedback_on_previous")
+        return cls(
+            index=turn.index,
+            role=turn.role,
+            kind=turn.kind,
+            text=turn.text,
+            question_index=turn.question_index,
+            source=turn.source,
+            started_at=turn.started_at,
+            ended_at=turn.ended_at,
+            interrupted=turn.interrupted,
+            feedback_on_previous=Feedback.model_validate(feedback) if feedback else None,
+        )

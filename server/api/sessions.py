@@ -1,0 +1,463 @@
+"""`/v1/sessions`: create, read, list, reinvite, delete; audit log and recording."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from starlette.responses import FileResponse, Response
+
+from pipeline.engine import InterviewPlan, PlanSpec
+from pipeline.interview.planning import build_plan
+from server import audit, interviews, keys, ratelimit, webhooks
+from server.api.access import session_for
+from server.api.endpoint import Call, Endpoint
+from server.api.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
+from server.catalogue import builtin_interview
+from server.interviews import PersonaId
+from server.lifecycle import report_url, stored_report
+from server.services import Services
+from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.settings import Settings
+from server.store import Redis
+
+TAG = "sessions"
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)] | int | bool | None
+
+
+class CandidateInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    external_id: str | None = Field(None, max_length=200, description="your id for the candidate")
+    name: str | None = Field(None, max_length=200, description="for the greeting; never scored")
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interview_id: str = Field(min_length=1, max_length=100, description="yours or a catalogue id")
+    persona_id: PersonaId | None = None
+    mode: Literal["voice", "chat"] = "voice"
+    practice: bool = Field(False, description="per-answer feedback while the interview runs")
+    grade: str | None = Field(
+        None, max_length=50, description="required where the interview has grades"
+    )
+    candidate: CandidateInfo = Field(default_factory=CandidateInfo)
+    cv_text: str = Field("", max_length=50_000)
+    job_description: str = Field("", max_length=20_000)
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=50)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    webhook_url: HttpUrl | None = None
+
+
+class SessionRef(BaseModel):
+    id: str
+    status: SessionStatus
+
+
+class SessionAccess(BaseModel):
+    """What the candidate's browser needs; the token is shown only here."""
+
+    session: SessionRef
+    token: str
+    expires_at: datetime
+    embed_url: str
+    stream_url: str
+
+
+class ConsentView(BaseModel):
+    version: str
+    at: datetime
+
+
+class SessionView(BaseModel):
+    id: str
+    status: SessionStatus
+    mode: Literal["voice", "chat"]
+    practice: bool
+    interview_id: str
+    persona_id: str
+    grade: str | None
+    candidate: CandidateInfo
+    metadata: dict[str, Any]
+    tags: list[str]
+    webhook_url: str | None
+    created_at: datetime
+    expires_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    consent: ConsentView | None
+    progress: Progress
+    report_url: str
+    report: dict[str, Any] | None = Field(description="present once the session is scored")
+
+
+class SessionSummary(BaseModel):
+    id: str
+    status: SessionStatus
+    mode: Literal["voice", "chat"]
+    interview_id: str
+    candidate: CandidateInfo
+    tags: list[str]
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class SessionPage(BaseModel):
+    items: list[SessionSummary]
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class SessionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: SessionStatus | None = None
+    tag: str | None = Field(None, max_length=64)
+    external_id: str | None = Field(None, max_length=200)
+    metadata_key: str | None = Field(None, max_length=64, description="sessions having this key")
+    metadata_value: str | None = Field(None, max_length=500, description="...with this value")
+    offset: int = Field(0, ge=0, le=1_000_000)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class AuditEntryView(BaseModel):
+    id: str
+    at: datetime
+    action: str
+    actor: str = Field(description="tenant:{id} | candidate | system")
+    detail: dict[str, Any]
+
+
+class AuditLog(BaseModel):
+    session_id: str
+    entries: list[AuditEntryView]
+
+
+class RecordingQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    track: Literal["candidate", "full"] = "full"
+
+
+def _first_name(name: str | None) -> str | None:
+    return name.split()[0] if name and name.strip() else None
+
+
+def access(settings: Settings, record: SessionRecord, token: str) -> SessionAccess:
+    base = settings.base_url()
+    ws_base = "wss" + base[5:] if base.startswith("https") else "ws" + base[4:]
+    return SessionAccess(
+        session=SessionRef(id=record.id, status=record.status),
+        token=token,
+        expires_at=timestamp(record.expires_at),
+        embed_url=f"{base}/embed/{record.id}#token={token}",
+        stream_url=f"{ws_base}/v1/sessions/{record.id}/stream",
+    )
+
+
+async def _plan_spec(redis: Redis, tenant_id: str, body: SessionCreate) -> tuple[PlanSpec, str]:
+    """The plan recipe of the session's interview (a catalogue one or the tenant's own)."""
+    builtin = builtin_interview(body.interview_id)
+    if builtin is not None:
+        if builtin.grades and body.grade not in builtin.grades:
+            message = f"this interview needs a grade: one of {', '.join(builtin.grades)}"
+            raise BadRequest("A grade is required.", fields={"grade": message})
+        spec = builtin.plan_spec(
+            grade=body.grade,
+            persona_id=body.persona_id or "maya",
+            practice=body.practice,
+            cv_text=body.cv_text,
+            job_description=body.job_description,
+        )
+        return spec, builtin.title
+    own = await interviews.get(redis, tenant_id, body.interview_id)
+    if own is None:
+        raise BadRequest(
+            "Unknown interview.", fields={"interview_id": "no such interview, yours or built-in"}
+        )
+    spec = own.plan_spec(
+        persona_id=body.persona_id,
+        practice=body.practice,
+        grade=body.grade,
+        cv_text=body.cv_text,
+        job_description=body.job_description,
+    )
+    return spec, own.name
+
+
+async def open_session(
+    services: Services, tenant_id: str, actor: str, body: SessionCreate
+) -> tuple[SessionRecord, str]:
+    """Plan, quota, store, audit: a new session and its token. Shared by the API and invite links."""
+    redis, settings = services.store.redis, services.settings
+    spec, title = await _plan_spec(redis, tenant_id, body)
+    defaults = ratelimit.TenantLimits(settings.rate_limit_per_minute, settings.daily_session_quota)
+    limits = await ratelimit.limits_for(redis, tenant_id, defaults)
+    try:
+        await ratelimit.take_session(redis, tenant_id, limits.daily_sessions)
+    except ratelimit.LimitExceeded as exc:
+        raise TooManyRequests(
+            str(exc), retry_after_s=exc.retry_after_s, code="quota_exceeded"
+        ) from exc
+    plan: InterviewPlan = dataclasses.replace(
+        build_plan(spec), candidate_first_name=_first_name(body.candidate.name)
+    )
+    record = SessionRecord(
+        id="ses_" + secrets.token_hex(10),
+        tenant_id=tenant_id,
+        plan=plan,
+        mode=body.mode,
+        interview_id=body.interview_id,
+        extra={
+            "interview_title": title,
+            "persona_id": spec.persona_id,
+            "practice": body.practice,
+            "grade": body.grade,
+            "candidate": body.candidate.model_dump(),
+            "metadata": body.metadata,
+            "tags": list(dict.fromkeys(body.tags)),
+            "webhook_url": str(body.webhook_url) if body.webhook_url else None,
+        },
+    )
+    record, token = await SessionStore(redis).create(record, settings.session_token_ttl_s)
+    await audit.record(
+        redis,
+        record.id,
+        "created",
+        actor,
+        interview_id=body.interview_id,
+        questions=len(plan.questions),
+        mode=body.mode,
+    )
+    return record, token
+
+
+async def create_session(call: Call[SessionCreate, None]) -> SessionAccess:
+    record, token = await open_session(
+        call.services, call.tenant.tenant_id, call.tenant.actor, call.body
+    )
+    return access(call.services.settings, record, token)
+
+
+async def session_view(call: Call[Any, Any], record: SessionRecord) -> SessionView:
+    sessions = SessionStore(call.redis)
+    turns = await sessions.turns(record.id)
+    times = await sessions.field_values(record.id, "started_at", "finished_at")
+    consent = await sessions.consent(record.id)
+    extra = record.extra
+    return SessionView(
+        id=record.id,
+        status=record.status,
+        mode=record.mode,
+        practice=bool(extra.get("practice", record.plan.practice)),
+        interview_id=record.interview_id,
+        persona_id=str(extra.get("persona_id") or record.plan.persona_id),
+        grade=extra.get("grade"),
+        candidate=CandidateInfo.model_validate(extra.get("candidate") or {}),
+        metadata=extra.get("metadata") or {},
+        tags=extra.get("tags") or [],
+        webhook_url=extra.get("webhook_url"),
+        created_at=timestamp(record.created_at),
+        expires_at=timestamp(record.expires_at),
+        started_at=timestamp(times.get("started_at")),
+        finished_at=timestamp(times.get("finished_at")),
+        consent=ConsentView(version=consent["version"], at=timestamp(consent["at"]))
+        if consent
+        else None,
+        progress=progress_of(record, turns),
+        report_url=report_url(call.services, record.id),
+        report=await stored_report(call.services, record.id),
+    )
+
+
+async def get_session(call: Call[None, None]) -> SessionView:
+    return await session_view(call, await session_for(call))
+
+
+def _matches(record: SessionRecord, q: SessionQuery) -> bool:
+    extra = record.extra
+    metadata = extra.get("metadata") or {}
+    return (
+        (q.status is None or record.status == q.status)
+        and (q.tag is None or q.tag in (extra.get("tags") or []))
+        and (
+            q.external_id is None
+            or (extra.get("candidate") or {}).get("external_id") == q.external_id
+        )
+        and (q.metadata_key is None or q.metadata_key in metadata)
+        and (
+            q.metadata_value is None
+            or q.metadata_key is None
+            or str(metadata.get(q.metadata_key)) == q.metadata_value
+        )
+    )
+
+
+async def list_sessions(call: Call[None, SessionQuery]) -> SessionPage:
+    """Filters are applied while walking the tenant's index, newest first."""
+    q = call.query
+    sessions = SessionStore(call.redis)
+    skipped, more = 0, False
+    items: list[SessionSummary] = []
+    async for session_id in sessions.tenant_session_ids(call.tenant.tenant_id):
+        try:
+            record = await sessions.get(session_id)
+        except SessionNotFound:  # erased between the index read and now
+            continue
+        if not _matches(record, q):
+            continue
+        if skipped < q.offset:
+            skipped += 1
+            continue
+        if len(items) == q.limit:
+            more = True
+            break
+        items.append(
+            SessionSummary(
+                id=record.id,
+                status=record.status,
+                mode=record.mode,
+                interview_id=record.interview_id,
+                candidate=CandidateInfo.model_validate(record.extra.get("candidate") or {}),
+                tags=record.extra.get("tags") or [],
+                metadata=record.extra.get("metadata") or {},
+                created_at=timestamp(record.created_at),
+            )
+        )
+    return SessionPage(
+        items=items,
+        offset=q.offset,
+        limit=q.limit,
+        next_offset=q.offset + q.limit if more else None,
+    )
+
+
+async def reinvite_session(call: Call[None, None]) -> SessionAccess:
+    """A fresh token and link. A partial session reopens where it stopped."""
+    record = await session_for(call)
+    if record.status == "completed":
+        raise Conflict("The interview is already completed.", code="session_finished")
+    sessions = SessionStore(call.redis)
+    if record.is_finished:
+        async with call.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.session(record.id), "finishing_at", "finished_at")
+            pipe.hset(keys.session(record.id), "status", "active")
+            pipe.delete(keys.session_report(record.id))
+            await pipe.execute()
+        record.status = "active"
+    token, expires_at = await sessions.reissue_token(
+        record.id, call.services.settings.session_token_ttl_s
+    )
+    record.expires_at = expires_at
+    await audit.record(call.redis, record.id, "reinvited", call.tenant.actor)
+    return access(call.services.settings, record, token)
+
+
+async def delete_session(call: Call[None, None]) -> Response:
+    """Erase the session everywhere: record, transcript, report, logs, recordings, index."""
+    record = await session_for(call)
+    paths = await call.redis.hvals(keys.session_recordings(record.id))
+    await webhooks.forget_session(call.redis, record.id)
+    await SessionStore(call.redis).erase(record)
+    for path in paths:
+        Path(str(path)).unlink(missing_ok=True)
+    await audit.record_deletion(call.redis, record.tenant_id, record.id, call.tenant.actor)
+    return Response(status_code=204)
+
+
+async def get_audit(call: Call[None, None]) -> AuditLog:
+    record = await session_for(call)
+    entries = await audit.entries(call.redis, record.id)
+    return AuditLog(
+        session_id=record.id,
+        entries=[
+            AuditEntryView(
+                id=e.id,
+                at=timestamp(e.at),
+                action=e.action,
+                actor=e.actor,
+                detail=e.detail,
+            )
+            for e in entries
+        ],
+    )
+
+
+async def get_recording(call: Call[None, RecordingQuery]) -> Response:
+    record = await session_for(call)
+    path = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
+    if not path or not Path(str(path)).is_file():
+        raise NotFound(f"No {call.query.track} recording for session {record.id}.")
+    return FileResponse(
+        str(path), media_type="audio/wav", filename=f"{record.id}-{call.query.track}.wav"
+    )
+
+
+ENDPOINTS = (
+    Endpoint(
+        "POST",
+        "/v1/sessions",
+        create_session,
+        "Create a session and its candidate token",
+        TAG,
+        body=SessionCreate,
+        response=SessionAccess,
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/sessions",
+        list_sessions,
+        "List sessions, newest first, with filters",
+        TAG,
+        query=SessionQuery,
+        response=SessionPage,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/sessions/{session_id}",
+        get_session,
+        "Status, progress and report",
+        TAG,
+        response=SessionView,
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/sessions/{session_id}",
+        delete_session,
+        "Erase the session, transcript, recordings and report",
+        TAG,
+        status=204,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/sessions/{session_id}/reinvite",
+        reinvite_session,
+        "A new token and link; the old token stops working",
+        TAG,
+        response=SessionAccess,
+        errors=(409,),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/sessions/{session_id}/audit",
+        get_audit,
+        "The session's audit log",
+        TAG,
+        response=AuditLog,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/sessions/{session_id}/recording",
+        get_recording,
+        "A recording as WAV",
+        TAG,
+        query=RecordingQuery,
+        media_type="audio/wav",
+    ),
+)

@@ -1,0 +1,168 @@
+"""A tenant's own interviews: what they ask and how, stored as JSON, indexed per tenant."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from pipeline.engine import PlanSpec
+from pipeline.personas import PERSONAS
+from server import keys
+from server.catalogue import TRACK_IDS
+from server.store import Redis
+
+InterviewType = Literal["behavioral", "technical", "case_study", "system_design", "culture_fit"]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _known_persona(persona_id: str) -> str:
+    if persona_id not in PERSONAS:
+        raise ValueError(f"unknown persona; one of {', '.join(PERSONAS)}")
+    return persona_id
+
+
+def _known_track(track: str) -> str:
+    if track not in TRACK_IDS:
+        raise ValueError(f"unknown track; one of {', '.join(TRACK_IDS)}")
+    return track
+
+
+PersonaId = Annotated[
+    str, AfterValidator(_known_persona), Field(json_schema_extra={"enum": sorted(PERSONAS)})
+]
+TrackId = Annotated[
+    str, AfterValidator(_known_track), Field(json_schema_extra={"enum": list(TRACK_IDS)})
+]
+
+
+class Skill(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: ShortText
+    description: str = Field("", max_length=1000)
+
+
+class CustomQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+    ]
+    time_limit_s: int = Field(120, ge=60, le=240, description="answer time, 1 to 4 minutes")
+    answer: Literal["audio", "text"] = "audio"
+
+
+class InterviewFields(BaseModel):
+    """What a tenant defines once and reuses for many sessions."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: ShortText
+    type: InterviewType = "behavioral"
+    track: TrackId | None = Field(None, description="catalogue track whose bank fills the plan")
+    round: str | None = Field(None, max_length=100)
+    level: str | None = Field(None, max_length=50)
+    language: str = Field("en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    persona_id: PersonaId = "maya"
+    skills: list[Skill] = Field(default_factory=list, max_length=10)
+    questions: list[CustomQuestion] = Field(default_factory=list, max_length=20)
+    max_questions: int = Field(8, ge=1, le=20)
+    duration_minutes: int | None = Field(None, ge=5, le=120)
+    focus_areas: list[ShortText] = Field(default_factory=list, max_length=10)
+    job_description: str = Field("", max_length=20_000)
+    company_context: str = Field("", max_length=5_000)
+
+
+class StoredInterview(InterviewFields):
+    id: str
+    tenant_id: str
+    created_at: float
+    updated_at: float
+
+    def plan_spec(
+        self,
+        *,
+        persona_id: str | None,
+        practice: bool,
+        grade: str | None,
+        cv_text: str,
+        job_description: str,
+    ) -> PlanSpec:
+        return PlanSpec(
+            type=self.type,
+            track=self.track,
+            level=self.level,
+            grade=grade,
+            skills=tuple((s.name, s.description) for s in self.skills),
+            questions=tuple((q.question, q.time_limit_s) for q in self.questions),
+            max_questions=self.max_questions,
+            duration_minutes=self.duration_minutes,
+            focus_areas=tuple(self.focus_areas),
+            cv_text=cv_text,
+            job_description=job_description or self.job_description,
+            company_context=self.company_context,
+            persona_id=persona_id or self.persona_id,
+            practice=practice,
+            language=self.language,
+        )
+
+
+def new_interview_id() -> str:
+    return "int_" + secrets.token_hex(8)
+
+
+async def create(redis: Redis, tenant_id: str, fields: InterviewFields) -> StoredInterview:
+    now = time.time()
+    interview = StoredInterview(
+        **fields.model_dump(),
+        id=new_interview_id(),
+        tenant_id=tenant_id,
+        created_at=now,
+        updated_at=now,
+    )
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(keys.interview(interview.id), interview.model_dump_json())
+        pipe.zadd(keys.tenant_interviews(tenant_id), {interview.id: now})
+        await pipe.execute()
+    return interview
+
+
+async def get(redis: Redis, tenant_id: str, interview_id: str) -> StoredInterview | None:
+    """The tenant's interview; None when absent or another tenant's."""
+    raw = await redis.get(keys.interview(interview_id))
+    if raw is None:
+        return None
+    interview = StoredInterview.model_validate_json(raw)
+    return interview if interview.tenant_id == tenant_id else None
+
+
+async def page(
+    redis: Redis, tenant_id: str, *, offset: int, limit: int
+) -> tuple[list[StoredInterview], int]:
+    """Newest first. Returns the page and the total count."""
+    index = keys.tenant_interviews(tenant_id)
+    ids = await redis.zrevrange(index, offset, offset + limit - 1)
+    total = int(await redis.zcard(index))
+    found = [await get(redis, tenant_id, str(i)) for i in ids]
+    return [i for i in found if i is not None], total
+
+
+async def replace(
+    redis: Redis, interview: StoredInterview, fields: InterviewFields
+) -> StoredInterview:
+    updated = StoredInterview(
+        **fields.model_dump(),
+        id=interview.id,
+        tenant_id=interview.tenant_id,
+        created_at=interview.created_at,
+        updated_at=time.time(),
+    )
+    await redis.set(keys.interview(interview.id), updated.model_dump_json())
+    return updated
+
+
+async def delete(redis: Redis, interview: StoredInterview) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.interview(interview.id))
+        pipe.zrem(keys.tenant_interviews(interview.tenant_id), interview.id)
+        await pipe.execute()
