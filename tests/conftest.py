@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 import soxr
 
+from models.embedding import SentenceEmbedder, shared_embedder
 from models.registry import ModelRegistry
 from server.settings import Settings
 
@@ -60,3 +61,9 @@ def shared_data() -> Iterator[Path]:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is absent: the real recordings live in ../shared/data")
     yield SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceEmbedder:
+    """The packaged sentence-embedding model, shared as the server shares it."""
+    return shared_embedder()

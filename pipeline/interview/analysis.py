@@ -20,7 +20,7 @@ MIN_WORDS = 25  # below this an answer is too short to show anything
 # Cosine similarity (all-MiniLM-L6-v2) of an unrelated and a squarely on-topic answer.
 SIMILARITY_FLOOR = 0.08
 SIMILARITY_CEILING = 0.55
-OFF_TOPIC_RELEVANCE = 0.3
+OFF_TOPIC_RELEVANCE = 0.1  # ~0.13 cosine: unrelated answers sit near 0.05
 
 # The parts a structured answer has, per question style.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -54,6 +54,7 @@ _PART_MARKERS: dict[str, tuple[str, ...]] = {
         "so that",
         "which means",
         "that's why",
+        "which is why",
         "this is why",
         "due to",
         "causes",
