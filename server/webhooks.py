@@ -49,13 +49,16 @@ for _, member in ipairs(due) do
 end
 return #due
 """
-# Log an attempt only while the session exists, so an erased session is never recreated.
-_LOG_IF_SESSION = """
+# Settle one attempt atomically: log it and park the retry only while the session exists (an
+# erased session is never recreated, its retry is dropped), then take it off the stream.
+_SETTLE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('RPUSH', KEYS[2], ARGV[1])
-  return 1
+  if ARGV[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) end
 end
-return 0
+redis.call('XACK', KEYS[4], ARGV[4], ARGV[5])
+redis.call('XDEL', KEYS[4], ARGV[5])
+return 1
 """
 
 
@@ -142,7 +145,7 @@ class WebhookWorker:
         self.stale_ms = int(settings.webhook_timeout_s * 3 * 1000)
         self._task: asyncio.Task[None] | None = None
         self._promote = redis.register_script(_PROMOTE_DUE)
-        self._log_attempt = redis.register_script(_LOG_IF_SESSION)
+        self._settle = redis.register_script(_SETTLE)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
@@ -217,17 +220,16 @@ class WebhookWorker:
             "error": error,
             "next_attempt_at": retry_at,
         }
-        await self._log_attempt(
-            keys=[keys.session(delivery.session_id), keys.session_webhooks(delivery.session_id)],
-            args=[json.dumps(attempt_log)],
+        retry = replace(delivery, attempt=delivery.attempt + 1).to_json() if retry_at else ""
+        await self._settle(
+            keys=[
+                keys.session(delivery.session_id),
+                keys.session_webhooks(delivery.session_id),
+                keys.WEBHOOK_RETRIES,
+                keys.WEBHOOKS,
+            ],
+            args=[json.dumps(attempt_log), retry, retry_at or 0, keys.WEBHOOK_GROUP, entry_id],
         )
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if retry_at is not None:
-                retry = replace(delivery, attempt=delivery.attempt + 1)
-                pipe.zadd(keys.WEBHOOK_RETRIES, {retry.to_json(): retry_at})
-            pipe.xack(keys.WEBHOOKS, keys.WEBHOOK_GROUP, entry_id)
-            pipe.xdel(keys.WEBHOOKS, entry_id)
-            await pipe.execute()
         if gives_up:
             log.warning(
                 "webhook %s to %s: gave up after %d attempts",
