@@ -14,9 +14,9 @@ from pipeline.interview.analysis import MIN_WORDS, OFF_TOPIC_RELEVANCE, AnswerAn
 RUBRIC_VERSION = "2026.11-1"
 
 WEIGHTS = {
-    "relevance": 0.35,
+    "relevance": 0.30,
     "structure": 0.20,
-    "specificity": 0.15,
+    "specificity": 0.20,
     "key_points": 0.10,
     "ownership": 0.05,
     "length": 0.15,
