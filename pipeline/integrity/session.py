@@ -1,0 +1,82 @@
+"""One session's integrity checks behind the voice loop's observer calls.
+
+The voice loop calls `add_candidate_segment` and `add_interviewer_audio` as audio flows,
+`candidate_answer` once an answer is transcribed, and `report_sections` when the session ends.
+Every method is blocking (embeddings, clustering): run them in a worker thread, one at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.speaker import SpeakerEncoder
+from pipeline.integrity.language import language_read
+from pipeline.integrity.reading import reading_signal
+from pipeline.integrity.report import (
+    SpeechAmount,
+    fraud_signals,
+    is_low_confidence,
+    language_section,
+    multiple_speakers,
+)
+from pipeline.integrity.speakers import SpeakerTracker, TrackerConfig
+from pipeline.integrity.words import CandidateWords, Word, candidate_words
+
+
+@dataclass
+class _Answer:
+    words: CandidateWords
+    latency_s: float | None
+
+
+@dataclass
+class SessionIntegrity:
+    encoder: SpeakerEncoder
+    config: TrackerConfig = field(default_factory=TrackerConfig)
+    _answers: dict[int, _Answer] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tracker = SpeakerTracker(self.encoder, self.config)
+
+    def add_candidate_segment(
+        self, turn: int, start_s: float, end_s: float, audio16k: np.ndarray
+    ) -> None:
+        self.tracker.add_candidate_segment(turn, start_s, end_s, audio16k)
+
+    def add_interviewer_audio(self, start_s: float, audio16k: np.ndarray) -> None:
+        self.tracker.add_interviewer_audio(start_s, audio16k)
+
+    def candidate_answer(
+        self, turn: int, words: Sequence[Word], question_end_s: float | None = None
+    ) -> CandidateWords:
+        """The answer's words (session clock) without other voices or echo: `.text` is for
+        scoring, `.to_meta()` for the stored turn. Until the candidate is enrolled (their first
+        few seconds), nothing is excluded."""
+        attribution = self.tracker.attribution()
+        result = candidate_words(
+            words,
+            {
+                "other_speaker": attribution.ranges_of("other", turn),
+                "interviewer_echo": attribution.ranges_of("echo", turn),
+            },
+        )
+        latency = None
+        if question_end_s is not None and result.kept:
+            latency = max(0.0, result.kept[0].start_s - question_end_s)
+        self._answers[turn] = _Answer(result, latency)
+        return result
+
+    def report_sections(self) -> dict[str, object]:
+        """`fraud_signals`, `language` and `low_confidence` for the report."""
+        answers = [self._answers[t].words.kept for t in sorted(self._answers)]
+        latencies = [a.latency_s for a in self._answers.values() if a.latency_s is not None]
+        speakers = multiple_speakers(self.tracker.attribution())
+        amount = SpeechAmount(speakers.candidate_seconds, sum(len(a) for a in answers))
+        return {
+            "fraud_signals": fraud_signals(speakers, reading_signal(answers, latencies), amount),
+            "language": language_section(language_read(answers)),
+            "low_confidence": is_low_confidence(amount),
+        }
