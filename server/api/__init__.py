@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from starlette.routing import BaseRoute
 
 from server.api import candidate, catalogue, interviews, join, openapi, sessions, webhooks
-from server.api.endpoint import Endpoint
+from server.api.endpoint import Endpoint, routes_for
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *catalogue.ENDPOINTS,
@@ -27,7 +27,7 @@ def _version() -> str:
 
 def routes() -> list[BaseRoute]:
     return [
-        *(e.route() for e in ENDPOINTS),
+        *routes_for(ENDPOINTS),
         *openapi.routes(ENDPOINTS, version=_version()),
         *join.routes,
     ]

@@ -1,6 +1,6 @@
 """An endpoint is declared once: its models validate requests and generate the OpenAPI spec.
 
-`Endpoint.route()` wraps the handler: authentication, rate limits, parsing the query and body
+`Endpoint.respond()` wraps the handler: authentication, rate limits, parsing the query and body
 into their pydantic models, and turning `ApiError`s and the handler's model into JSON.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -93,22 +93,17 @@ class Endpoint:
             statuses.add(404)
         return sorted(statuses)
 
-    def route(self) -> Route:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await self._handle(request)
-            except ApiError as exc:
-                return exc.response()
-
-        return Route(self.path, endpoint, methods=[self.method], name=self.handler.__name__)
+    async def respond(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except ApiError as exc:
+            return exc.response()
 
     async def _handle(self, request: Request) -> Response:
         services: Services = request.app.state.services
         caller = await self._authenticate(services, request)
         await _rate_limit(services, caller)
-        query = (
-            _parse(self.query, dict(request.query_params), where="query") if self.query else None
-        )
+        query = _parse_query(self.query, request) if self.query else None
         body = await self._parse_body(request) if self.body else None
         result = await self.handler(Call(request, services, caller, body, query))
         if isinstance(result, Response):
@@ -138,6 +133,14 @@ class Endpoint:
         return _parse(self.body, data, where="body")
 
 
+def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
+    params = request.query_params
+    repeated = {k: "give this parameter once" for k in params if len(params.getlist(k)) > 1}
+    if repeated:
+        raise BadRequest("The request query is invalid.", fields=repeated)
+    return _parse(model, dict(params), where="query")
+
+
 def _parse(model: type[BaseModel], data: Any, *, where: str) -> BaseModel:
     try:
         return model.model_validate(data)
@@ -162,3 +165,18 @@ async def _rate_limit(services: Services, caller: Caller) -> None:
             )
     except ratelimit.LimitExceeded as exc:
         raise TooManyRequests(str(exc), retry_after_s=exc.retry_after_s) from exc
+
+
+def routes_for(endpoints: Sequence[Endpoint]) -> list[Route]:
+    """One route per path, dispatching on the method, so a 405 lists every allowed method."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for e in endpoints:
+        by_path.setdefault(e.path, {})[e.method] = e
+
+    def route(path: str, methods: dict[str, Endpoint]) -> Route:
+        async def dispatch(request: Request) -> Response:
+            return await methods[request.method].respond(request)
+
+        return Route(path, dispatch, methods=list(methods))
+
+    return [route(path, methods) for path, methods in by_path.items()]

@@ -177,8 +177,9 @@ async def _plan_spec(redis: Redis, tenant_id: str, body: SessionCreate) -> tuple
         return spec, builtin.title
     own = await interviews.get(redis, tenant_id, body.interview_id)
     if own is None:
-        raise BadRequest(
-            "Unknown interview.", fields={"interview_id": "no such interview, yours or built-in"}
+        raise NotFound(
+            f"No interview {body.interview_id}.",
+            fields={"interview_id": "no such interview, yours or built-in"},
         )
     spec = own.plan_spec(
         persona_id=body.persona_id,
@@ -408,6 +409,7 @@ ENDPOINTS = (
         body=SessionCreate,
         response=SessionAccess,
         status=201,
+        errors=(404,),
     ),
     Endpoint(
         "GET",
