@@ -1,0 +1,179 @@
+"""The stream's edge over a real socket: auth, close codes, bad input, limits, takeover."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from models.registry import ModelRegistry
+from pipeline.engine import InterviewPlan, Question
+from server.sessions import SessionStore
+from server.store import Redis
+from server.stream import RedactTokens
+from tests.stream_client import LiveServer, StreamClient, create_session, live_server
+
+pytestmark = pytest.mark.slow
+
+PLAN = InterviewPlan(questions=(Question("q1", "What project are you proudest of?"),))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, models: ModelRegistry) -> Iterator[LiveServer]:
+    with live_server(Path(tmp_path_factory.mktemp("proto")), models) as live:
+        yield live
+
+
+@pytest.fixture
+async def redis(server: LiveServer) -> AsyncIterator[Redis]:
+    client = aioredis.from_url(server.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def refused(client: StreamClient) -> tuple[int | None, str]:
+    code = await client.wait_closed()
+    errors = client.messages("error")
+    assert len(errors) == 1 and errors[0]["fatal"] is True, client.messages()
+    return code, errors[0]["code"]
+
+
+async def test_auth_failures_get_their_close_codes(server: LiveServer, redis: Redis) -> None:
+    token = await create_session(redis, "p-auth", PLAN)
+    missing = await StreamClient.connect(server.url("p-auth"), None)
+    assert await refused(missing) == (4401, "unauthorized")
+    wrong = await StreamClient.connect(server.url("p-auth"), "not-the-token")
+    assert await refused(wrong) == (4401, "unauthorized")
+    unknown = await StreamClient.connect(server.url("p-nope"), token)
+    assert await refused(unknown) == (4404, "session_not_found")
+    await SessionStore(redis).set_status("p-auth", "completed")
+    done = await StreamClient.connect(server.url("p-auth"), token)
+    assert await refused(done) == (4409, "session_finished")
+    assert await SessionStore(redis).turns("p-auth") == []
+
+
+async def test_subprotocol_token_is_accepted(server: LiveServer, redis: Redis) -> None:
+    token = await create_session(redis, "p-sub", PLAN)
+    client = await StreamClient.connect(server.url("p-sub"), token, subprotocol=True)
+    assert client.ws.subprotocol == "viva.v1"
+    assert (await client.wait_for(lambda m: m["type"] == "ready"))["resumed"] is False
+    await client.send({"type": "ping"})
+    await client.wait_for(lambda m: m["type"] == "pong")
+    await client.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "frames", "expected"),
+    [
+        ("json", ["{not json"], (4400, "malformed_json")),
+        ("shape", ['{"type": "answer_text"}'], (4400, "invalid_message")),
+        ("odd", [b"\x00\x01\x02"], (4400, "bad_audio_frame")),
+        ("big", [b"\x00\x00" * 3201], (4400, "frame_too_large")),  # > 200 ms at 16 kHz
+        ("rate", ['{"type":"hello","audio":{"sample_rate":11025}}'], (4400, "unsupported_rate")),
+        (
+            "late-hello",
+            [b"\x00\x00" * 320, '{"type":"hello","audio":{"sample_rate":48000}}'],
+            (4400, "hello_not_first"),
+        ),
+        ("flood", [b"\x00\x00" * 160] * 400, (4429, "rate_limited")),
+    ],
+)
+async def test_bad_input_closes_with_an_error_and_stores_nothing(
+    server: LiveServer, redis: Redis, name: str, frames: list[str | bytes], expected: tuple
+) -> None:
+    session_id = f"p-bad-{name}"
+    token = await create_session(redis, session_id, PLAN)
+    client = await StreamClient.connect(server.url(session_id), token)
+    await client.wait_for(lambda m: m["type"] == "ready")
+    for frame in frames:
+        if client.close_code is not None:
+            break
+        await client.ws.send(frame)
+    assert await refused(client) == expected
+    assert await SessionStore(redis).turns(session_id) == []
+    # The server keeps serving: the same session opens again.
+    again = await StreamClient.connect(server.url(session_id), token)
+    await again.wait_for(lambda m: m["type"] == "ready")
+    await again.close()
+
+
+async def test_unknown_type_is_reported_and_the_stream_goes_on(
+    server: LiveServer, redis: Redis
+) -> None:
+    token = await create_session(redis, "p-unknown", PLAN)
+    client = await StreamClient.connect(server.url("p-unknown"), token)
+    await client.send({"type": "teleport"})
+    error = await client.wait_for(lambda m: m["type"] == "error")
+    assert error["code"] == "unknown_type" and error["fatal"] is False
+    await client.send({"type": "ping"})
+    await client.wait_for(lambda m: m["type"] == "pong")
+    await client.close()
+
+
+async def test_a_second_socket_takes_over(server: LiveServer, redis: Redis) -> None:
+    token = await create_session(redis, "p-takeover", PLAN)
+    old = await StreamClient.connect(server.url("p-takeover"), token)
+    await old.wait_for(lambda m: m["type"] == "agent_text")
+    new = await StreamClient.connect(server.url("p-takeover"), token)
+    assert await refused(old) == (4000, "superseded")
+    await new.wait_for(lambda m: m["type"] == "ready")
+    await new.close()
+
+
+async def test_typed_answers_and_end(server: LiveServer, redis: Redis) -> None:
+    """Chat mode: no audio, typed answers are whole turns, `end` finishes the session early."""
+    token = await create_session(redis, "p-chat", PLAN)
+    client = await StreamClient.connect(server.url("p-chat"), token, mode="chat")
+    await client.wait_for(lambda m: m["type"] == "agent_text" and m["turn"] == 0)
+    await asyncio.sleep(0.2)
+    await client.send({"type": "answer_text", "text": "A compiler for a toy language."})
+    final = await client.wait_for(lambda m: m["type"] == "transcript" and m["final"])
+    assert final == {
+        "type": "transcript",
+        "role": "candidate",
+        "text": "A compiler for a toy language.",
+        "final": True,
+        "turn": 1,
+    }
+    for turn in (2, 4, 6):  # the engine may ask follow-ups: answer until it closes
+        reply = await client.wait_for(
+            lambda m, t=turn: (
+                m["type"] == "finished" or (m["type"] == "agent_text" and m["turn"] == t)
+            )
+        )
+        await asyncio.sleep(0.3)
+        if reply["type"] == "finished" or client.messages("finished"):
+            break
+        await client.send({"type": "answer_text", "text": "It parsed, type-checked and ran."})
+    finished = await client.wait_for(lambda m: m["type"] == "finished", timeout=60)
+    assert finished["status"] in ("completed", "low_confidence")
+    assert await client.wait_closed() == 1000
+    assert not any(r.message is None for r in client.received)  # chat mode: no audio
+    turns = await SessionStore(redis).turns("p-chat")
+    assert {t.source for t in turns if t.role == "candidate"} == {"text"}
+
+    token = await create_session(redis, "p-end", PLAN)
+    client = await StreamClient.connect(server.url("p-end"), token)
+    await client.wait_for(lambda m: m["type"] == "ready")
+    await client.send({"type": "end"})
+    assert (await client.wait_for(lambda m: m["type"] == "finished"))["status"] == "partial"
+    assert await client.wait_closed() == 1000
+
+
+def test_tokens_never_reach_the_log() -> None:
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5", "/v1/sessions/s1/stream?token=SECRET123&x=1"),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    assert "SECRET123" not in record.getMessage()
+    assert "token=***&x=1" in record.getMessage()

@@ -1,0 +1,91 @@
+"""The voice loop's decisions on synthetic inputs: no models, no sockets."""
+
+from __future__ import annotations
+
+import math
+
+from pipeline.voice.agreement import LocalAgreement
+from pipeline.voice.config import EndpointConfig, VadConfig
+from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
+from pipeline.voice.endpoint import looks_unfinished, required_silence_s
+
+FRAME_S = 0.032
+
+
+def run(detector: SpeechDetector, probabilities: list[float], agent: bool = False) -> list:
+    events = []
+    for i, p in enumerate(probabilities):
+        event = detector.update(p, (i + 1) * FRAME_S, agent_speaking=agent)
+        if event is not None:
+            events.append((i, event))
+    return events
+
+
+def frames(ms: float) -> int:
+    return math.ceil(ms / 32)
+
+
+def test_silence_starts_nothing() -> None:
+    assert run(SpeechDetector(VadConfig()), [0.02] * 100) == []
+
+
+def test_a_cough_is_too_short_to_start_a_turn() -> None:
+    cough = [0.9] * frames(192)  # < 250 ms voiced
+    assert run(SpeechDetector(VadConfig()), [0.0] * 5 + cough + [0.0] * 30) == []
+
+
+def test_speech_starts_at_its_onset_and_stops_at_the_last_voiced_frame() -> None:
+    probs = [0.0] * 10 + [0.9] * 40 + [0.1] * 20
+    events = run(SpeechDetector(VadConfig()), probs)
+    (i_start, started), (i_stop, stopped) = events
+    assert isinstance(started, SpeechStarted) and not started.barge_in
+    assert abs(started.start_s - 10 * FRAME_S) < 1e-9  # onset, not the confirmation
+    assert i_start == 10 + frames(250) - 1
+    assert isinstance(stopped, SpeechStopped)
+    assert abs(stopped.end_s - 50 * FRAME_S) < 1e-9
+    assert i_stop == 49 + frames(160)
+
+
+def test_hysteresis_keeps_a_turn_through_mid_probability_dips() -> None:
+    probs = [0.9] * 10 + [0.4, 0.38, 0.45] * 10 + [0.9] * 5 + [0.0] * 10
+    kinds = [type(e).__name__ for _, e in run(SpeechDetector(VadConfig()), probs)]
+    assert kinds == ["SpeechStarted", "SpeechStopped"]
+
+
+def test_short_pauses_do_not_stop_but_longer_ones_do() -> None:
+    probs = [0.9] * 12 + [0.1] * 3 + [0.9] * 12 + [0.1] * 6
+    kinds = [type(e).__name__ for _, e in run(SpeechDetector(VadConfig()), probs)]
+    assert kinds == ["SpeechStarted", "SpeechStopped"]
+
+
+def test_barge_in_needs_300ms_of_confident_speech_during_agent_audio() -> None:
+    echo = [0.6] * 40  # leaked interviewer audio scores lower than a voice at the mic
+    assert run(SpeechDetector(VadConfig()), echo, agent=True) == []
+    events = run(SpeechDetector(VadConfig()), [0.95] * 20, agent=True)
+    ((index, started),) = events
+    assert isinstance(started, SpeechStarted) and started.barge_in
+    assert index == frames(300) - 1
+    assert run(SpeechDetector(VadConfig()), [0.95] * frames(256), agent=True) == []
+
+
+def test_endpoint_waits_longer_after_unfinished_words() -> None:
+    cfg = EndpointConfig(silence_ms=500, unfinished_silence_ms=1100)
+    assert required_silence_s("I led the migration to Postgres.", cfg) == 0.5
+    for text in ("I led it and", "so, um", "because...", "my number is 555 12", "it was forty"):
+        assert looks_unfinished(text), text
+        assert required_silence_s(text, cfg) == 1.1
+    assert not looks_unfinished("")
+    assert not looks_unfinished("That is all.")
+
+
+def test_local_agreement_shows_only_words_two_hypotheses_share() -> None:
+    agreement = LocalAgreement()
+    assert agreement.update("I built a") is None
+    assert agreement.update("I built a search") == "I built a"
+    assert agreement.update("I built a church service") is None  # the new tail is unstable
+    assert agreement.update("I built a search service for") is None
+    assert agreement.update("I built a search service for a library") == (
+        "I built a search service for"
+    )
+    assert agreement.update("I built.") is None  # never shrinks
+    assert agreement.stable == ["I", "built", "a", "search", "service", "for"]
