@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 import web
 from pipeline.personas import get_persona
 from server import tenants
+from server.lifecycle import stored_report
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore
 
@@ -120,13 +121,15 @@ async def session_info(request: Request) -> Response:
     token = bearer_token(request)
     if token is None:
         return _error(401, "missing_token", "send the session token as Authorization: Bearer")
+    services = _services(request)
     try:
-        record = await SessionStore(_services(request).store.redis).authorize(session_id, token)
+        record = await SessionStore(services.store.redis).authorize(session_id, token)
     except SessionNotFound:
         return _error(404, "session_not_found", "no such session")
     except InvalidToken:
         return _error(401, "invalid_token", "the session token is wrong or expired")
     persona = get_persona(record.plan.persona_id)
+    report = await stored_report(services, record.id) if record.is_finished else None
     return JSONResponse(
         {
             "session_id": record.id,
@@ -142,6 +145,9 @@ async def session_info(request: Request) -> Response:
                 "title": persona.title,
                 "description": persona.description,
             },
+            "result": None
+            if report is None
+            else {"score": report.get("overall_score"), "verdict": report.get("verdict")},
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -166,13 +172,8 @@ async def demo_page(request: Request) -> Response:
     )
 
 
-DEMO_INTERVIEW = {
-    "questions": [
-        {"text": "Tell me about a project you are proud of.", "time_limit_s": 90},
-        {"text": "What would you like to learn next, and why?", "time_limit_s": 90},
-    ],
-    "persona_id": "maya",
-}
+# A catalogue interview, so the demo tenant needs no setup beyond its key.
+DEMO_SESSION = {"interview_id": "behavioral-1", "persona_id": "maya", "practice": True}
 
 
 async def demo_session(request: Request) -> Response:
@@ -189,7 +190,7 @@ async def demo_session(request: Request) -> Response:
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
         created = await client.post(
-            "/v1/sessions", json=DEMO_INTERVIEW, headers={"Authorization": f"Bearer {api_key}"}
+            "/v1/sessions", json=DEMO_SESSION, headers={"X-API-Key": api_key}
         )
     if created.status_code not in (200, 201):
         return JSONResponse(created.json(), status_code=created.status_code)

@@ -22,11 +22,14 @@ const state = {
   capture: null,
   playback: null,
   socket: null,
+  streaming: false, // the stream said ready: microphone frames may flow
+  pinger: 0,
   typingOnly: false,
   reconnects: 0,
   lastError: null,
   finished: false,
   ended: false, // a terminal screen is up: no reconnecting
+  consent: null, // the server's disclosure and whether it was accepted
   pendingTyped: null, // caption of a typed answer not yet confirmed by a transcript
   elapsedBase: 0,
   elapsedAt: 0,
@@ -88,11 +91,11 @@ function notifyParent(action, extra = {}) {
 // --- screens -------------------------------------------------------------------------------
 
 function show(screen) {
-  for (const section of document.querySelectorAll("[data-screen]")) {
+  for (const section of document.querySelectorAll("section[data-screen]")) {
     section.hidden = section.dataset.screen !== screen;
   }
   const room = $("#room");
-  room.dataset.screen = screen;
+  room.dataset.current = screen;
   room.setAttribute("aria-busy", screen === "loading" ? "true" : "false");
   const heading = document.querySelector(`[data-screen="${screen}"] h1`);
   if (heading && screen !== "interview") {
@@ -122,10 +125,7 @@ function banner(text) {
 // --- start screen --------------------------------------------------------------------------
 
 async function loadSession() {
-  const response = await fetch(config.apiPath, {
-    headers: { Authorization: `Bearer ${state.token}` },
-    cache: "no-store",
-  }).catch(() => null);
+  const response = await fetch(config.apiPath, authorized()).catch(() => null);
   if (!response) return fail("network_error", "The interview server could not be reached.");
   if (response.status === 401) return endWith("expired", "interviewError", { code: "invalid_token" });
   if (response.status === 404) return fail("session_not_found", "This interview does not exist.");
@@ -144,6 +144,7 @@ async function loadSession() {
     (info.mode === "chat" ? "You answer by typing." : "You answer by speaking; typing works too.");
   field("interviewer-label").textContent = `${persona.name}, ${persona.title} (AI)`;
   setVoiceOnly(info.mode !== "chat");
+  if (!(await loadDisclosure())) return fail("server_error", "The interview could not be loaded.");
   show("start");
   notifyParent("interviewLoaded");
 }
@@ -177,12 +178,29 @@ async function ensureMicrophone() {
   return true;
 }
 
+function authorized(init = {}) {
+  return { ...init, cache: "no-store", headers: { ...init.headers, Authorization: `Bearer ${state.token}` } };
+}
+
+// The disclosure the candidate consents to comes from the server, with its version.
+async function loadDisclosure() {
+  const response = await fetch(config.consentPath, authorized()).catch(() => null);
+  if (!response || !response.ok) return false;
+  state.consent = await response.json();
+  field("disclosure-text").textContent = state.consent.disclosure.text;
+  return true;
+}
+
 async function recordConsent() {
-  const response = await fetch(config.consentPath, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ consent: true }),
-  }).catch(() => null);
+  if (state.consent.consented) return true;
+  const response = await fetch(
+    config.consentPath,
+    authorized({
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ accepted: true, version: state.consent.disclosure.version }),
+    }),
+  ).catch(() => null);
   if (!response) fail("network_error", "The interview server could not be reached.");
   else if (response.status === 401) endWith("expired", "interviewError", { code: "invalid_token" });
   else if (response.status === 409) endWith("already-completed", "interviewAlreadyCompleted");
@@ -247,6 +265,7 @@ function handleClose(code) {
   if (code === 4409) return endWith("already-completed", "interviewAlreadyCompleted");
   if (code === 4401) return endWith("expired", "interviewError", { code: "invalid_token" });
   if (code === 4404) return fail("session_not_found", "This interview does not exist.");
+  if (code === 4000) return fail("superseded", "This interview was opened in another window.");
   if (code === 4400 || code === 4429 || code === 1000) {
     const error = state.lastError;
     return fail(error ? error.code : `closed_${code}`, error ? error.message : "The interview stopped.");
@@ -322,16 +341,21 @@ function handleMessage(message) {
   }
 }
 
-function handleFinished(message) {
+async function handleFinished(message) {
   state.finished = true;
   const scored = typeof message.score === "number";
-  field("score").textContent = scored ? `Score: ${message.score} / 100` : "";
-  field("verdict").textContent =
-    message.verdict || VERDICTS[message.status] || "The interview is over.";
-  if (!scored) {
-    field("score").textContent = "Your results go to the organisation that invited you.";
-  }
+  field("score").textContent = scored
+    ? `Score: ${message.score} / 100`
+    : "Your results go to the organisation that invited you.";
+  field("verdict").textContent = VERDICTS[message.status] || "The interview is over.";
   endWith("finished", "interviewFinished", { score: scored ? message.score : null, status: message.status });
+  // The verdict is in the stored report; shown with the score, never without it.
+  if (!scored) return;
+  const response = await fetch(config.apiPath, authorized()).catch(() => null);
+  const info = response && response.ok ? await response.json() : null;
+  if (info && info.result && info.result.verdict) {
+    field("verdict").textContent = `Verdict: ${info.result.verdict}`;
+  }
 }
 
 function handleProgress(progress) {
