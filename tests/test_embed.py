@@ -213,6 +213,33 @@ def test_demo_when_enabled_needs_a_key(tmp_path: Path) -> None:
         assert created.json()["error"]["code"] == "demo_not_configured"
 
 
+async def test_demo_creates_a_session_server_side(tmp_path: Path) -> None:
+    store = Store(None, tmp_path)
+    await store.open()
+    _, api_key = await tenants.create_tenant(store.redis, "Demo")
+    await store.close()
+    settings = Settings(
+        VIVA_DATA_DIR=tmp_path,
+        REDIS_URL=None,
+        VIVA_PRELOAD_MODELS=False,
+        VIVA_DEMO_ENABLED=True,
+        VIVA_DEMO_API_KEY=api_key,
+    )
+    with LiveServer(create_app(settings)) as live:
+        async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
+            created = await client.post("/demo/sessions")
+            assert created.status_code == 200, created.text
+            body = created.json()
+            assert api_key not in created.text
+            path, _, fragment = body["embed_url"].partition("#")
+            assert path == f"/embed/{body['session_id']}?interviewEvents=true"
+            token = fragment.removeprefix("token=")
+            info = await client.get(
+                f"/embed/api/{body['session_id']}", headers={"Authorization": f"Bearer {token}"}
+            )
+    assert info.status_code == 200 and info.json()["persona"]["id"] == "maya"
+
+
 def test_origins_are_normalised_and_checked() -> None:
     assert tenants.normalize_origin("https://Jobs.Example.com:443/") == "https://jobs.example.com"
     assert tenants.normalize_origin("http://127.0.0.2:8123") == "http://127.0.0.2:8123"
