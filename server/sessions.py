@@ -71,9 +71,14 @@ def plan_to_json(plan: InterviewPlan) -> str:
     return json.dumps(dataclasses.asdict(plan))
 
 
+def _tuples(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON arrays back into the tuples the frozen plan dataclasses hold."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
 def plan_from_json(raw: str) -> InterviewPlan:
-    data = json.loads(raw)
-    data["questions"] = tuple(Question(**q) for q in data.get("questions", ()))
+    data = _tuples(json.loads(raw))
+    data["questions"] = tuple(Question(**_tuples(q)) for q in data.get("questions", ()))
     return InterviewPlan(**data)
 
 
