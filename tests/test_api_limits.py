@@ -141,3 +141,28 @@ def test_delete_erases_every_key_of_the_session(api: Api, tmp_path: Path) -> Non
     assert session_id not in repr(queued) + repr(retries)
     assert api.client.get(f"/v1/sessions/{session_id}", headers=headers).status_code == 404
     assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 404
+
+
+def test_reinvite_reopens_an_unfinished_session_but_not_a_completed_one(api: Api) -> None:
+    headers = api.tenant()
+    access = api.client.post(
+        "/v1/sessions", headers=headers, json={"interview_id": "behavioral-1"}
+    ).json()
+    session_id = access["session"]["id"]
+    ended = api.client.post(f"/v1/sessions/{session_id}/end", headers=headers).json()
+    assert ended["status"] in ("partial", "low_confidence")
+    assert api.client.get(f"/v1/sessions/{session_id}", headers=headers).json()["report"]
+
+    reopened = api.client.post(f"/v1/sessions/{session_id}/reinvite", headers=headers)
+    assert reopened.json()["session"]["status"] == "active"
+    view = api.client.get(f"/v1/sessions/{session_id}", headers=headers).json()
+    assert view["status"] == "active" and view["report"] is None and view["finished_at"] is None
+    # It can be finished again, and scored again.
+    again = api.client.post(
+        f"/v1/sessions/{session_id}/end", headers=bearer(reopened.json()["token"])
+    )
+    assert again.status_code == 200 and again.json()["status"] == ended["status"]
+
+    api.run(api.redis.hset, keys.session(session_id), "status", "completed")
+    refused = api.client.post(f"/v1/sessions/{session_id}/reinvite", headers=headers)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "session_finished"
