@@ -52,6 +52,18 @@ class LiveServer:
             time.sleep(0.05)
         return self
 
+    def drop_websockets(self) -> int:
+        """Cut every open WebSocket at the TCP level, as a network failure would (no close
+        frame: the browser sees 1006). Returns how many were cut."""
+        sockets = [
+            conn
+            for conn in self._server.server_state.connections
+            if "websocket" in type(conn).__module__
+        ]
+        for conn in sockets:
+            conn.loop.call_soon_threadsafe(conn.transport.abort)
+        return len(sockets)
+
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=30)

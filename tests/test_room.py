@@ -197,6 +197,7 @@ async def test_room_runs_an_interview_in_a_cross_origin_iframe(
     room_url = f"{server.url}/embed/ai-interviewer/{session_id}?interviewEvents=true#token={token}"
 
     sent: list[str] = []
+    readies: list[dict[str, Any]] = []
     received_audio_bytes = 0
 
     def watch_socket(socket: Any) -> None:
@@ -208,6 +209,8 @@ async def test_room_runs_an_interview_in_a_cross_origin_iframe(
             nonlocal received_audio_bytes
             if isinstance(payload, bytes):
                 received_audio_bytes += len(payload)
+            elif '"ready"' in payload:
+                readies.append(json.loads(payload))
 
         socket.on("framesent", on_sent)
         socket.on("framereceived", on_received)
@@ -245,6 +248,11 @@ async def test_room_runs_an_interview_in_a_cross_origin_iframe(
             first_answer = (await final.first.inner_text()).lower()
             assert any(w in first_answer for w in ("billing", "python", "payments")), first_answer
             await page.screenshot(path=str(ARTIFACTS / "room-mid-interview.png"))
+
+            # A dropped connection: the room says so, reconnects and the interview resumes.
+            assert server.drop_websockets() == 1
+            await room.locator('[data-screen="reconnecting"]:not([hidden])').wait_for(timeout=15000)
+            await room.locator('[data-screen="interview"]:not([hidden])').wait_for(timeout=30000)
 
             finished = await wait_for_event(page, "interviewFinished", 90)
             await room.locator('[data-screen="finished"]:not([hidden])').wait_for()
@@ -293,6 +301,8 @@ async def test_room_runs_an_interview_in_a_cross_origin_iframe(
     assert playback_done and all(m["event"] == "finished" for m in playback_done)
     assert any("what have you built" in line.lower() for line in interviewer), interviewer
     assert len(candidate) >= 2, candidate
+    # Two connections: the second resumed the same interview.
+    assert [r["resumed"] for r in readies] == [False, True], readies
     # Text frames start with hello; the token never appears in what the room sent.
     assert json.loads(sent[0])["type"] == "hello"
     assert not any(token in m for m in sent)
