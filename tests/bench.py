@@ -29,7 +29,7 @@ from pipeline.engine import InterviewPlan, Question
 from pipeline.voice.transcriber import transcribe_windowed
 from server.store import EmbeddedValkey
 from tests.conftest import piper_speech
-from tests.stream_client import StreamClient, create_session, free_port, speech_end
+from tests.stream_client import StreamClient, create_session, free_port, matches, speech_end
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -196,21 +196,19 @@ async def one_session(
     try:
         for turn in range(TURNS_PER_SESSION):
             await client.stream_while(
-                lambda m, t=agent_turn: m == {"type": "agent_audio", "event": "end", "turn": t},
+                matches(type="agent_audio", event="end", turn=agent_turn),
                 timeout=60,
             )
             await client.silence(0.3 + rng.random())  # sessions do not all answer at once
             speech = answers[(seed + turn) % len(answers)]
             eos = await client.stream(speech)
             reply = await client.stream_while(
-                lambda m, t=agent_turn + 2: m["type"] == "agent_audio" and m["turn"] == t,
+                matches(type="agent_audio", turn=agent_turn + 2),
                 timeout=60,
             )
             agent_turn = reply["turn"]
             first = client.first_audio_after(eos)
-            metrics = await client.wait_for(
-                lambda m, t=agent_turn: m["type"] == "metrics" and m["turn"] == t
-            )
+            metrics = await client.wait_for(matches(type="metrics", turn=agent_turn))
             if first is not None:
                 samples.append(TurnSample((first - eos) * 1000, metrics))
     finally:

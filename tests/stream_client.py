@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import uvicorn
 import websockets
+from websockets.typing import Subprotocol
 
 from audio.pcm import encode_s16le
 from models.registry import ModelRegistry
@@ -115,8 +116,8 @@ class StreamClient:
         if subprotocol:
             ws = await websockets.connect(
                 url,
-                subprotocols=["viva.v1", f"token.{token}"],
-                max_size=None,  # type: ignore[list-item]
+                subprotocols=[Subprotocol("viva.v1"), Subprotocol(f"token.{token}")],
+                max_size=None,
             )
         else:
             ws = await websockets.connect(f"{url}?token={token}" if token else url, max_size=None)
@@ -219,6 +220,18 @@ class StreamClient:
     async def close(self) -> None:
         await self.ws.close()
         await self.wait_closed()
+
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+def matches(**fields: Any) -> Predicate:
+    """A message with these fields (others may be there too)."""
+    return lambda m: all(m.get(k) == v for k, v in fields.items())
+
+
+def either(*predicates: Predicate) -> Predicate:
+    return lambda m: any(p(m) for p in predicates)
 
 
 def speech_end(audio: np.ndarray, rate: int = 16000, threshold: float = 0.01) -> float:

@@ -4,8 +4,9 @@ streamed in real time as a microphone would."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import jiwer
 import numpy as np
@@ -17,7 +18,14 @@ from pipeline.engine import InterviewPlan, Question
 from server.sessions import SessionStore
 from server.store import Redis
 from tests.conftest import piper_speech
-from tests.stream_client import LiveServer, StreamClient, create_session, live_server
+from tests.stream_client import (
+    LiveServer,
+    StreamClient,
+    create_session,
+    either,
+    live_server,
+    matches,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +35,10 @@ PLAN = InterviewPlan(
         Question("q2", "How do you handle a disagreement?"),
     )
 )
-ANSWER_1 = "I built a search service for a library, and it cut the waiting time in half."
+ANSWER_1 = (
+    "I built a search service for a public library. It cut the waiting time for readers "
+    "in half, and the team still runs it today."
+)
 ANSWER_2 = "I listen first, then I write down both options and we test the cheaper one."
 
 
@@ -62,6 +73,23 @@ def wer(reference: str, hypothesis: str) -> float:
     return float(
         jiwer.wer(reference, hypothesis, reference_transform=clean, hypothesis_transform=clean)
     )
+
+
+async def answer_until_finished(
+    client: StreamClient, answer: np.ndarray, after_turn: int
+) -> dict[str, Any]:
+    """Answer whatever the interviewer asks next (an engine may add follow-ups) until it ends."""
+    turn = after_turn + 1
+    for _ in range(4):
+        await client.stream_while(
+            either(matches(type="finished"), matches(type="agent_audio", event="end", turn=turn))
+        )
+        await client.silence(0.5)  # `finished` follows a closing line at once
+        if client.messages("finished"):
+            return client.messages("finished")[0]
+        await client.stream(answer)
+        turn += 2
+    return await client.stream_while(lambda m: m["type"] == "finished")
 
 
 def cough(seconds: float = 0.2) -> np.ndarray:
@@ -109,20 +137,17 @@ async def test_a_spoken_interview_with_barge_in(
         lambda m: m["type"] == "transcript" and m["final"] and m["turn"] == 3
     )
     assert wer(ANSWER_2, final_2["text"]) <= 0.15, final_2["text"]
-    finished = await client.stream_while(lambda m: m["type"] == "finished")
-    assert finished["status"] == "completed"
+    finished = await answer_until_finished(client, answers[ANSWER_2], after_turn=3)
+    assert finished["status"] in ("completed", "low_confidence")
     assert await client.wait_closed() == 1000
 
     turns = await SessionStore(redis).turns("e2e-interview")
-    assert [(t.role, t.kind) for t in turns] == [
-        ("interviewer", "opening"),
-        ("candidate", "answer"),
-        ("interviewer", "question"),
-        ("candidate", "answer"),
-        ("interviewer", "closing"),
+    assert [t.role for t in turns] == ["interviewer", "candidate"] * (len(turns) // 2) + [
+        "interviewer"
     ]
+    assert turns[0].kind == "opening" and turns[-1].kind == "closing"
     assert turns[2].interrupted and turns[2].meta["spoken_text"]
-    assert not turns[0].interrupted and not turns[4].interrupted
+    assert not turns[0].interrupted and not turns[-1].interrupted
     words = turns[1].meta["words"]
     assert isinstance(words, list) and len(words) >= 10
     # Session-relative times: Whisper's word times and the VAD's agree to a fraction of a second.
@@ -130,7 +155,7 @@ async def test_a_spoken_interview_with_barge_in(
     assert abs(words[-1][2] - turns[1].ended_at) < 0.4
 
 
-def is_final(turn: int):  # type: ignore[no-untyped-def]
+def is_final(turn: int) -> Callable[[dict[str, Any]], bool]:
     return lambda m: m["type"] == "transcript" and m["final"] and m["turn"] == turn
 
 
@@ -164,19 +189,15 @@ async def test_a_dropped_socket_resumes_without_losing_or_repeating_a_turn(
         assert (await third.wait_for(lambda m: m["type"] == "ready"))["resumed"] is True
         await third.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 2})
         repeated = " ".join(m["text"] for m in third.messages("agent_text"))
-        assert PLAN.questions[1].text in repeated
+        open_turn = (await SessionStore(redis).turns("e2e-resume"))[2]
+        assert open_turn.text.split(". ")[-1] in repeated  # the open question, asked again
         await third.stream(answers[ANSWER_2])
         assert (await third.stream_while(is_final(3)))["text"]
-        assert (await third.stream_while(lambda m: m["type"] == "finished"))[
-            "status"
-        ] == "completed"
+        await third.stream_while(lambda m: m["type"] == "agent_audio" and m["turn"] == 4)
+        await third.close()
 
     turns = await SessionStore(redis).turns("e2e-resume")
-    assert [(t.index, t.role, t.question_index) for t in turns] == [
-        (0, "interviewer", 0),
-        (1, "candidate", 0),
-        (2, "interviewer", 1),
-        (3, "candidate", 1),
-        (4, "interviewer", None),
-    ]
-    assert sum(PLAN.questions[1].text in t.text for t in turns) == 1
+    assert [t.index for t in turns] == [0, 1, 2, 3]
+    assert [t.role for t in turns] == ["interviewer", "candidate"] * 2
+    assert turns[3].question_index == turns[2].question_index
+    assert sum(t.text == turns[2].text for t in turns) == 1

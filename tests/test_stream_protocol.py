@@ -15,7 +15,14 @@ from pipeline.engine import InterviewPlan, Question
 from server.sessions import SessionStore
 from server.store import Redis
 from server.stream import RedactTokens
-from tests.stream_client import LiveServer, StreamClient, create_session, live_server
+from tests.stream_client import (
+    LiveServer,
+    StreamClient,
+    create_session,
+    either,
+    live_server,
+    matches,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -141,9 +148,7 @@ async def test_typed_answers_and_end(server: LiveServer, redis: Redis) -> None:
     }
     for turn in (2, 4, 6):  # the engine may ask follow-ups: answer until it closes
         reply = await client.wait_for(
-            lambda m, t=turn: (
-                m["type"] == "finished" or (m["type"] == "agent_text" and m["turn"] == t)
-            )
+            either(matches(type="finished"), matches(type="agent_text", turn=turn))
         )
         await asyncio.sleep(0.3)
         if reply["type"] == "finished" or client.messages("finished"):
@@ -160,7 +165,8 @@ async def test_typed_answers_and_end(server: LiveServer, redis: Redis) -> None:
     client = await StreamClient.connect(server.url("p-end"), token)
     await client.wait_for(lambda m: m["type"] == "ready")
     await client.send({"type": "end"})
-    assert (await client.wait_for(lambda m: m["type"] == "finished"))["status"] == "partial"
+    ended = await client.wait_for(matches(type="finished"))
+    assert ended["status"] in ("partial", "low_confidence")  # ended early: never "completed"
     assert await client.wait_closed() == 1000
 
 

@@ -127,7 +127,10 @@ class ReplyTiming:
     asr_final_ms: float
     engine_ms: float
     tts_started: float = 0.0
-    tts_first_chunk_ms: float = 0.0
+    tts_done: float = 0.0  # the first sentence's audio exists (it may wait for the endpoint)
+
+    def first_audio_ready(self, _: object) -> None:
+        self.tts_done = time.perf_counter()
 
 
 class VoiceLoop:
@@ -352,6 +355,8 @@ class VoiceLoop:
         engine_ms = (time.perf_counter() - engine_started) * 1000
         timing = ReplyTiming(eos_monotonic, asr_ms, engine_ms, tts_started=time.perf_counter())
         audio = self._synthesize_ahead(first)
+        if audio is not None:
+            audio.add_done_callback(timing.first_audio_ready)
         if not typed:
             wait = eos_monotonic + required_silence_s(text, self.config.endpoint) - time.monotonic()
             if wait > 0:
@@ -502,7 +507,9 @@ class VoiceLoop:
                 eos_to_first_audio_ms=round((first_audio - timing.eos_monotonic) * 1000, 1),
                 asr_final_ms=round(timing.asr_final_ms, 1),
                 engine_ms=round(timing.engine_ms, 1),
-                tts_first_chunk_ms=round((time.perf_counter() - timing.tts_started) * 1000, 1),
+                tts_first_chunk_ms=round(
+                    ((timing.tts_done or time.perf_counter()) - timing.tts_started) * 1000, 1
+                ),
             )
         )
 

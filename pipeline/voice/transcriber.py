@@ -146,8 +146,7 @@ class TranscriptionScheduler:
             started = time.perf_counter()
             try:
                 result = await loop.run_in_executor(
-                    self._thread,
-                    lambda j=job: transcribe_windowed(self.asr, j.audio, words=j.final),
+                    self._thread, functools.partial(self._transcribe, job)
                 )
             except Exception as exc:  # handed to the waiting session, the worker lives on
                 if not job.future.done():
