@@ -196,7 +196,8 @@ def _feedback(a: LLMAssessment) -> Feedback:
 
 
 def _reason(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:300]
+    public = next(c for c in type(exc).__mro__ if not c.__name__.startswith("_"))
+    return f"{public.__name__}: {exc}"[:300]
 
 
 def _system(persona: Persona) -> Message:

@@ -80,7 +80,7 @@ class ChatClient:
         return body
 
     async def stream_text(
-        self, messages: list[Message], *, max_tokens: int = 96, temperature: float = 0.4
+        self, messages: list[Message], *, max_tokens: int = 48, temperature: float = 0.4
     ) -> AsyncIterator[str]:
         """The reply's text as it streams, piece by piece."""
         body = self._body(messages, stream=True, max_tokens=max_tokens, temperature=temperature)
