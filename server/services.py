@@ -24,4 +24,5 @@ def model_config(settings: Settings) -> ModelConfig:
         piper_voice=settings.piper_voice,
         vad=settings.vad_model,
         speaker_encoder=settings.speaker_encoder,
+        embedding=settings.embedding_model,
     )

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     piper_voice: str = Field("", alias="PIPER_VOICE")
     vad_model: str = Field("", alias="VAD_MODEL")
     speaker_encoder: str = Field("", alias="SPEAKER_ENCODER")
+    embedding_model: str = Field("", alias="EMBEDDING_MODEL")
     preload_models: bool = Field(True, alias="VIVA_PRELOAD_MODELS")
 
     # The LLM interviewer: any OpenAI-compatible chat-completions endpoint; unset = structured.
