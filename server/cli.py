@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from server import tenants
+from server import ratelimit, tenants, webhooks
 from server.settings import get_settings
 from server.store import Redis, Store
 
@@ -81,6 +81,55 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     return _with_redis(action)
 
 
+def _keys_origins(args: argparse.Namespace) -> int:
+    async def action(redis: Redis) -> int:
+        try:
+            origins = tuple(tenants.normalize_origin(url) for url in args.origins)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if not await tenants.set_embed_origins(redis, args.tenant_id, origins):
+            print(f"no tenant {args.tenant_id}", file=sys.stderr)
+            return 1
+        print(" ".join(origins) or "(none: the room may only be framed by itself)")
+        return 0
+
+    return _with_redis(action)
+
+
+def _keys_limits(args: argparse.Namespace) -> int:
+    async def action(redis: Redis) -> int:
+        if await tenants.get_tenant(redis, args.tenant_id) is None:
+            print(f"no tenant {args.tenant_id}", file=sys.stderr)
+            return 1
+        await ratelimit.set_tenant_limits(
+            redis,
+            args.tenant_id,
+            requests_per_minute=args.per_minute,
+            daily_sessions=args.daily_sessions,
+        )
+        print(
+            f"{args.tenant_id}: {args.per_minute} requests/min, {args.daily_sessions} sessions/day"
+        )
+        return 0
+
+    return _with_redis(action)
+
+
+def _keys_webhook_secret(args: argparse.Namespace) -> int:
+    async def action(redis: Redis) -> int:
+        if await tenants.get_tenant(redis, args.tenant_id) is None:
+            print(f"no tenant {args.tenant_id}", file=sys.stderr)
+            return 1
+        if args.rotate:
+            print(await webhooks.rotate_secret(redis, args.tenant_id))
+        else:
+            print(await webhooks.tenant_secret(redis, args.tenant_id))
+        return 0
+
+    return _with_redis(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viva", description="Viva Voce interview server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a tenant's API key")
     revoke.add_argument("tenant_id")
     revoke.set_defaults(func=_keys_revoke)
+    origins = keys_sub.add_parser("origins", help="set the origins that may frame the room")
+    origins.add_argument("tenant_id")
+    origins.add_argument("origins", nargs="*", metavar="URL")
+    origins.set_defaults(func=_keys_origins)
+    limits = keys_sub.add_parser("limits", help="set a tenant's rate limit and daily quota")
+    limits.add_argument("tenant_id")
+    limits.add_argument("--per-minute", type=int, required=True)
+    limits.add_argument("--daily-sessions", type=int, required=True)
+    limits.set_defaults(func=_keys_limits)
+    secret = keys_sub.add_parser("webhook-secret", help="print (or rotate) the webhook secret")
+    secret.add_argument("tenant_id")
+    secret.add_argument("--rotate", action="store_true")
+    secret.set_defaults(func=_keys_webhook_secret)
     return parser
 
 

@@ -49,3 +49,48 @@ def test_keys_create_list_revoke(data_dir: Path, capsys: pytest.CaptureFixture[s
     assert cli.main(["keys", "list"]) == 0
     assert "revoked" in capsys.readouterr().out
     assert cli.main(["keys", "revoke", "ten_nope"]) == 1
+
+
+def test_keys_origins_limits_and_webhook_secret(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from server import ratelimit, webhooks
+
+    assert cli.main(["keys", "create", "Globex"]) == 0
+    api_key = capsys.readouterr().out.strip()
+    tenant = asyncio.run(_authenticate(data_dir, api_key))
+    assert tenant is not None
+
+    assert cli.main(["keys", "origins", tenant.id, "https://Jobs.Example.com:443/"]) == 0
+    assert capsys.readouterr().out.strip() == "https://jobs.example.com"
+    assert cli.main(["keys", "origins", tenant.id, "ftp://nope"]) == 2
+    assert cli.main(["keys", "origins", "ten_missing", "https://a.example"]) == 1
+
+    assert (
+        cli.main(["keys", "limits", tenant.id, "--per-minute", "7", "--daily-sessions", "3"]) == 0
+    )
+    assert cli.main(["keys", "webhook-secret", tenant.id]) == 0
+    first_secret = capsys.readouterr().out.strip().splitlines()[-1]
+    assert cli.main(["keys", "webhook-secret", tenant.id, "--rotate"]) == 0
+    rotated = capsys.readouterr().out.strip()
+    assert rotated and rotated != first_secret
+
+    async def stored() -> tuple[tenants.Tenant | None, ratelimit.TenantLimits, str]:
+        store = Store(None, data_dir)
+        await store.open()
+        try:
+            defaults = ratelimit.TenantLimits(requests_per_minute=1, daily_sessions=1)
+            return (
+                await tenants.get_tenant(store.redis, tenant.id),
+                await ratelimit.limits_for(store.redis, tenant.id, defaults),
+                await webhooks.tenant_secret(store.redis, tenant.id),
+            )
+        finally:
+            await store.close()
+
+    record, limits, secret = asyncio.run(stored())
+    assert record is not None and record.embed_origins == ("https://jobs.example.com",)
+    assert limits == ratelimit.TenantLimits(requests_per_minute=7, daily_sessions=3)
+    assert secret == rotated
