@@ -3,7 +3,9 @@ estimate with its basis, and a fluency score.
 
 The CEFR estimate is indicative: each criterion maps to a band by thresholds we set from the
 usual ranges reported for learner speech, not calibrated against rated recordings; the estimate
-is the median band, and every criterion is shown so a reviewer can see why.
+is the median band (the lower of the two middle ones), and every criterion is shown so a reviewer
+can see why. Range and complexity make three criteria and fluency one, so a fast, smooth
+speaker of simple sentences is not rated above their vocabulary.
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ from pipeline.integrity.delivery import FILLERS, Delivery, delivery, ramp, token
 from pipeline.integrity.words import Word
 
 CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
-MIN_WORDS = 30  # fewer words say nothing about a speaker's level
+MIN_WORDS = 50  # fewer words say little about a speaker's level (and MATTR needs a window)
 MATTR_WINDOW = 50
 RARE_ZIPF = 4.0  # rarer than about 1 in 10 000 words of English: beyond everyday vocabulary
 
 # Lower bounds of A2, B1, B2, C1, C2 for each criterion.
 BANDS: dict[str, tuple[float, float, float, float, float]] = {
-    "vocabulary_range_mattr": (0.55, 0.62, 0.68, 0.73, 0.78),
+    "vocabulary_range_mattr": (0.60, 0.68, 0.74, 0.80, 0.86),
     "rare_word_share": (0.03, 0.06, 0.10, 0.15, 0.20),
     "words_per_sentence": (6.0, 9.0, 12.0, 16.0, 20.0),
-    "mean_run_words": (2.5, 4.0, 6.0, 9.0, 12.0),
-    "words_per_minute": (60.0, 85.0, 110.0, 130.0, 150.0),
+    "fluency": (20.0, 40.0, 55.0, 70.0, 85.0),  # rate, pauses, fillers and runs, 0-100
 }
 
 
@@ -95,8 +96,7 @@ def language_read(answers: Sequence[Sequence[Word]]) -> LanguageRead | None:
         "vocabulary_range_mattr": mattr(content),
         "rare_word_share": rare,
         "words_per_sentence": len(tokens) / max(sentences, 1),
-        "mean_run_words": timing.mean_run_words,
-        "words_per_minute": timing.words_per_minute,
+        "fluency": float(fluency(timing)),
     }
     basis = tuple(
         CefrCriterion(name, value, CEFR_LEVELS[_band(value, BANDS[name])])
@@ -114,7 +114,7 @@ def language_read(answers: Sequence[Sequence[Word]]) -> LanguageRead | None:
         words_per_sentence=values["words_per_sentence"],
         cefr=level,
         cefr_basis=basis,
-        fluency=fluency(timing),
+        fluency=int(values["fluency"]),
     )
 
 
