@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,14 @@ class Settings(BaseSettings):
     speaker_encoder: str = Field("", alias="SPEAKER_ENCODER")
     embedding_model: str = Field("", alias="EMBEDDING_MODEL")
     preload_models: bool = Field(True, alias="VIVA_PRELOAD_MODELS")
+
+    # Candidate isolation: who speaks on the candidate's microphone, and what is recorded.
+    diarization_backend: Literal["resemblyzer", "pyannote"] = Field(
+        "resemblyzer", alias="DIARIZATION_BACKEND"
+    )
+    pyannote_pipeline: str = Field("", alias="PYANNOTE_PIPELINE")
+    hf_token: str = Field("", alias="HF_TOKEN")
+    record_full: bool = Field(False, alias="VIVA_RECORD_FULL")
 
     # The LLM interviewer: any OpenAI-compatible chat-completions endpoint; unset = structured.
     llm_base_url: str = Field("", alias="LLM_BASE_URL")
