@@ -246,6 +246,8 @@ def voice_section(models: ModelRegistry) -> Section:
     )
     with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp)) as server:
         idle_rss = server.rss_mb()
+        # One unmeasured session first: engines and caches warm up as on a serving box.
+        asyncio.run(one_session(server, "bench-warm-up", answers, seed=99))
         for sessions in (1, 2, 4, 8):
             samples, cpu_share, rss = asyncio.run(run_level(server, sessions, answers))
             client_ms = [s.client_ms for s in samples]

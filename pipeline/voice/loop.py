@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from audio.input import PIPELINE_RATE, AudioInput
-from audio.pcm import encode_s16le
+from audio.pcm import BYTES_PER_SAMPLE, encode_s16le
 from models.vad import FRAME_SAMPLES, SileroStream
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
 from pipeline.voice.agreement import LocalAgreement
@@ -167,7 +167,8 @@ class VoiceLoop:
         self.speak_audio = True
         self.detector = SpeechDetector(self.config.vad)
         self._input: AudioInput | None = None
-        self._audio_origin_s: float | None = None
+        self._audio_origin_s: float | None = None  # session time of the first input sample
+        self._input_s = 0.0  # seconds of input audio received
         self._frames_in = 0
         preroll_frames = int(self.config.vad.preroll_ms / 1000 * PIPELINE_RATE / FRAME_SAMPLES) + 1
         self._preroll: deque[np.ndarray] = deque(maxlen=preroll_frames)
@@ -190,8 +191,13 @@ class VoiceLoop:
             return
         if self._input is None:
             self._input = AudioInput(PIPELINE_RATE, FRAME_SAMPLES)
-        if self._audio_origin_s is None:
-            self._audio_origin_s = self.clock.now_s()
+        self._input_s += len(pcm) / BYTES_PER_SAMPLE / self._input.in_rate
+        # Audio cannot arrive before it was captured, so the earliest "arrival minus duration"
+        # seen is the best anchor: frames queued while the server was busy (a backlog read in
+        # one burst) must not push the timeline ahead of the wall clock.
+        origin = self.clock.now_s() - self._input_s
+        if self._audio_origin_s is None or origin < self._audio_origin_s:
+            self._audio_origin_s = origin
         for frame in self._input.push(pcm):
             self._frames_in += 1
             end_s = self._audio_origin_s + self._frames_in * FRAME_SAMPLES / PIPELINE_RATE
@@ -297,7 +303,10 @@ class VoiceLoop:
                 self._start_responder(typed=False)
         if candidate is not None and self.detector.speaking:
             candidate.spans[-1][1] = self.detector.last_voiced_end_s
-            self._maybe_partial(candidate)
+            # Not on a quiet frame: it may be the end of the turn, and a partial started now
+            # would hold the shared Whisper just when the final needs it.
+            if probability >= self.config.vad.start_threshold:
+                self._maybe_partial(candidate)
 
     def _maybe_partial(self, candidate: CandidateTurn) -> None:
         every = int(self.config.asr.partial_every_ms / 1000 * PIPELINE_RATE)
