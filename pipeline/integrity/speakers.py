@@ -111,8 +111,9 @@ class SpeakerTracker:
         self._interviewer.extend(embed_windows(self.encoder, audio16k, start_s, 0.8))
 
     @property
-    def candidate_seconds_heard(self) -> float:
-        return total_seconds(s.range for s in self._segments)
+    def segments(self) -> list[tuple[int, TimeRange]]:
+        """(turn, range) of every candidate segment heard, in order."""
+        return [(s.turn, s.range) for s in self._segments]
 
     def attribution(self) -> Attribution:
         """Label everything heard so far. Blocking: milliseconds for a short interview, about
@@ -205,17 +206,17 @@ class SpeakerTracker:
                 end = min(float(begin) + FRAME_S, segment.range.end_s)
                 nearest = int(np.argmin(np.abs(centres - (begin + end) / 2)))
                 frames.append(LabelledRange(float(begin), end, own[nearest], segment.turn))
-        runs = _join(frames)
+        runs = join(frames)
         short = [
             LabelledRange(r.start_s, r.end_s, "candidate", r.turn)
             if r.label == "other" and r.end_s - r.start_s < self.config.min_other_s
             else r
             for r in runs
         ]
-        return _join(short)
+        return join(short)
 
 
-def _join(ranges: list[LabelledRange]) -> list[LabelledRange]:
+def join(ranges: list[LabelledRange]) -> list[LabelledRange]:
     """Join touching ranges of the same label and turn."""
     joined: list[LabelledRange] = []
     for r in ranges:
