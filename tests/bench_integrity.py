@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from models.registry import ModelRegistry
+from models.vad import FRAME_SAMPLES
 from pipeline.integrity.evaluation import Score, read_rttm, score
 from pipeline.integrity.reading import THRESHOLD, reading_cues, reading_score
 from pipeline.integrity.speakers import Attribution, SpeakerTracker
@@ -108,19 +109,37 @@ def synthetic_interview(
     return SyntheticInterview(segments, truth)
 
 
-def real_sample(models: ModelRegistry, data: Path = SHARED_DATA) -> tuple[Attribution, Score]:
-    """The real two-speaker recording fed as voiced segments (the reference's speech, split at
-    gaps of 0.3 s: oracle voice activity), scored against its RTTM."""
+def real_sample(
+    models: ModelRegistry, data: Path = SHARED_DATA, oracle_speech: bool = True
+) -> tuple[Attribution, Score]:
+    """The real two-speaker recording fed as voiced segments, scored against its RTTM.
+
+    Segments are the reference's speech split at gaps of 0.3 s (oracle voice activity), or
+    with `oracle_speech=False` what Silero VAD finds, as the voice loop would publish them."""
     audio, rate = sf.read(data / "pyannote-sample.wav", dtype="float32")
     assert rate == SR
     reference = read_rttm(data / "pyannote-sample.rttm")
+    if oracle_speech:
+        voiced = [TimeRange(t.start_s, t.end_s) for t in reference]
+    else:
+        voiced = silero_speech(models, audio)
     tracker = SpeakerTracker(models.speaker())
-    speech = merge_ranges((TimeRange(t.start_s, t.end_s) for t in reference), gap_s=0.3)
-    for turn, span in enumerate(speech):
+    for turn, span in enumerate(merge_ranges(voiced, gap_s=0.3)):
         piece = audio[int(span.start_s * SR) : int(span.end_s * SR)]
         tracker.add_candidate_segment(turn, span.start_s, span.end_s, piece)
     attribution = tracker.attribution()
     return attribution, score(reference, attribution.ranges)
+
+
+def silero_speech(models: ModelRegistry, audio: np.ndarray) -> list[TimeRange]:
+    """32 ms frames Silero VAD calls speech (probability >= 0.5), as time ranges."""
+    stream = models.vad().stream()
+    frame_s = FRAME_SAMPLES / SR
+    return [
+        TimeRange(i * frame_s, (i + 1) * frame_s)
+        for i in range(len(audio) // FRAME_SAMPLES)
+        if stream.probability(audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]) >= 0.5
+    ]
 
 
 # Generated delivery styles for the reading cues: the styles differ by construction.
@@ -173,14 +192,15 @@ def reading_accuracy(models: ModelRegistry, seed: int = 2) -> tuple[float, int]:
     """Share of generated answers the reading score classifies right, and how many."""
     rng = random.Random(seed)
     right = total = 0
-    for i, text in enumerate(READING_TEXTS):
-        voice = ("en-us", "en-us+f3", "en-gb+m3")[i % 3]
-        for is_read, style in ((False, spontaneous_style), (True, read_style)):
-            transcript = models.asr().transcribe(style(text, voice, rng), word_timestamps=True)
-            latency = rng.uniform(0.5, 2.0)  # the same for both styles: no free cue
-            cues = reading_cues([words_from_timestamps(transcript.words)], [latency])
-            right += (reading_score(cues) >= THRESHOLD) == is_read
-            total += 1
+    for text in READING_TEXTS:
+        for voice in ("en-us", "en-us+f3", "en-gb+m3"):
+            for is_read, style in ((False, spontaneous_style), (True, read_style)):
+                audio = style(text, voice, rng)
+                transcript = models.asr().transcribe(audio, word_timestamps=True)
+                latency = rng.uniform(0.5, 2.0)  # the same for both styles: no free cue
+                cues = reading_cues([words_from_timestamps(transcript.words)], [latency])
+                right += (reading_score(cues) >= THRESHOLD) == is_read
+                total += 1
     return right / total, total
 
 
