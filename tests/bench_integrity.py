@@ -216,8 +216,14 @@ def run() -> list[tuple[str, str]]:
     tracker = interview.tracker(models)
     embed_cpu = time.process_time() - started
     started = time.process_time()
-    tracker.attribution()
+    long_interview_flagged = bool(tracker.attribution().ranges_of("other"))
     attribution_cpu = time.process_time() - started
+    rows.append(
+        (
+            f"single voice, {speech_s:.0f} s of answers, flagged (must be no)",
+            "yes" if long_interview_flagged else "no",
+        )
+    )
     per_minute = 60 * embed_cpu / speech_s
     rows.append(("diarization CPU s per minute of candidate speech", f"{per_minute:.2f}"))
     rows.append(

@@ -32,7 +32,7 @@ class _Answer:
     latency_s: float | None
 
 
-@dataclass
+@dataclass(eq=False)
 class SessionIntegrity:
     encoder: SpeakerEncoder
     config: TrackerConfig = field(default_factory=TrackerConfig)
