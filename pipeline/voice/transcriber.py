@@ -34,21 +34,7 @@ def window_for(samples: int) -> int:
 
 def transcribe_windowed(asr: WhisperASR, audio: np.ndarray, *, words: bool) -> Transcript:
     """Transcribe with an encoder window sized to the clip. Blocking."""
-    segments, _ = asr.model.transcribe(
-        audio.astype(np.float32, copy=False),
-        language="en",
-        beam_size=1,
-        chunk_length=window_for(len(audio)),
-        condition_on_previous_text=False,
-        vad_filter=False,
-        without_timestamps=not words,
-        word_timestamps=words,
-    )
-    parts = list(segments)
-    found = tuple(
-        (w.word.strip(), float(w.start), float(w.end)) for seg in parts for w in seg.words or ()
-    )
-    return Transcript(text=" ".join(seg.text.strip() for seg in parts).strip(), words=found)
+    return asr.transcribe(audio, word_timestamps=words, window_s=window_for(len(audio)))
 
 
 @dataclass
