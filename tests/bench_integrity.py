@@ -204,9 +204,11 @@ def reading_accuracy(models: ModelRegistry, seed: int = 2) -> tuple[float, int]:
     return right / total, total
 
 
-def run() -> list[tuple[str, str]]:
-    models = ModelRegistry()
-    models.load_all()
+def run(models: ModelRegistry | None = None) -> list[tuple[str, str]]:
+    """Integrity figures; pass the benchmark's loaded registry to avoid loading a second one."""
+    if models is None:
+        models = ModelRegistry()
+        models.load_all()
     rows: list[tuple[str, str]] = []
 
     # CPU cost: a long single-voice interview, embedded as it runs, attributed at the end.
