@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     hf_token: str = Field("", alias="HF_TOKEN")
     record_full: bool = Field(False, alias="VIVA_RECORD_FULL")
 
+    # The voice loop's turn-taking (pipeline/voice/config.py holds what each one does).
+    endpoint_silence_ms: float = Field(500.0, alias="VIVA_ENDPOINT_SILENCE_MS", gt=0)
+    endpoint_unfinished_ms: float = Field(1100.0, alias="VIVA_ENDPOINT_UNFINISHED_MS", gt=0)
+    vad_min_speech_ms: float = Field(250.0, alias="VIVA_VAD_MIN_SPEECH_MS", gt=0)
+    barge_in_ms: float = Field(300.0, alias="VIVA_BARGE_IN_MS", gt=0)
+    tts_lead_ms: float = Field(250.0, alias="VIVA_TTS_LEAD_MS", ge=0)
+    partial_every_ms: float = Field(700.0, alias="VIVA_PARTIAL_EVERY_MS", gt=0)
+
     # The LLM interviewer: any OpenAI-compatible chat-completions endpoint; unset = structured.
     llm_base_url: str = Field("", alias="LLM_BASE_URL")
     llm_model: str = Field("", alias="LLM_MODEL")
@@ -51,6 +59,7 @@ class Settings(BaseSettings):
     session_rate_limit_per_minute: int = Field(
         120, alias="VIVA_SESSION_RATE_LIMIT_PER_MINUTE", ge=1
     )
+    session_idle_timeout_s: int = Field(900, alias="VIVA_SESSION_IDLE_TIMEOUT_S", ge=30)
     daily_session_quota: int = Field(500, alias="VIVA_DAILY_SESSION_QUOTA", ge=0)
     session_token_ttl_s: int = Field(7 * 24 * 3600, alias="VIVA_SESSION_TOKEN_TTL_S", ge=60)
     webhook_max_attempts: int = Field(8, alias="VIVA_WEBHOOK_MAX_ATTEMPTS", ge=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ from server.engines import engine_for
 from server.lifecycle import finish_session
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore
+from server.settings import Settings
 from server.store import Redis
 
 log = logging.getLogger(__name__)
@@ -187,6 +189,25 @@ class VoiceRuntime:
             del self.streams[session_id]
 
 
+def voice_config(settings: Settings) -> VoiceConfig:
+    """The loop's defaults, with the turn-taking variables of the environment."""
+    defaults = VoiceConfig()
+    return VoiceConfig(
+        vad=dataclasses.replace(
+            defaults.vad,
+            min_speech_ms=settings.vad_min_speech_ms,
+            barge_in_ms=settings.barge_in_ms,
+        ),
+        endpoint=dataclasses.replace(
+            defaults.endpoint,
+            silence_ms=settings.endpoint_silence_ms,
+            unfinished_silence_ms=settings.endpoint_unfinished_ms,
+        ),
+        asr=dataclasses.replace(defaults.asr, partial_every_ms=settings.partial_every_ms),
+        tts=dataclasses.replace(defaults.tts, lead_ms=settings.tts_lead_ms),
+    )
+
+
 async def voice_runtime(app: Starlette) -> VoiceRuntime:
     """One per app (process): Whisper and Piper are shared by every session."""
     runtime: VoiceRuntime | None = getattr(app.state, "voice_runtime", None)
@@ -201,7 +222,7 @@ async def voice_runtime(app: Starlette) -> VoiceRuntime:
             services: Services = app.state.services
             asr = await asyncio.to_thread(services.models.asr)
             tts = await asyncio.to_thread(services.models.tts)
-            config = VoiceConfig()
+            config = voice_config(services.settings)
             runtime = VoiceRuntime(
                 TranscriptionScheduler(asr), Synthesizer(tts, config.tts), config
             )
