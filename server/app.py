@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
 from server import api, embed, health, stream
+from server.expiry import ExpiryWorker
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
 from server.store import Store
@@ -29,9 +30,12 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store(settings.redis_url, settings.data_dir)
         await store.open()
-        app.state.services = Services(settings=settings, store=store, models=registry)
+        services = Services(settings=settings, store=store, models=registry)
+        app.state.services = services
         webhook_worker = WebhookWorker(store.redis, settings)
         webhook_worker.start()
+        expiry_worker = ExpiryWorker(services)
+        expiry_worker.start()
         preload: asyncio.Future[None] | None = None
         if settings.preload_models:
             # Off the event loop, so /healthz answers while the models load.
@@ -39,6 +43,7 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
         try:
             yield
         finally:
+            await expiry_worker.stop()
             await webhook_worker.stop()
             if preload is not None and not preload.done():
                 with contextlib.suppress(Exception):

@@ -25,6 +25,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:ratelimit:{tenant_id}:{minute}` | string | requests the tenant made this minute; expires |
 | `viva:quota:{tenant_id}:{day}` | string | sessions the tenant created on this UTC day; expires |
 | `viva:webhooks` | stream | webhook deliveries to make (consumer group `deliverers`) |
+| `viva:sessions:open` | zset | unfinished sessions by the time of their last stored turn (idle expiry) |
 | `viva:webhooks:retry` | zset | failed deliveries (JSON) by the time of their next attempt |
 
 Tenant hash fields beyond the record: `webhook_secret`, `rate_limit_per_minute`,
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 PREFIX = "viva:"
 TENANTS = PREFIX + "tenants"
+OPEN_SESSIONS = PREFIX + "sessions:open"
 
 
 def tenant(tenant_id: str) -> str:

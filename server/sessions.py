@@ -160,6 +160,9 @@ class SessionStore:
         stored = await self._append_once(
             keys=[keys.session_turns(session_id)], args=[turn.index, turn_to_json(turn)]
         )
+        if stored:
+            # Last activity, for expiring sessions abandoned mid-interview (server/expiry.py).
+            await self.redis.zadd(keys.OPEN_SESSIONS, {session_id: time.time()})
         return bool(stored)
 
     async def turns(self, session_id: str) -> list[Turn]:
@@ -228,4 +231,5 @@ class SessionStore:
             if token_hash:
                 pipe.delete(keys.session_token(str(token_hash)))
             pipe.zrem(keys.tenant_sessions(record.tenant_id), record.id)
+            pipe.zrem(keys.OPEN_SESSIONS, record.id)
             await pipe.execute()

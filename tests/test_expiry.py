@@ -1,0 +1,81 @@
+"""A dropped connection that never resumes before the idle timeout ends the session as partial."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from models.registry import ModelRegistry
+from pipeline.engine import InterviewPlan, Question, Turn
+from server import keys
+from server.expiry import expire_idle_sessions
+from server.services import Services
+from server.sessions import SessionRecord, SessionStore
+from server.settings import Settings
+from server.store import Store
+
+PLAN = InterviewPlan(
+    questions=(
+        Question("q1", "Tell me about a project you led."),
+        Question("q2", "How do you handle disagreement?"),
+    )
+)
+ANSWER = (
+    "I led the migration of our billing service from a monolith to three services. I planned "
+    "the cut-over, wrote the data backfill and we reduced invoice errors by thirty percent."
+)
+
+
+@pytest.fixture
+async def services(settings: Settings, models: ModelRegistry) -> AsyncIterator[Services]:
+    store = Store(None, settings.data_dir)
+    await store.open()
+    yield Services(settings=settings, store=store, models=models)
+    await store.close()
+
+
+async def _half_done_session(sessions: SessionStore, session_id: str) -> None:
+    await sessions.create(SessionRecord(id=session_id, tenant_id="t1", plan=PLAN, status="active"))
+    turns = [
+        Turn(0, "interviewer", PLAN.questions[0].text, 0, "opening"),
+        Turn(1, "candidate", ANSWER),
+        Turn(2, "interviewer", PLAN.questions[1].text, 1, "question"),
+    ]
+    for turn in turns:
+        assert await sessions.append_turn(session_id, turn)
+
+
+async def test_idle_session_ends_partial_and_active_one_does_not(services: Services) -> None:
+    redis = services.store.redis
+    sessions = SessionStore(redis)
+    await _half_done_session(sessions, "idle")
+    await _half_done_session(sessions, "fresh")
+    timeout = services.settings.session_idle_timeout_s
+    await redis.zadd(keys.OPEN_SESSIONS, {"idle": time.time() - timeout - 5})
+
+    assert await expire_idle_sessions(services) == ["idle"]
+    assert (await sessions.get("idle")).status == "partial"
+    report = json.loads(await redis.get(keys.session_report("idle")))
+    assert report["status"] == "partial"
+    assert (await sessions.get("fresh")).status == "active"
+    assert await redis.zscore(keys.OPEN_SESSIONS, "idle") is None
+    # Nothing left to do: a second pass finishes nothing.
+    assert await expire_idle_sessions(services) == []
+
+
+async def test_a_connected_stream_holds_the_session_open(services: Services) -> None:
+    redis = services.store.redis
+    sessions = SessionStore(redis)
+    await _half_done_session(sessions, "live")
+    timeout = services.settings.session_idle_timeout_s
+    await redis.set(keys.session_stream_owner("live"), "socket-1")
+    await redis.zadd(keys.OPEN_SESSIONS, {"live": time.time() - timeout - 5})
+    assert await expire_idle_sessions(services) == []
+    assert (await sessions.get("live")).status == "active"
+    # An owner left behind by a crashed server does not hold it forever.
+    await redis.zadd(keys.OPEN_SESSIONS, {"live": time.time() - 2 * timeout - 5})
+    assert await expire_idle_sessions(services) == ["live"]
+    assert (await sessions.get("live")).status == "partial"
