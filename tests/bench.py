@@ -28,6 +28,7 @@ from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
 from pipeline.voice.transcriber import transcribe_windowed
 from server.store import EmbeddedValkey
+from tests import bench_integrity, bench_scoring
 from tests.conftest import piper_speech
 from tests.stream_client import StreamClient, create_session, free_port, matches, speech_end
 
@@ -56,6 +57,17 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+def timed(run: Callable[[], object], repeats: int) -> list[float]:
+    """Wall times in ms of `repeats` calls after one unmeasured warm-up call."""
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 # -- ASR ----------------------------------------------------------------------------------------
 
 ANSWERS = (
@@ -66,11 +78,14 @@ ANSWERS = (
 )
 
 
+ASR_REPEATS = 7
+
+
 def asr_section(models: ModelRegistry) -> Section:
     asr = models.asr()
     section = Section(
         "ASR (Whisper tiny.en int8, 2 threads)",
-        ["clip", "encoder window", "median time", "real-time factor"],
+        ["clip", "encoder window", "median time", "p95 time", "real-time factor"],
     )
     speech = np.concatenate([piper_speech(models, text) for text in ANSWERS])
     for seconds in (2, 5, 10):
@@ -79,18 +94,20 @@ def asr_section(models: ModelRegistry) -> Section:
             ("30 s (fixed)", lambda c=clip: asr.transcribe(c)),
             ("sized to clip", lambda c=clip: transcribe_windowed(asr, c, words=False)),
         ):
-            run()
-            times = []
-            for _ in range(3):
-                started = time.perf_counter()
-                run()
-                times.append(time.perf_counter() - started)
+            times = timed(run, ASR_REPEATS)
             median = statistics.median(times)
             section.rows.append(
-                [f"{seconds} s", label, f"{median * 1000:.0f} ms", f"{median / seconds:.3f}"]
+                [
+                    f"{seconds} s",
+                    label,
+                    f"{median:.0f} ms",
+                    f"{percentile(times, 95):.0f} ms",
+                    f"{median / 1000 / seconds:.3f}",
+                ]
             )
     section.notes.append(
-        "The stream sizes Whisper's encoder window to the clip (at least 8 s) instead of 30 s."
+        f"{ASR_REPEATS} runs each after a warm-up. The stream sizes Whisper's encoder window to "
+        "the clip (at least 8 s) instead of 30 s."
     )
     return section
 
@@ -217,14 +234,31 @@ async def one_session(
 
 
 async def run_level(
-    server: ServerProcess, sessions: int, answers: list[np.ndarray]
+    server: ServerProcess, sessions: int, rounds: int, answers: list[np.ndarray]
 ) -> tuple[list[TurnSample], float, float]:
+    """`rounds` rounds of `sessions` concurrent sessions; CPU share is per wall second."""
     cpu_before, wall_before = server.cpu_s(), time.monotonic()
-    results = await asyncio.gather(
-        *(one_session(server, f"bench-{sessions}-{i}", answers, seed=i) for i in range(sessions))
-    )
+    samples: list[TurnSample] = []
+    for r in range(rounds):
+        results = await asyncio.gather(
+            *(
+                one_session(server, f"bench-{sessions}-{r}-{i}", answers, seed=r * sessions + i)
+                for i in range(sessions)
+            )
+        )
+        samples += [s for result in results for s in result]
     cpu_share = (server.cpu_s() - cpu_before) / (time.monotonic() - wall_before)
-    return [s for r in results for s in r], cpu_share, server.rss_mb()
+    return samples, cpu_share, server.rss_mb()
+
+
+# (concurrent sessions, rounds): a few rounds where one round gives too few turns for a p95.
+# BENCH_LEVELS="1x4,4x1" overrides them for a quick before/after comparison.
+LEVELS = tuple(
+    (int(n), int(r))
+    for n, r in (
+        level.split("x") for level in os.environ.get("BENCH_LEVELS", "1x4,2x2,4x1,8x1").split(",")
+    )
+)
 
 
 def voice_section(models: ModelRegistry) -> Section:
@@ -240,6 +274,7 @@ def voice_section(models: ModelRegistry) -> Section:
             "p50",
             "p95",
             "server ASR final p50",
+            "server ASR final p95",
             "CPU cores / session",
             "server RSS",
         ],
@@ -248,8 +283,8 @@ def voice_section(models: ModelRegistry) -> Section:
         idle_rss = server.rss_mb()
         # One unmeasured session first: engines and caches warm up as on a serving box.
         asyncio.run(one_session(server, "bench-warm-up", answers, seed=99))
-        for sessions in (1, 2, 4, 8):
-            samples, cpu_share, rss = asyncio.run(run_level(server, sessions, answers))
+        for sessions, rounds in LEVELS:
+            samples, cpu_share, rss = asyncio.run(run_level(server, sessions, rounds, answers))
             client_ms = [s.client_ms for s in samples]
             asr_ms = [s.server["asr_final_ms"] for s in samples]
             section.rows.append(
@@ -259,6 +294,7 @@ def voice_section(models: ModelRegistry) -> Section:
                     f"{percentile(client_ms, 50):.0f} ms",
                     f"{percentile(client_ms, 95):.0f} ms",
                     f"{percentile(asr_ms, 50):.0f} ms",
+                    f"{percentile(asr_ms, 95):.0f} ms",
                     f"{cpu_share / sessions:.2f}",
                     f"{rss:.0f} MB",
                 ]
@@ -266,17 +302,40 @@ def voice_section(models: ModelRegistry) -> Section:
             print(section.rows[-1], flush=True)
     section.notes += [
         f"Real Piper speech streamed in real time (20 ms frames) over a real WebSocket to a "
-        f"server subprocess; {TURNS_PER_SESSION} answers per session; the endpoint silence "
-        f"(500 ms) is included. Server RSS idle with models loaded: {idle_rss:.0f} MB.",
+        f"server subprocess; {TURNS_PER_SESSION} answers per session, in rounds of concurrent "
+        f"sessions {LEVELS}; the endpoint silence (500 ms) is included. Server RSS idle with models loaded: {idle_rss:.0f} MB.",
         "Targets: 1 session p50 <= 600 ms, p95 <= 900 ms; 4 sessions p95 <= 1200 ms.",
     ]
     return section
 
 
-SECTIONS: list[Callable[[ModelRegistry], Section]] = [asr_section, voice_section]
+def scoring_section(_: ModelRegistry) -> Section:
+    section = Section("Interviewer scoring", ["metric", "value"])
+    section.rows = [list(row) for row in bench_scoring.run()]
+    section.notes.append("From `tests/bench_scoring.py` (the labelled gold set).")
+    return section
+
+
+def integrity_section(models: ModelRegistry) -> Section:
+    section = Section("Integrity: second voices and diarization", ["metric", "value"])
+    section.rows = [list(row) for row in bench_integrity.run(models)]
+    section.notes.append("From `tests/bench_integrity.py`; CPU figures are process CPU time.")
+    return section
+
+
+SECTIONS: list[Callable[[ModelRegistry], Section]] = [
+    asr_section,
+    voice_section,
+    scoring_section,
+    integrity_section,
+]
 
 
 def main() -> None:
+    """`python -m tests.bench [section ...]`: only the named sections (asr, voice, scoring,
+    integrity), printed and not written to BENCHMARKS.md."""
+    chosen = [make for make in SECTIONS if make.__name__.removesuffix("_section") in sys.argv[1:]]
+    started = time.monotonic()
     models = ModelRegistry()
     models.load_all()
     parts = [
@@ -286,10 +345,13 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d')}. Regenerate with `make bench`.",
         "",
     ]
-    for make in SECTIONS:
+    for make in chosen or SECTIONS:
         section = make(models)
         print(section.markdown(), flush=True)
         parts.append(section.markdown())
+    if chosen:
+        return
+    parts.append(f"_Whole run: {(time.monotonic() - started) / 60:.1f} min._\n")
     (ROOT / "BENCHMARKS.md").write_text("\n".join(parts))
     print(f"wrote {ROOT / 'BENCHMARKS.md'}")
 
