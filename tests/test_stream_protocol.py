@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -168,6 +169,37 @@ async def test_typed_answers_and_end(server: LiveServer, redis: Redis) -> None:
     ended = await client.wait_for(matches(type="finished"))
     assert ended["status"] in ("partial", "low_confidence")  # ended early: never "completed"
     assert await client.wait_closed() == 1000
+
+
+async def test_practice_feedback_and_engine_meta_are_stored(
+    server: LiveServer, redis: Redis
+) -> None:
+    """The interviewer turn keeps which engine spoke, and in practice mode the feedback on the
+    answer before it, in the format chat mode (REST) stores."""
+    plan = dataclasses.replace(PLAN, practice=True)
+    token = await create_session(redis, "p-practice", plan)
+    client = await StreamClient.connect(server.url("p-practice"), token, mode="chat")
+    await client.wait_for(matches(type="agent_text", turn=0))
+    await asyncio.sleep(0.2)
+    await client.send(
+        {"type": "answer_text", "text": "I built a search service; it halved the wait."}
+    )
+    feedback = await client.wait_for(lambda m: m["type"] == "feedback")
+    await client.wait_for(lambda m: m["type"] == "agent_text" and m["turn"] == 2)
+    for _ in range(100):  # stored once spoken (no audio in chat mode: at once)
+        if len(turns := await SessionStore(redis).turns("p-practice")) == 3:
+            break
+        await asyncio.sleep(0.05)
+    await client.close()
+    assert turns[0].meta["engine"] == "structured" and turns[0].meta["engine_version"]
+    assert "feedback_on_previous" not in turns[0].meta
+    stored = turns[2].meta["feedback_on_previous"]
+    assert stored == {
+        "strengths": feedback["strengths"],
+        "improvements": feedback["improvements"],
+        "score": feedback["score"],
+    }
+    assert isinstance(feedback["score"], int) and 0 <= feedback["score"] <= 100
 
 
 def test_tokens_never_reach_the_log() -> None:

@@ -568,9 +568,27 @@ class VoiceLoop:
                 started_at=round(agent.started_s, 3),
                 ended_at=round(self.clock.now_s(), 3),
                 interrupted=interrupted,
-                meta={"spoken_text": text} if interrupted else {},
+                meta=self._interviewer_meta(agent.reply, text if interrupted else None),
             )
         )
+
+    def _interviewer_meta(self, reply: Reply, spoken_text: str | None) -> dict[str, object]:
+        """Which engine spoke and why (read after speaking: an engine may add to it while its
+        sentences stream), and practice feedback in the format chat mode stores."""
+        meta: dict[str, object] = {
+            "engine": self.engine.name,
+            "engine_version": self.engine.version,
+            **reply.meta,
+        }
+        if reply.feedback is not None:
+            meta["feedback_on_previous"] = {
+                "strengths": list(reply.feedback.strengths),
+                "improvements": list(reply.feedback.improvements),
+                "score": reply.feedback.score,
+            }
+        if spoken_text is not None:
+            meta["spoken_text"] = spoken_text
+        return meta
 
     async def _store(self, turn: Turn) -> None:
         await self.turn_log.append(turn)
