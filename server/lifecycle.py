@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,32 @@ def webhook_data(record: SessionRecord, report: dict[str, Any], url: str) -> dic
     }
 
 
-async def finish_session(services: Services, session_id: str, *, ended_early: bool) -> FinishResult:
-    """Score and close the session. Idempotent: a second call returns the stored outcome."""
+def merge_integrity(report: dict[str, Any], sections: Mapping[str, object]) -> dict[str, Any]:
+    """Add the integrity checks' sections (`pipeline.integrity.session.report_sections`) to a
+    report. Too little of the candidate's own speech: low confidence, and no number."""
+    merged = {
+        **report,
+        "fraud_signals": sections["fraud_signals"],
+        "language": sections["language"],
+    }
+    if sections.get("low_confidence") and merged["status"] != "low_confidence":
+        merged["status"] = "low_confidence"
+        merged["overall_score"] = None
+        merged["verdict"] = "Not enough evidence to score"
+        merged["summary"] = "Too little of the candidate's own speech to score (see fraud_signals)."
+    return merged
+
+
+async def finish_session(
+    services: Services,
+    session_id: str,
+    *,
+    ended_early: bool,
+    integrity: Mapping[str, object] | None = None,
+) -> FinishResult:
+    """Score and close the session. Idempotent: a second call returns the stored outcome.
+
+    `integrity`: the voice stream's integrity sections, merged into the report."""
     redis = services.store.redis
     sessions = SessionStore(redis)
     url = report_url(services, session_id)
@@ -83,6 +108,8 @@ async def finish_session(services: Services, session_id: str, *, ended_early: bo
     transcript = await sessions.turns(session_id)
     # CPU-bound (sentence embeddings): off the event loop.
     report = await asyncio.to_thread(build_report, record.plan, transcript, ended_early=ended_early)
+    if integrity is not None:
+        report = merge_integrity(report, integrity)
     status = str(report["status"])
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(keys.session_report(session_id), json.dumps(report))

@@ -37,13 +37,19 @@ def recordings_dir(data_dir: Path, session_id: str) -> Path:
 
 
 class _TimelineWav:
-    """A 16 kHz PCM16 WAV written at positions on the session clock; overlapping audio mixes."""
+    """A 16 kHz PCM16 WAV written at positions on the session clock; overlapping audio mixes.
+
+    An existing file (a resumed session's earlier sockets) is reopened, not replaced: its audio
+    is on the same clock, so the new audio goes on after it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = sf.SoundFile(
-            path, "w+", samplerate=SAMPLE_RATE, channels=1, subtype="PCM_16", format="WAV"
-        )
+        if path.is_file():
+            self._file = sf.SoundFile(path, "r+")
+        else:
+            self._file = sf.SoundFile(
+                path, "w+", samplerate=SAMPLE_RATE, channels=1, subtype="PCM_16", format="WAV"
+            )
 
     def add(self, start_s: float, audio16k: np.ndarray) -> None:
         start = max(0, round(start_s * SAMPLE_RATE))

@@ -31,9 +31,11 @@ from pipeline.voice.loop import SessionClock, VoiceLoop
 from pipeline.voice.messages import ErrorMessage, Finished, ServerMessage, TurnMetrics, to_wire
 from pipeline.voice.synthesizer import Synthesizer
 from pipeline.voice.transcriber import TranscriptionScheduler
-from server import keys, metrics
+from server import audit, keys, metrics
+from server.api.candidate import DISCLOSURE_VERSION
 from server.engines import engine_for
 from server.lifecycle import finish_session
+from server.observers import StreamObservers
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore
 from server.settings import Settings
@@ -111,9 +113,18 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
-ClientMessage = Annotated[Hello | AnswerText | Playback | End | Ping, Field(discriminator="type")]
+class Consent(_Message):
+    """Extension: the candidate agreed to the disclosure (as `POST /v1/sessions/{id}/consent`)."""
+
+    type: Literal["consent"]
+    version: str = Field(max_length=64)
+
+
+ClientMessage = Annotated[
+    Hello | AnswerText | Playback | End | Ping | Consent, Field(discriminator="type")
+]
 _CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("hello", "answer_text", "playback", "end", "ping")
+CLIENT_TYPES = ("hello", "answer_text", "playback", "end", "ping", "consent")
 
 
 # -- limits -----------------------------------------------------------------------------------
@@ -155,6 +166,56 @@ class RateLimiter:
     def admit(self, size: int) -> None:
         if not (self.messages.take(1) and self.bytes.take(size)):
             raise StreamClosed(4429, "rate_limited", "too many messages or bytes")
+
+
+# -- consent -----------------------------------------------------------------------------------
+
+
+class ConsentGate:
+    """No audio is processed, recorded or scored, and no typed answer taken, before the
+    candidate consented: over REST (read from Redis until it is there) or with a `consent`
+    message here. Audio before that is dropped, and said so once."""
+
+    def __init__(self, sessions: SessionStore, session_id: str, transport: SocketTransport):
+        self.sessions = sessions
+        self.session_id = session_id
+        self.transport = transport
+        self.given = False
+        self._told = False
+
+    async def check(self) -> bool:
+        if not self.given:
+            self.given = await self.sessions.consent(self.session_id) is not None
+        return self.given
+
+    async def give(self, version: str) -> None:
+        if version != DISCLOSURE_VERSION:
+            raise StreamClosed(
+                4400, "invalid_message", f"consent: version must be {DISCLOSURE_VERSION!r}"
+            )
+        if not await self.check():
+            await self.sessions.set_consent(self.session_id, version, time.time())
+            await audit.record(
+                self.sessions.redis, self.session_id, "consented", "candidate", version=version
+            )
+            self.given = True
+
+    async def admit_audio(self) -> bool:
+        if await self.check():
+            return True
+        if not self._told:
+            self._told = True
+            await self.refuse()
+        return False
+
+    async def refuse(self) -> None:
+        await self.transport.send_message(
+            ErrorMessage(
+                "consent_required",
+                "the candidate has not consented yet: send `consent` (or use the REST endpoint)",
+                fatal=False,
+            )
+        )
 
 
 # -- per-process runtime: the shared schedulers and the streams open here ---------------------
@@ -285,7 +346,9 @@ async def _session_clock(redis: Redis, session_id: str) -> SessionClock:
     return SessionClock(offset_s=time.time() - epoch)
 
 
-async def _receive(ws: WebSocket, loop: VoiceLoop, transport: SocketTransport) -> None:
+async def _receive(
+    ws: WebSocket, loop: VoiceLoop, transport: SocketTransport, consent: ConsentGate
+) -> None:
     """Read client frames until the socket closes; protocol violations raise StreamClosed."""
     limiter = RateLimiter()
     rate = 16000
@@ -305,7 +368,8 @@ async def _receive(ws: WebSocket, loop: VoiceLoop, transport: SocketTransport) -
                 raise StreamClosed(
                     4400, "frame_too_large", f"audio frames carry at most 200 ms ({rate} Hz)"
                 )
-            await loop.feed_audio(data)
+            if await consent.admit_audio():
+                await loop.feed_audio(data)
             continue
         parsed = _parse(text or "")
         if isinstance(parsed, Hello):
@@ -320,13 +384,18 @@ async def _receive(ws: WebSocket, loop: VoiceLoop, transport: SocketTransport) -
             limiter.set_rate(rate)
             loop.speak_audio = parsed.mode == "voice"
         elif isinstance(parsed, AnswerText):
-            await loop.answer_text(parsed.text)
+            if await consent.check():
+                await loop.answer_text(parsed.text)
+            else:
+                await consent.refuse()
         elif isinstance(parsed, Playback):
             loop.playback_finished(parsed.turn)
         elif isinstance(parsed, End):
             await loop.end()
         elif isinstance(parsed, Ping):
             await transport.ws.send_text(json.dumps({"type": "pong"}))
+        elif isinstance(parsed, Consent):
+            await consent.give(parsed.version)
         else:
             await transport.send_message(
                 ErrorMessage("unknown_type", f"unknown message type {parsed!r}", fatal=False)
@@ -377,12 +446,18 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
     runtime = await voice_runtime(ws.app)
     await runtime.claim(session_id, conn)
     await redis.set(keys.session_stream_owner(session_id), conn.id)
+    observers: StreamObservers | None = None
     try:
         if record.status == "created":
             await sessions.set_status(session_id, "active")
+        observers = opened = await StreamObservers.open(services, session_id)
 
         async def finisher(ended_early: bool) -> Finished:
-            result = await finish_session(services, session_id, ended_early=ended_early)
+            sections = await opened.report_sections()
+            await opened.save_recordings(redis)
+            result = await finish_session(
+                services, session_id, ended_early=ended_early, integrity=sections
+            )
             return Finished(result.status, result.score, result.report_url)
 
         transport = SocketTransport(ws)
@@ -399,10 +474,14 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
             finisher=finisher,
             clock=await _session_clock(redis, session_id),
             config=runtime.config,
+            sink=opened.sink,
+            answer_filter=opened.answer_filter,
         )
         loop.speak_audio = record.mode == "voice"
         tasks = {
-            "receive": asyncio.create_task(_receive(ws, loop, transport)),
+            "receive": asyncio.create_task(
+                _receive(ws, loop, transport, ConsentGate(sessions, session_id, transport))
+            ),
             "run": asyncio.create_task(loop.run()),
             "superseded": asyncio.create_task(conn.superseded.wait()),
         }
@@ -422,6 +501,8 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
             with contextlib.suppress(Exception):
                 await ws.close(1000)
     finally:
+        if observers is not None:
+            await observers.close(redis)
         runtime.release(session_id, conn)
         if await redis.get(keys.session_stream_owner(session_id)) == conn.id:
             await redis.delete(keys.session_stream_owner(session_id))

@@ -22,6 +22,7 @@ from websockets.typing import Subprotocol
 from audio.pcm import encode_s16le
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan
+from server.api.candidate import DISCLOSURE_VERSION
 from server.app import create_app
 from server.sessions import SessionRecord, SessionStore
 from server.settings import Settings
@@ -84,11 +85,16 @@ def live_server(
 
 
 async def create_session(
-    redis: Redis, session_id: str, plan: InterviewPlan, mode: str = "voice"
+    redis: Redis, session_id: str, plan: InterviewPlan, mode: str = "voice", consent: bool = True
 ) -> str:
-    _record, token = await SessionStore(redis).create(
+    """A session and its token; with `consent`, the candidate consented (as over REST) so the
+    stream takes their audio."""
+    sessions = SessionStore(redis)
+    _record, token = await sessions.create(
         SessionRecord(id=session_id, tenant_id="t1", plan=plan, mode=mode)
     )
+    if consent:
+        await sessions.set_consent(session_id, DISCLOSURE_VERSION, time.time())
     return token
 
 

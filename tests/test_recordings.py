@@ -87,3 +87,18 @@ async def test_references_are_stored_and_deleted(tmp_path: Path, redis: Redis) -
 def test_unsafe_session_ids_are_refused(tmp_path: Path, session_id: str) -> None:
     with pytest.raises(RecordingError, match="safe directory name"):
         SessionRecorder(tmp_path, session_id)
+
+
+def test_a_resumed_session_keeps_the_earlier_sockets_audio(tmp_path: Path) -> None:
+    """A reconnect opens a new recorder for the same session: it adds, never overwrites."""
+    first = SessionRecorder(tmp_path / "data", "ses_resume", record_full=False)
+    first.add_candidate_segment(1, 1.0, 2.0, _tone(1.0, 440))
+    first.close()
+    second = SessionRecorder(tmp_path / "data", "ses_resume", record_full=False)
+    second.add_candidate_segment(3, 4.0, 5.0, _tone(1.0, 660))
+    paths = second.close()
+    audio, rate = sf.read(paths["candidate"], dtype="float32")
+    assert rate == SR and len(audio) == 5 * SR
+    assert np.allclose(audio[SR : 2 * SR], _tone(1.0, 440), atol=1e-3)
+    assert np.abs(audio[2 * SR : 4 * SR]).max() == 0
+    assert np.allclose(audio[4 * SR :], _tone(1.0, 660), atol=1e-3)

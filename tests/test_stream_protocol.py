@@ -13,9 +13,11 @@ import redis.asyncio as aioredis
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
+from server import audit
 from server.sessions import SessionStore
 from server.store import Redis
 from server.stream import RedactTokens
+from tests.conftest import piper_speech
 from tests.stream_client import (
     LiveServer,
     StreamClient,
@@ -200,6 +202,36 @@ async def test_practice_feedback_and_engine_meta_are_stored(
         "score": feedback["score"],
     }
     assert isinstance(feedback["score"], int) and 0 <= feedback["score"] <= 100
+
+
+async def test_no_audio_is_taken_before_consent(
+    server: LiveServer, redis: Redis, models: ModelRegistry
+) -> None:
+    """Speech before consent is dropped (no VAD, no turn) and refused once; a `consent`
+    message records consent as the REST endpoint does, and the same speech then counts."""
+    token = await create_session(redis, "p-consent", PLAN, consent=False)
+    client = await StreamClient.connect(server.url("p-consent"), token)
+    await client.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 0})
+    speech = piper_speech(models, "I built a search service for a public library.")
+    await client.stream(speech)
+    await client.silence(1.0)
+    await client.stream(speech)
+    await client.silence(1.0)
+    errors = client.messages("error")
+    assert [(e["code"], e["fatal"]) for e in errors] == [("consent_required", False)]
+    assert not client.messages("vad") and not client.messages("transcript")
+    await client.send({"type": "answer_text", "text": "A typed answer before consent."})
+    await client.wait_for(lambda m: m["type"] == "error" and m is not errors[0])
+    assert [t.role for t in await SessionStore(redis).turns("p-consent")] == ["interviewer"]
+
+    await client.send({"type": "consent", "version": "2026-01"})
+    await client.stream(speech)
+    final = await client.stream_while(lambda m: m["type"] == "transcript" and m["final"])
+    assert "library" in final["text"].lower()
+    assert (await SessionStore(redis).consent("p-consent") or {}).get("version") == "2026-01"
+    consented = [e for e in await audit.entries(redis, "p-consent") if e.action == "consented"]
+    assert len(consented) == 1 and consented[0].actor == "candidate"
+    await client.close()
 
 
 def test_tokens_never_reach_the_log() -> None:

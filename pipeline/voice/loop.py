@@ -65,6 +65,20 @@ class TurnLog(Protocol):
 Finisher = Callable[[bool], Awaitable[Finished]]  # ended_early -> the finished message
 
 
+@dataclass(frozen=True)
+class FilteredAnswer:
+    """A spoken answer as scoring should see it: `text` without other voices, `meta` for the
+    stored turn (what was left out, and when)."""
+
+    text: str
+    meta: dict[str, object]
+
+
+# (turn index, words as `[word, start_s, end_s]` on the session clock, session time the question
+# ended) -> the answer to store. Runs after the turn's audio went to the sink.
+AnswerFilter = Callable[[int, list[list[object]], float | None], Awaitable[FilteredAnswer]]
+
+
 class SessionClock:
     """Session-relative seconds: `offset_s` at the moment this connection started."""
 
@@ -150,6 +164,7 @@ class VoiceLoop:
         clock: SessionClock,
         config: VoiceConfig | None = None,
         sink: SegmentSink | None = None,
+        answer_filter: AnswerFilter | None = None,
     ) -> None:
         self.session_id = session_id
         self.plan = plan
@@ -164,6 +179,7 @@ class VoiceLoop:
         self.clock = clock
         self.config = config or VoiceConfig()
         self.sink: SegmentSink = sink or NullSink()
+        self.answer_filter = answer_filter
         self.speak_audio = True
         self.detector = SpeechDetector(self.config.vad)
         self._input: AudioInput | None = None
@@ -179,6 +195,7 @@ class VoiceLoop:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._done: asyncio.Future[None] | None = None
         self._finishing = False
+        self._pending_store: asyncio.Task[None] | None = None  # a committed answer being filtered
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -246,7 +263,10 @@ class VoiceLoop:
             await self._done
         finally:
             for task in list(self._tasks):
-                task.cancel()
+                if task is not self._pending_store:
+                    task.cancel()
+            # A committed answer is stored even if the socket goes: its reply was already sent.
+            await self._settle()
 
     async def _open(self) -> None:
         repeat = bool(self.transcript) and self.transcript[-1].role == "interviewer"
@@ -356,6 +376,7 @@ class VoiceLoop:
             if self._candidate is candidate and not self.detector.speaking:
                 self._candidate = None  # voiced but wordless (a breath, a noise): no turn
             return
+        await self._settle()
         turn = self._candidate_turn(candidate, text, words)
         engine_started = time.perf_counter()
         reply = await self.engine.next_reply(self.plan, [*self.transcript, turn])
@@ -375,17 +396,7 @@ class VoiceLoop:
             self._responder = None
         self._candidate = None
         await self.transport.send_message(TranscriptText(text=text, final=True, turn=turn.index))
-        await self._store(turn)
-        for start_s, end_s in candidate.spans:
-            self.sink.candidate_speech(
-                CandidateSegment(
-                    self.session_id,
-                    turn.index,
-                    candidate.span_audio(start_s, end_s),
-                    start_s,
-                    end_s,
-                )
-            )
+        self._commit_candidate(candidate, turn, spoken_text)
         if reply.feedback is not None:
             fb = reply.feedback
             await self.transport.send_message(
@@ -400,6 +411,52 @@ class VoiceLoop:
             timing=None if typed and not candidate.spans else timing,
             rest=sentences,
         )
+
+    def _commit_candidate(self, candidate: CandidateTurn, turn: Turn, spoken_text: str) -> None:
+        """Publish the turn's audio to the observers, then store the turn as the answer filter
+        returns it. The filter waits for the observers, so it runs beside the reply's first
+        audio, not before it; the turn counts in the transcript at once."""
+        for start_s, end_s in candidate.spans:
+            self.sink.candidate_speech(
+                CandidateSegment(
+                    self.session_id,
+                    turn.index,
+                    candidate.span_audio(start_s, end_s),
+                    start_s,
+                    end_s,
+                )
+            )
+        self.transcript.append(turn)
+        self._pending_store = self._spawn(
+            self._store_candidate(turn, spoken_text, list(candidate.typed))
+        )
+
+    async def _store_candidate(self, turn: Turn, spoken_text: str, typed: list[str]) -> None:
+        words = turn.meta.get("words")
+        if self.answer_filter is not None and isinstance(words, list) and words:
+            question_end_s = next(
+                (
+                    t.ended_at
+                    for t in reversed(self.transcript[: turn.index])
+                    if t.role == "interviewer"
+                ),
+                None,
+            )
+            answer = await self.answer_filter(turn.index, words, question_end_s)
+            turn = dataclasses.replace(
+                turn,
+                text=" ".join([answer.text, *typed]).strip(),
+                meta={**turn.meta, "asr_text": spoken_text, **answer.meta},
+            )
+        await self.turn_log.append(turn)
+        self.transcript[turn.index] = turn
+
+    async def _settle(self) -> None:
+        """Wait for the committed answer still being filtered to be stored: turns are stored in
+        order, and the engine should see the answer as stored."""
+        pending = self._pending_store
+        if pending is not None and pending is not asyncio.current_task():
+            await asyncio.shield(pending)
 
     def _candidate_turn(
         self, candidate: CandidateTurn, text: str, words: list[list[object]]
@@ -591,6 +648,7 @@ class VoiceLoop:
         return meta
 
     async def _store(self, turn: Turn) -> None:
+        await self._settle()
         await self.turn_log.append(turn)
         # Stored or already there (a retry): either way the transcript has it now.
         self.transcript.append(turn)
@@ -611,6 +669,7 @@ class VoiceLoop:
             return
         self._finishing = True
         self._cancel_responder()
+        await self._settle()
         finished = await self.finisher(ended_early)
         await self.transport.send_message(finished)
         if self._done is not None and not self._done.done():

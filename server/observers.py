@@ -1,0 +1,72 @@
+"""One stream's observers: integrity checks and recordings behind the voice loop's sink.
+
+Every socket of a session gets its own (`StreamObservers.open`). The recorder reopens the
+session's files, so a resumed session's recording keeps the earlier sockets' audio; speaker
+enrolment starts again on each socket (the candidate's first seconds on it define them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import cast
+
+from pipeline.integrity.session import SessionIntegrity
+from pipeline.integrity.sink import ObserverSink
+from pipeline.integrity.words import words_from_timestamps
+from pipeline.voice.loop import FilteredAnswer
+from server.recordings import SessionRecorder, save_recordings
+from server.services import Services
+from server.store import Redis
+
+log = logging.getLogger(__name__)
+
+
+class StreamObservers:
+    def __init__(
+        self, session_id: str, integrity: SessionIntegrity, recorder: SessionRecorder
+    ) -> None:
+        self.session_id = session_id
+        self.integrity = integrity
+        self.recorder = recorder
+        self.sink = ObserverSink([integrity, recorder])
+        self._saved = False
+
+    @classmethod
+    async def open(cls, services: Services, session_id: str) -> StreamObservers:
+        settings = services.settings
+        recorder = await asyncio.to_thread(
+            SessionRecorder, settings.data_dir, session_id, settings.record_full
+        )
+        return cls(session_id, SessionIntegrity(services.models.speaker()), recorder)
+
+    async def answer_filter(
+        self, turn: int, words: list[list[object]], question_end_s: float | None
+    ) -> FilteredAnswer:
+        """The loop's `AnswerFilter`: the words on the candidate's voice only. Queued behind the
+        turn's segments on the sink's worker, so it sees all of them."""
+        # The loop's words are already on the session clock: no offset.
+        timed = words_from_timestamps(cast(list[list[str | float]], words))
+        result = await asyncio.wrap_future(
+            self.sink.submit(self.integrity.candidate_answer, turn, timed, question_end_s)
+        )
+        return FilteredAnswer(result.text, result.to_meta())
+
+    async def report_sections(self) -> Mapping[str, object]:
+        return await asyncio.wrap_future(self.sink.submit(self.integrity.report_sections))
+
+    async def save_recordings(self, redis: Redis) -> None:
+        """Close the tracks (after everything queued) and reference them; once."""
+        if self._saved:
+            return
+        self._saved = True
+        paths = await asyncio.wrap_future(self.sink.submit(self.recorder.close))
+        await save_recordings(redis, self.session_id, paths)
+
+    async def close(self, redis: Redis) -> None:
+        """When the socket ends, finished or not: what was recorded stays referenced."""
+        try:
+            await self.save_recordings(redis)
+        finally:
+            await asyncio.to_thread(self.sink.close)
