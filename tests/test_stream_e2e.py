@@ -201,3 +201,29 @@ async def test_a_dropped_socket_resumes_without_losing_or_repeating_a_turn(
     assert [t.role for t in turns] == ["interviewer", "candidate"] * 2
     assert turns[3].question_index == turns[2].question_index
     assert sum(t.text == turns[2].text for t in turns) == 1
+
+
+async def test_end_mid_answer_stores_what_was_said(
+    server: LiveServer, redis: Redis, answers: dict[str, np.ndarray]
+) -> None:
+    token = await create_session(redis, "e2e-end", PLAN)
+    client = await StreamClient.connect(server.url("e2e-end"), token)
+    await client.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 0})
+    speech = answers[ANSWER_1]
+    # About "I built a search service for a public library. It cut the waiting time", then
+    # the candidate ends the interview mid-sentence.
+    await client.stream(speech[: int(len(speech) * 0.55)])
+    await client.send({"type": "end"})
+    finished = await client.wait_for(matches(type="finished"), timeout=60)
+    assert finished["status"] in ("partial", "low_confidence")
+    final = await client.wait_for(is_final(1))
+    assert await client.wait_closed() == 1000
+    turns = await SessionStore(redis).turns("e2e-end")
+    assert [t.role for t in turns] == ["interviewer", "candidate"]
+    answer = turns[1]
+    assert answer.text == final["text"] and answer.source == "voice"
+    said = answer.text.lower()
+    assert "search service" in said and "library" in said, said
+    assert "readers" not in said and "team" not in said  # never said
+    assert answer.meta["asr_text"] == answer.text  # one voice: nothing left out
+    assert answer.ended_at > answer.started_at

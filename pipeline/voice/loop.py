@@ -235,11 +235,29 @@ class VoiceLoop:
             self._playing_until = 0.0
 
     async def end(self) -> None:
-        """The candidate ends the interview now."""
+        """The candidate ends the interview now; what they were saying is their last answer."""
         self._cancel_responder()
         if self._agent is not None and self._agent.task is not None:
             self._agent.task.cancel()
         await self._finish(ended_early=True)
+
+    async def _store_unfinished(self, candidate: CandidateTurn) -> None:
+        """An answer cut by `end`: what was said so far, transcribed and stored."""
+        spoken_text = ""
+        words: list[list[object]] = []
+        if candidate.spans:
+            candidate.last_voiced_s = candidate.spans[-1][1]
+            result = await self.transcriber.final(self, candidate.audio())
+            spoken_text = result.text
+            start = candidate.audio_start_s
+            words = [[w, round(start + s, 3), round(start + e, 3)] for w, s, e in result.words]
+        text = " ".join([spoken_text, *candidate.typed]).strip()
+        if not text:
+            return
+        await self._settle()
+        turn = self._candidate_turn(candidate, text, words)
+        await self.transport.send_message(TranscriptText(text=text, final=True, turn=turn.index))
+        self._commit_candidate(candidate, turn, spoken_text)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -669,6 +687,9 @@ class VoiceLoop:
             return
         self._finishing = True
         self._cancel_responder()
+        candidate, self._candidate = self._candidate, None
+        if ended_early and candidate is not None:
+            await self._store_unfinished(candidate)
         await self._settle()
         finished = await self.finisher(ended_early)
         await self.transport.send_message(finished)
