@@ -89,3 +89,16 @@ def test_local_agreement_shows_only_words_two_hypotheses_share() -> None:
     )
     assert agreement.update("I built.") is None  # never shrinks
     assert agreement.stable == ["I", "built", "a", "search", "service", "for"]
+
+
+def test_an_onset_is_pending_until_confirmed_or_broken() -> None:
+    detector = SpeechDetector(VadConfig())
+    run(detector, [0.9] * 20 + [0.1] * 10)  # a turn that has stopped
+    assert not detector.speaking and not detector.onset_pending
+    detector.update(0.9, 1.0)  # speech again, too short so far to be a start
+    assert detector.onset_pending
+    detector.update(0.1, 1.032)  # a click, not speech
+    assert not detector.onset_pending
+    for i in range(frames(250)):
+        detector.update(0.9, 1.1 + i * FRAME_S)
+    assert detector.speaking and not detector.onset_pending

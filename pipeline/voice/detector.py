@@ -34,6 +34,11 @@ class SpeechDetector:
         self._silence_s = 0.0  # silence while speaking
         self.last_voiced_end_s = 0.0
 
+    @property
+    def onset_pending(self) -> bool:
+        """Voiced frames that may yet confirm a start: a turn should not end under them."""
+        return not self.speaking and self._onset_s is not None
+
     def update(
         self, probability: float, end_s: float, *, agent_speaking: bool = False
     ) -> SpeechStarted | SpeechStopped | None:

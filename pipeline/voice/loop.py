@@ -29,7 +29,7 @@ from audio.pcm import BYTES_PER_SAMPLE, encode_s16le
 from models.vad import FRAME_SAMPLES, SileroStream
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
 from pipeline.voice.agreement import LocalAgreement
-from pipeline.voice.config import VoiceConfig
+from pipeline.voice.config import FRAME_MS, VoiceConfig
 from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
 from pipeline.voice.endpoint import required_silence_s
 from pipeline.voice.messages import (
@@ -409,6 +409,12 @@ class VoiceLoop:
             wait = eos_monotonic + required_silence_s(text, self.config.endpoint) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            # Voiced frames not yet confirmed as speech may be the answer going on after a
+            # pause: wait for the detector's verdict (a start cancels this reply) before ending
+            # the turn, bounded in case the audio stops arriving.
+            deadline = time.monotonic() + self.config.vad.barge_in_ms / 1000
+            while self.detector.onset_pending and time.monotonic() < deadline:
+                await asyncio.sleep(FRAME_MS / 1000)
         # The commit: from here new speech is a new turn (or a barge-in), not this one.
         if self._responder is asyncio.current_task():
             self._responder = None

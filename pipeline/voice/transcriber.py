@@ -22,14 +22,17 @@ import numpy as np
 
 from models.asr import SAMPLE_RATE, Transcript, WhisperASR
 
-# Whisper encodes a fixed 30 s window by default whatever the clip length; a window just
+# Whisper encodes a fixed 30 s window by default whatever the clip length; a window a little
 # longer than the clip costs a fraction of that with the same words on short answers.
 MIN_WINDOW_S = 8
 MAX_WINDOW_S = 30
+# Silence the window keeps after the clip: with only ~1 s the decoder does not see the speech
+# end and sometimes repeats itself or adds "Thanks." (then falls back to sampling: seconds).
+WINDOW_PAD_S = 3.0
 
 
 def window_for(samples: int) -> int:
-    return max(MIN_WINDOW_S, min(MAX_WINDOW_S, math.ceil(samples / SAMPLE_RATE + 1.0)))
+    return max(MIN_WINDOW_S, min(MAX_WINDOW_S, math.ceil(samples / SAMPLE_RATE + WINDOW_PAD_S)))
 
 
 def transcribe_windowed(asr: WhisperASR, audio: np.ndarray, *, words: bool) -> Transcript:
