@@ -107,7 +107,7 @@ def asr_section(models: ModelRegistry) -> Section:
             )
     section.notes.append(
         f"{ASR_REPEATS} runs each after a warm-up. The stream sizes Whisper's encoder window to "
-        "the clip (at least 8 s) instead of 30 s."
+        "the clip plus 3 s of silence (at least 8 s) and encodes only that, instead of 30 s."
     )
     return section
 
