@@ -18,6 +18,8 @@ FULL_WINDOW_FRAMES = 30 * FRAMES_PER_S
 # Fast speech is ~5 words (~7 tokens) a second; Whisper stops itself at 224 tokens a window.
 TOKENS_PER_S = 10
 MAX_TOKENS = 220
+LIVE_TEMPERATURES = (0.0, 0.4)
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's
 
 
 def max_tokens_for(samples: int) -> int:
@@ -88,10 +90,11 @@ class WhisperASR:
                 language="en",
                 beam_size=1,
                 chunk_length=window_s,
-                # A runaway repetition is cut short instead of decoding a full window's tokens.
-                max_new_tokens=max_tokens_for(len(audio)),
-                # One retry at a higher temperature rather than five: each can cost seconds.
-                temperature=(0.0, 0.4),
+                # Live (windowed) calls: a runaway repetition is cut short instead of decoding a
+                # full window's tokens, and one retry at a higher temperature rather than five
+                # (each can cost seconds). Offline calls keep Whisper's defaults.
+                max_new_tokens=max_tokens_for(len(audio)) if window_s else None,
+                temperature=LIVE_TEMPERATURES if window_s else DEFAULT_TEMPERATURES,
                 initial_prompt=prompt,
                 condition_on_previous_text=False,
                 vad_filter=False,
