@@ -85,13 +85,18 @@ def live_server(
 
 
 async def create_session(
-    redis: Redis, session_id: str, plan: InterviewPlan, mode: str = "voice", consent: bool = True
+    redis: Redis,
+    session_id: str,
+    plan: InterviewPlan,
+    mode: str = "voice",
+    consent: bool = True,
+    tenant_id: str = "t1",
 ) -> str:
     """A session and its token; with `consent`, the candidate consented (as over REST) so the
     stream takes their audio."""
     sessions = SessionStore(redis)
     _record, token = await sessions.create(
-        SessionRecord(id=session_id, tenant_id="t1", plan=plan, mode=mode)
+        SessionRecord(id=session_id, tenant_id=tenant_id, plan=plan, mode=mode)
     )
     if consent:
         await sessions.set_consent(session_id, DISCLOSURE_VERSION, time.time())

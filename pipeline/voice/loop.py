@@ -93,6 +93,22 @@ class SessionClock:
         return self._origin + session_s - self.offset_s
 
 
+# Voiced spans closer than this are published as one segment (pause included): the speaker
+# checks embed 1.6 s windows, and a voice cut into short spans at every comma would give each
+# span too few of them to be told apart.
+SEGMENT_JOIN_S = 0.5
+
+
+def joined_spans(spans: list[list[float]], gap_s: float) -> list[tuple[float, float]]:
+    joined: list[tuple[float, float]] = []
+    for start_s, end_s in spans:
+        if joined and start_s - joined[-1][1] < gap_s:
+            joined[-1] = (joined[-1][0], end_s)
+        else:
+            joined.append((start_s, end_s))
+    return joined
+
+
 @dataclass
 class CandidateTurn:
     """The candidate turn being spoken or typed, not yet stored."""
@@ -440,7 +456,7 @@ class VoiceLoop:
         """Publish the turn's audio to the observers, then store the turn as the answer filter
         returns it. The filter waits for the observers, so it runs beside the reply's first
         audio, not before it; the turn counts in the transcript at once."""
-        for start_s, end_s in candidate.spans:
+        for start_s, end_s in joined_spans(candidate.spans, SEGMENT_JOIN_S):
             self.sink.candidate_speech(
                 CandidateSegment(
                     self.session_id,
