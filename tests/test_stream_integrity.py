@@ -6,7 +6,7 @@ stored ASR text keeps them), and the candidate's recording is served."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,11 @@ async def redis(server: LiveServer) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+def audio_end_from(turn: int) -> Callable[[dict[str, Any]], bool]:
+    """The end of the interviewer's audio of `turn` or a later turn."""
+    return lambda m: m["type"] == "agent_audio" and m["event"] == "end" and m["turn"] >= turn
+
+
 async def answer_when_asked(client: StreamClient, turn: int, answer: np.ndarray) -> None:
     await client.stream_while(matches(type="agent_audio", event="end", turn=turn))
     # Past the playback slack: speech right after the interviewer could pass for their echo.
@@ -103,11 +108,7 @@ async def test_a_second_voice_in_an_answer_is_flagged_and_left_out_of_the_score(
     question = 2  # the engine may probe the first answer before the second question
     while True:
         # A long answer may also be cut in two by the endpoint: go by what is asked.
-        ended = await client.stream_while(
-            lambda m, after=question: (
-                m["type"] == "agent_audio" and m["event"] == "end" and m["turn"] >= after
-            )
-        )
+        ended = await client.stream_while(audio_end_from(question))
         question = ended["turn"]
         said = " ".join(m["text"] for m in client.messages("agent_text") if m["turn"] == question)
         if "disagreement" in said or question > 6:
@@ -137,7 +138,7 @@ async def test_a_second_voice_in_an_answer_is_flagged_and_left_out_of_the_score(
     assert any(w in asr_text for w in INTRUDER_WORDS), asr_text  # Whisper heard them ...
     assert not any(w in scored for w in INTRUDER_WORDS), scored  # ... scoring does not
     assert "disagree" in scored and "cheaper" in scored, scored  # the candidate's words stay
-    excluded: list[dict[str, Any]] = answer.meta["excluded_speech"]  # type: ignore[assignment]
+    excluded: list[dict[str, Any]] = answer.meta["excluded_speech"]
     assert {e["reason"] for e in excluded} == {"other_speaker"}
     assert any(w in " ".join(e["text"] for e in excluded).lower() for w in INTRUDER_WORDS)
     # Where the intruder spoke on the session clock (the answer's audio starts at its first
