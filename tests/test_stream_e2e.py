@@ -3,6 +3,7 @@ streamed in real time as a microphone would."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
+from server import keys
 from server.sessions import SessionStore
 from server.store import Redis
 from tests.conftest import piper_speech
@@ -153,6 +155,22 @@ async def test_a_spoken_interview_with_barge_in(
     # Session-relative times: Whisper's word times and the VAD's agree to a fraction of a second.
     assert abs(words[0][1] - turns[1].started_at) < 0.4
     assert abs(words[-1][2] - turns[1].ended_at) < 0.4
+    # One voice: the report flags no other speaker, and no answer loses words to one. (The
+    # candidate here has the interviewer's Piper voice: a barge-in may be taken for echo.)
+    report = await stored_report_of(redis, "e2e-interview")
+    assert report["status"] == finished["status"]
+    assert report["fraud_signals"]["multiple_speakers"]["detected"] is False
+    assert report["fraud_signals"]["multiple_speakers"]["ranges"] == []
+    excluded = [e for t in turns if t.role == "candidate" for e in t.meta["excluded_speech"]]  # type: ignore[attr-defined]
+    assert all(e["reason"] == "interviewer_echo" for e in excluded), excluded
+    assert (await redis.hget(keys.session_recordings("e2e-interview"), "candidate")) is not None
+
+
+async def stored_report_of(redis: Redis, session_id: str) -> dict[str, Any]:
+    raw = await redis.get(keys.session_report(session_id))
+    assert raw, f"no report for {session_id}"
+    report: dict[str, Any] = json.loads(raw)
+    return report
 
 
 def is_final(turn: int) -> Callable[[dict[str, Any]], bool]:
