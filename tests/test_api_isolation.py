@@ -18,6 +18,7 @@ BODIES = {
     "update_interview": {"name": "Renamed"},
     "give_consent": {"accepted": True, "version": "2026-01"},
     "post_message": {"text": "An answer."},
+    "review_session": {"reviewer": "hm-7", "decision": "advance"},
 }
 
 

@@ -134,6 +134,13 @@ class AuditEntryView(BaseModel):
     detail: dict[str, Any]
 
 
+class ReviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reviewer: str = Field(min_length=1, max_length=200, description="who reviewed (your user id)")
+    decision: Literal["advance", "hold", "reject"] | None = None
+    note: str = Field("", max_length=5000)
+
+
 class AuditLog(BaseModel):
     session_id: str
     entries: list[AuditEntryView]
@@ -389,6 +396,31 @@ async def get_audit(call: Call[None, None]) -> AuditLog:
     )
 
 
+async def review_session(call: Call[ReviewCreate, None]) -> AuditEntryView:
+    """A human reviewer's decision on the report, kept in the audit log beside the scoring."""
+    record = await session_for(call)
+    if not record.is_finished:
+        raise Conflict("The interview has no report to review yet.", code="session_not_finished")
+    body = call.body
+    await audit.record(
+        call.redis,
+        record.id,
+        "reviewed",
+        call.tenant.actor,
+        reviewer=body.reviewer,
+        decision=body.decision,
+        note=body.note,
+    )
+    entry = (await audit.entries(call.redis, record.id))[-1]
+    return AuditEntryView(
+        id=entry.id,
+        at=timestamp(entry.at),
+        action=entry.action,
+        actor=entry.actor,
+        detail=entry.detail,
+    )
+
+
 async def get_recording(call: Call[None, RecordingQuery]) -> Response:
     record = await session_for(call)
     path = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
@@ -452,6 +484,17 @@ ENDPOINTS = (
         "The session's audit log",
         TAG,
         response=AuditLog,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/sessions/{session_id}/review",
+        review_session,
+        "Record a human reviewer's decision in the audit log",
+        TAG,
+        body=ReviewCreate,
+        response=AuditEntryView,
+        status=201,
+        errors=(409,),
     ),
     Endpoint(
         "GET",
