@@ -16,7 +16,7 @@ def test_readyz_is_200_when_redis_and_models_are_ready(
         assert resp.status_code == 200, resp.text
         body = resp.json()
         assert body["redis"] == {"ready": True, "embedded": True}
-        assert set(body["models"]) == {"asr", "tts", "vad", "speaker"}
+        assert set(body["models"]) == {"asr", "tts", "vad", "speaker", "embedder"}
         assert all(m["ready"] for m in body["models"].values())
 
 

@@ -61,8 +61,9 @@ def test_multiple_speakers_from_an_attribution() -> None:
 
 
 def test_too_little_speech_makes_the_session_low_confidence() -> None:
-    assert is_low_confidence(SpeechAmount(candidate_seconds=12.0, words=30))
+    assert is_low_confidence(SpeechAmount(candidate_seconds=8.0, words=40))
     assert is_low_confidence(SpeechAmount(candidate_seconds=200.0, words=20))
+    assert not is_low_confidence(SpeechAmount(candidate_seconds=12.0, words=30))
     assert not is_low_confidence(SpeechAmount(candidate_seconds=90.0, words=220))
     assert language_section(None) == {
         "available": False,
@@ -104,7 +105,10 @@ def test_session_report_sections_for_a_two_voice_interview(models: ModelRegistry
     assert speakers["detected"] is True
     (truth,) = interview.other_truth
     (found,) = speakers["ranges"]
-    assert abs(found["start_s"] - truth.start_s) < 1.0 and abs(found["end_s"] - truth.end_s) < 1.0
+    # Boundaries are as sharp as one speaker window (1.6 s); Piper's timing varies run to run.
+    window_s = 1.6
+    assert abs(found["start_s"] - truth.start_s) < window_s
+    assert abs(found["end_s"] - truth.end_s) < window_s
     assert signals["reading_detected"]["enabled"] is False
     assert signals["too_little_speech"]["detected"] is False
     assert sections["low_confidence"] is False
@@ -126,5 +130,5 @@ def test_fraud_signals_shape() -> None:
         "detected": True,
         "candidate_seconds": 5.0,
         "words": 10,
-        "minimum": {"seconds": 30.0, "words": 50},
+        "minimum": {"seconds": 10.0, "words": 30},
     }

