@@ -7,6 +7,7 @@ timeouts, fall-back when the server dies mid-interview), not the quality of its 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -57,6 +58,9 @@ class LlamaServer:
              "--n_threads", "2", "--chat_format", "gemma"],
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # llama_cpp.server's settings read HOST and PORT from the environment over its flags;
+            # `make` exports ours (8000), so leave them out.
+            env={k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")},
         )  # fmt: skip
         # Generous: a first start on a fresh, busy CI machine was seen to take over 120 s.
         deadline = time.monotonic() + 300
