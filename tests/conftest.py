@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import redis.asyncio as aioredis
 import soundfile as sf
 import soxr
 
 from models.embedding import SentenceEmbedder, shared_embedder
 from models.registry import ModelRegistry
 from server.settings import Settings
+from server.store import Redis
+from tests.stream_client import LiveServer, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -67,3 +70,20 @@ def shared_data() -> Iterator[Path]:
 def embedder() -> SentenceEmbedder:
     """The packaged sentence-embedding model, shared as the server shares it."""
     return shared_embedder()
+
+
+# -- a live server for the stream tests (modules needing another kind define their own) -------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, models: ModelRegistry) -> Iterator[LiveServer]:
+    """uvicorn on a free port with its own embedded Valkey, shared by one test module."""
+    with live_server(Path(tmp_path_factory.mktemp("live")), models) as live:
+        yield live
+
+
+@pytest.fixture
+async def redis(server: LiveServer) -> AsyncIterator[Redis]:
+    client = aioredis.from_url(server.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()

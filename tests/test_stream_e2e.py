@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jiwer
 import numpy as np
 import pytest
-import redis.asyncio as aioredis
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
@@ -42,19 +41,6 @@ ANSWER_1 = (
     "in half, and the team still runs it today."
 )
 ANSWER_2 = "I listen first, then I write down both options and we test the cheaper one."
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, models: ModelRegistry) -> Iterator[LiveServer]:
-    with live_server(Path(tmp_path_factory.mktemp("stream")), models) as live:
-        yield live
-
-
-@pytest.fixture
-async def redis(server: LiveServer) -> AsyncIterator[Redis]:
-    client = aioredis.from_url(server.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture(scope="module")

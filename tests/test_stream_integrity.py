@@ -6,14 +6,12 @@ stored ASR text keeps them), and the candidate's recording is served."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-import redis.asyncio as aioredis
 import soundfile as sf
 
 from models.registry import ModelRegistry
@@ -27,7 +25,6 @@ from tests.stream_client import (
     StreamClient,
     create_session,
     either,
-    live_server,
     matches,
 )
 
@@ -59,19 +56,6 @@ GAP_S = 0.35
 def trimmed(audio: np.ndarray, threshold: float = 0.01) -> np.ndarray:
     loud = np.flatnonzero(np.abs(audio) > threshold)
     return audio[loud[0] : loud[-1] + 1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, models: ModelRegistry) -> Iterator[LiveServer]:
-    with live_server(Path(tmp_path_factory.mktemp("integrity")), models) as live:
-        yield live
-
-
-@pytest.fixture
-async def redis(server: LiveServer) -> AsyncIterator[Redis]:
-    client = aioredis.from_url(server.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def audio_end_from(turn: int) -> Callable[[dict[str, Any]], bool]:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
@@ -23,26 +20,12 @@ from tests.stream_client import (
     StreamClient,
     create_session,
     either,
-    live_server,
     matches,
 )
 
 pytestmark = pytest.mark.slow
 
 PLAN = InterviewPlan(questions=(Question("q1", "What project are you proudest of?"),))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, models: ModelRegistry) -> Iterator[LiveServer]:
-    with live_server(Path(tmp_path_factory.mktemp("proto")), models) as live:
-        yield live
-
-
-@pytest.fixture
-async def redis(server: LiveServer) -> AsyncIterator[Redis]:
-    client = aioredis.from_url(server.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def refused(client: StreamClient) -> tuple[int | None, str]:
