@@ -58,20 +58,28 @@ class ExpiryWorker:
         self.services = services
         self.interval_s = min(60.0, services.settings.session_idle_timeout_s / 4)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._task = asyncio.create_task(self._run(), name="expiry-worker")
 
     async def stop(self) -> None:
+        # The flag, not only the cancel: redis-py can turn a cancel that lands mid-connect into a
+        # ConnectionError, which the loop below would swallow and sleep on.
+        self._stopping.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await expire_idle_sessions(self.services)
             except Exception:  # one bad session must not stop the worker
+                if self._stopping.is_set():
+                    return
                 log.exception("expiring idle sessions failed")
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval_s)

@@ -144,6 +144,7 @@ class WebhookWorker:
         # A delivery pending this long belongs to a worker that died mid-request.
         self.stale_ms = int(settings.webhook_timeout_s * 3 * 1000)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._promote = redis.register_script(_PROMOTE_DUE)
         self._settle = redis.register_script(_SETTLE)
 
@@ -151,6 +152,9 @@ class WebhookWorker:
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
 
     async def stop(self) -> None:
+        # The flag, not only the cancel: redis-py can turn a cancel that lands mid-connect into a
+        # ConnectionError, which the retry loop below would swallow.
+        self._stopping.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -158,15 +162,24 @@ class WebhookWorker:
             self._task = None
 
     async def _run(self) -> None:
-        with contextlib.suppress(redis.exceptions.ResponseError):  # BUSYGROUP: it exists
-            await self.redis.xgroup_create(keys.WEBHOOKS, keys.WEBHOOK_GROUP, id="0", mkstream=True)
+        group_exists = False
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s) as client:
-            while True:
+            while not self._stopping.is_set():
                 try:
+                    if not group_exists:
+                        await self._create_group()
+                        group_exists = True
                     await self._poll(client)
                 except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                    if self._stopping.is_set():
+                        return
                     log.warning("webhook worker: redis unavailable; retrying")
-                    await asyncio.sleep(1.0)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), 1.0)
+
+    async def _create_group(self) -> None:
+        with contextlib.suppress(redis.exceptions.ResponseError):  # BUSYGROUP: it exists
+            await self.redis.xgroup_create(keys.WEBHOOKS, keys.WEBHOOK_GROUP, id="0", mkstream=True)
 
     async def _poll(self, client: httpx.AsyncClient) -> None:
         await self._promote(keys=[keys.WEBHOOK_RETRIES, keys.WEBHOOKS], args=[time.time()])

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.exceptions
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question, Turn
-from server import keys
-from server.expiry import expire_idle_sessions
+from server import expiry, keys
+from server.expiry import ExpiryWorker, expire_idle_sessions
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore
 from server.settings import Settings
@@ -79,3 +81,29 @@ async def test_a_connected_stream_holds_the_session_open(services: Services) -> 
     await redis.zadd(keys.OPEN_SESSIONS, {"live": time.time() - 2 * timeout - 5})
     assert await expire_idle_sessions(services) == ["live"]
     assert (await sessions.get("live")).status == "partial"
+
+
+async def test_worker_stops_even_when_redis_turns_the_cancel_into_an_error(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py can surface a cancel that lands mid-connect as a ConnectionError; seen in CI as
+    an app shutdown that never returned."""
+    entered = asyncio.Event()
+
+    async def connect_then_lose_the_cancel(_: Services) -> list[str]:
+        entered.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            raise redis.exceptions.ConnectionError("connection lost") from None
+        return []
+
+    monkeypatch.setattr(expiry, "expire_idle_sessions", connect_then_lose_the_cancel)
+    worker = ExpiryWorker(services)
+    worker.start()
+    await asyncio.wait_for(entered.wait(), 5)
+    stopping = asyncio.ensure_future(worker.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)  # unlike wait_for, never cancels stop()
+    if not done:
+        stopping.cancel()  # a second cancel does land: clean up, then fail
+    assert done, "the worker swallowed its cancel and kept running"
