@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -62,6 +63,7 @@ logging.getLogger("uvicorn.error").addFilter(RedactTokens())
 SUBPROTOCOL = "viva.v1"
 TOKEN_SUBPROTOCOL_PREFIX = "token."
 MAX_FRAME_S = 0.2
+HELLO_GRACE_S = 0.3
 MAX_TEXT_CHARS = 20_000
 CLOSE_SUPERSEDED = 4000
 
@@ -346,10 +348,24 @@ async def _session_clock(redis: Redis, session_id: str) -> SessionClock:
     return SessionClock(offset_s=time.time() - epoch)
 
 
+async def _hello_or_grace(first_frame: asyncio.Event) -> None:
+    """Until a `hello` could have arrived: a chat-mode `hello` sent right after connecting must
+    switch audio off before the greeting is spoken. A microphone's first frame (or any other
+    message) ends the wait at once; a client that sends nothing waits the grace."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(first_frame.wait(), HELLO_GRACE_S)
+
+
 async def _receive(
-    ws: WebSocket, loop: VoiceLoop, transport: SocketTransport, consent: ConsentGate
+    ws: WebSocket,
+    loop: VoiceLoop,
+    transport: SocketTransport,
+    consent: ConsentGate,
+    first_frame: asyncio.Event,
 ) -> None:
-    """Read client frames until the socket closes; protocol violations raise StreamClosed."""
+    """Read client frames until the socket closes; protocol violations raise StreamClosed.
+
+    `first_frame` is set once the first frame has been read (and a `hello` applied)."""
     limiter = RateLimiter()
     rate = 16000
     first = True
@@ -362,6 +378,7 @@ async def _receive(
         limiter.admit(len(data) if data is not None else len(text or ""))
         if data is not None:
             first = False
+            first_frame.set()
             if len(data) % BYTES_PER_SAMPLE:
                 raise StreamClosed(4400, "bad_audio_frame", "odd byte count: not 16-bit samples")
             if len(data) > MAX_FRAME_S * rate * BYTES_PER_SAMPLE:
@@ -372,6 +389,8 @@ async def _receive(
                 await loop.feed_audio(data)
             continue
         parsed = _parse(text or "")
+        if not isinstance(parsed, Hello):
+            first_frame.set()
         if isinstance(parsed, Hello):
             if not first:
                 raise StreamClosed(4400, "hello_not_first", "hello must be the first message")
@@ -383,6 +402,7 @@ async def _receive(
             loop.set_input_rate(rate)
             limiter.set_rate(rate)
             loop.speak_audio = parsed.mode == "voice"
+            first_frame.set()
         elif isinstance(parsed, AnswerText):
             if await consent.check():
                 await loop.answer_text(parsed.text)
@@ -478,11 +498,13 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
             answer_filter=opened.answer_filter,
         )
         loop.speak_audio = record.mode == "voice"
+        first_frame = asyncio.Event()
+        consent = ConsentGate(sessions, session_id, transport)
         tasks = {
-            "receive": asyncio.create_task(
-                _receive(ws, loop, transport, ConsentGate(sessions, session_id, transport))
+            "receive": asyncio.create_task(_receive(ws, loop, transport, consent, first_frame)),
+            "run": asyncio.create_task(
+                loop.run(opening_after=functools.partial(_hello_or_grace, first_frame))
             ),
-            "run": asyncio.create_task(loop.run()),
             "superseded": asyncio.create_task(conn.superseded.wait()),
         }
         try:

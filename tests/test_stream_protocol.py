@@ -117,6 +117,19 @@ async def test_a_second_socket_takes_over(server: LiveServer, redis: Redis) -> N
     await new.close()
 
 
+async def test_a_chat_hello_sent_just_after_connecting_keeps_the_greeting_silent(
+    server: LiveServer, redis: Redis
+) -> None:
+    token = await create_session(redis, "p-late-hello", PLAN)
+    client = await StreamClient.connect(server.url("p-late-hello"), token)
+    await asyncio.sleep(0.2)  # a page that connects, then sends its hello
+    await client.send({"type": "hello", "mode": "chat"})
+    await client.wait_for(lambda m: m["type"] == "agent_text" and m["turn"] == 0)
+    await asyncio.sleep(0.5)
+    assert not any(r.message is None for r in client.received)
+    await client.close()
+
+
 async def test_typed_answers_and_end(server: LiveServer, redis: Redis) -> None:
     """Chat mode: no audio, typed answers are whole turns, `end` finishes the session early."""
     token = await create_session(redis, "p-chat", PLAN)

@@ -277,8 +277,11 @@ class VoiceLoop:
 
     # -- running -----------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Send `ready`, speak first, then serve until the interview finishes or a stage fails."""
+    async def run(self, opening_after: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Send `ready`, speak first, then serve until the interview finishes or a stage fails.
+
+        `opening_after`, when given, is awaited before the first words are spoken (the server waits
+        there for a `hello` that may switch audio off)."""
         self._done = asyncio.get_running_loop().create_future()
         last = self.transcript[-1] if self.transcript else None
         await self.transport.send_message(
@@ -292,7 +295,7 @@ class VoiceLoop:
         if last is not None and last.role == "interviewer" and last.kind == "closing":
             await self._finish(ended_early=False)  # the closing was spoken; only finishing was lost
         else:
-            self._spawn(self._open())
+            self._spawn(self._open(opening_after))
         try:
             await self._done
         finally:
@@ -302,9 +305,11 @@ class VoiceLoop:
             # A committed answer is stored even if the socket goes: its reply was already sent.
             await self._settle()
 
-    async def _open(self) -> None:
+    async def _open(self, opening_after: Callable[[], Awaitable[None]] | None) -> None:
         repeat = bool(self.transcript) and self.transcript[-1].role == "interviewer"
         reply = await self.engine.next_reply(self.plan, self.transcript)
+        if opening_after is not None:
+            await opening_after()
         index = len(self.transcript) - 1 if repeat else len(self.transcript)
         sentences = reply.sentences()
         first = await anext(sentences, None)
