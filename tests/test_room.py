@@ -306,3 +306,72 @@ async def test_room_runs_an_interview_in_a_cross_origin_iframe(
     # Text frames start with hello; the token never appears in what the room sent.
     assert json.loads(sent[0])["type"] == "hello"
     assert not any(token in m for m in sent)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_a_denied_microphone_falls_back_to_typed_answers(
+    server: LiveServer, host: HostPages, api_key: str
+) -> None:
+    """No fake-UI flag: Chromium refuses the microphone, as a candidate clicking "Block" would."""
+    if shutil.which("chromium") is None:
+        pytest.fail("chromium is missing: `make setup` installs it")
+    from playwright.async_api import async_playwright
+
+    created = await create_session(server, api_key)
+    session_id = created["session"]["id"]
+    room_url = f"{server.url}/embed/{session_id}?interviewEvents=true#token={created['token']}"
+    denied_args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=denied_args
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 420, "height": 860})
+            await page.goto(host.page("/denied", room_url))
+            await wait_for_event(page, "interviewLoaded", 30)
+            room = page.frame_locator("#room")
+            await room.locator("#consent").check()
+            await room.locator("#start").click()
+            denied = room.locator('[data-screen="mic-denied"]:not([hidden])')
+            await denied.wait_for(timeout=15000)
+            error = await wait_for_event(page, "interviewError", 10)
+            assert error["code"] == "microphone_denied", error
+            await page.screenshot(path=str(ARTIFACTS / "room-mic-denied.png"))
+
+            await denied.locator('[data-action="type-instead"]').click()
+            await room.locator("#start").click()
+            await room.locator('[data-screen="interview"]:not([hidden])').wait_for(timeout=30000)
+            interviewer = room.locator(".caption.interviewer")
+            for answered in range(6):  # two questions, and any follow-ups the engine asks
+                finished_events = await page.evaluate(
+                    "(window.vivaEvents || []).filter(e => e.action === 'interviewFinished')"
+                )
+                if finished_events:
+                    break
+                await interviewer.nth(answered).wait_for(timeout=30000)
+                # `progress` comes before the interviewer's words: closing, the box is shut.
+                if await room.locator('#answer-form[data-closed="true"]').count():
+                    break
+                await asyncio.sleep(0.5)
+                await room.locator("#answer-text").fill(ANSWERS[min(answered, 1)])
+                await room.locator("#answer-form button[type=submit]").click()
+                # The server's record of the typed answer: the caption takes its turn number.
+                stored_answer = f'.caption.candidate[data-turn="{2 * answered + 1}"]'
+                await room.locator(stored_answer).wait_for(timeout=30000)
+                await asyncio.sleep(1.0)
+            assert await room.locator("#answer-text").is_disabled()  # closing: no more answers
+            finished = await wait_for_event(page, "interviewFinished", 60)
+            await room.locator('[data-screen="finished"]:not([hidden])').wait_for()
+            await page.screenshot(path=str(ARTIFACTS / "room-typed-fallback-finished.png"))
+        finally:
+            await browser.close()
+
+    headers = {"X-API-Key": api_key}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+        session = (await client.get(f"/v1/sessions/{session_id}")).json()
+        turns = (await client.get(f"/v1/sessions/{session_id}/transcript")).json()["turns"]
+    assert finished["status"] == session["status"] and session["report"] is not None
+    answers = [t for t in turns if t["role"] == "candidate"]
+    assert answers and {t["source"] for t in answers} == {"text"}, answers
+    assert "billing service" in answers[0]["text"]

@@ -364,6 +364,10 @@ function handleProgress(progress) {
   field("progress").textContent = asked > 0 ? `Question ${Math.min(asked, total)} of ${total}` : "";
   state.elapsedBase = progress.elapsed_s || 0;
   state.elapsedAt = performance.now();
+  // The interviewer is closing: nothing typed now would be heard as an answer.
+  const closing = Boolean(progress.is_complete);
+  for (const control of $("#answer-form").querySelectorAll("textarea, button")) control.disabled = closing;
+  $("#answer-form").dataset.closed = String(closing);
 }
 
 function tickClock() {
