@@ -17,6 +17,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:audit` | stream | append-only audit log: created, started, scored, reviewed... |
 | `viva:session:{id}:webhooks` | list | webhook delivery log (JSON per attempt) |
 | `viva:session:{id}:recordings` | hash | WAV paths: fields `candidate`, `full` |
+| `viva:session:{id}:integrity` | list | speaker evidence and answers' words, one base64 `.npz` per save |
 | `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
 | `viva:tenant:{tenant_id}:sessions` | zset | the tenant's session ids by creation time (index) |
 | `viva:tenant:{tenant_id}:interviews` | zset | the tenant's interview ids by creation time (index) |
@@ -95,6 +96,11 @@ def session_webhooks(session_id: str) -> str:
 def session_recordings(session_id: str) -> str:
     """hash: WAV file paths of the session, fields `candidate` and `full`."""
     return f"{session_prefix(session_id)}:recordings"
+
+
+def session_integrity(session_id: str) -> str:
+    """list: base64 `.npz` deltas of the integrity evidence (pipeline/integrity/persist.py)."""
+    return f"{session_prefix(session_id)}:integrity"
 
 
 def session_rate(session_id: str) -> str:

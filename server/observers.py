@@ -1,13 +1,16 @@
 """One stream's observers: integrity checks and recordings behind the voice loop's sink.
 
 Every socket of a session gets its own (`StreamObservers.open`). The recorder reopens the
-session's files, so a resumed session's recording keeps the earlier sockets' audio; speaker
-enrolment starts again on each socket (the candidate's first seconds on it define them).
+session's files, so a resumed session's recording keeps the earlier sockets' audio; the speaker
+evidence and the answers' words are saved to Redis after each answer and when the socket ends,
+and restored by the next socket, so the candidate stays enrolled and an earlier second voice
+stays in the report.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Mapping
 from typing import cast
@@ -16,6 +19,7 @@ from pipeline.integrity.session import SessionIntegrity
 from pipeline.integrity.sink import ObserverSink
 from pipeline.integrity.words import words_from_timestamps
 from pipeline.voice.loop import FilteredAnswer
+from server import keys
 from server.recordings import SessionRecorder, save_recordings
 from server.services import Services
 from server.store import Redis
@@ -25,9 +29,14 @@ log = logging.getLogger(__name__)
 
 class StreamObservers:
     def __init__(
-        self, session_id: str, integrity: SessionIntegrity, recorder: SessionRecorder
+        self,
+        session_id: str,
+        integrity: SessionIntegrity,
+        recorder: SessionRecorder,
+        redis: Redis,
     ) -> None:
         self.session_id = session_id
+        self.redis = redis
         self.integrity = integrity
         self.recorder = recorder
         self.sink = ObserverSink([integrity, recorder])
@@ -39,7 +48,21 @@ class StreamObservers:
         recorder = await asyncio.to_thread(
             SessionRecorder, settings.data_dir, session_id, settings.record_full
         )
-        return cls(session_id, SessionIntegrity(services.models.speaker()), recorder)
+        redis = services.store.redis
+        observers = cls(session_id, SessionIntegrity(services.models.speaker()), recorder, redis)
+        saved = await redis.lrange(keys.session_integrity(session_id), 0, -1)
+        if saved:
+            blobs = [base64.b64decode(item) for item in saved]
+            await asyncio.wrap_future(observers.sink.submit(observers.integrity.restore, blobs))
+        return observers
+
+    async def save_integrity(self) -> None:
+        """Append what this socket heard since the last save (queued after all of it)."""
+        blob = await asyncio.wrap_future(self.sink.submit(self.integrity.unsaved_delta))
+        if blob is not None:
+            await self.redis.rpush(
+                keys.session_integrity(self.session_id), base64.b64encode(blob).decode("ascii")
+            )
 
     async def answer_filter(
         self, turn: int, words: list[list[object]], question_end_s: float | None
@@ -51,6 +74,7 @@ class StreamObservers:
         result = await asyncio.wrap_future(
             self.sink.submit(self.integrity.candidate_answer, turn, timed, question_end_s)
         )
+        await self.save_integrity()
         return FilteredAnswer(result.text, result.to_meta())
 
     async def report_sections(self) -> Mapping[str, object]:
@@ -67,6 +91,7 @@ class StreamObservers:
     async def close(self, redis: Redis) -> None:
         """When the socket ends, finished or not: what was recorded stays referenced."""
         try:
+            await self.save_integrity()
             await self.save_recordings(redis)
         finally:
             await asyncio.to_thread(self.sink.close)

@@ -205,6 +205,8 @@ async def test_a_dropped_socket_resumes_without_losing_or_repeating_a_turn(
     assert [t.role for t in turns] == ["interviewer", "candidate"] * 2
     assert turns[3].question_index == turns[2].question_index
     assert sum(t.text == turns[2].text for t in turns) == 1
+    # Each socket that heard an answer left its speaker evidence for the next one.
+    assert await redis.llen(keys.session_integrity("e2e-resume")) >= 2
 
 
 async def test_end_mid_answer_stores_what_was_said(

@@ -14,6 +14,7 @@ import numpy as np
 
 from models.speaker import SpeakerEncoder
 from pipeline.integrity.language import language_read
+from pipeline.integrity.persist import IntegrityDelta, StoredAnswer, decode, encode
 from pipeline.integrity.reading import reading_signal
 from pipeline.integrity.report import (
     SpeechAmount,
@@ -22,24 +23,39 @@ from pipeline.integrity.report import (
     language_section,
     multiple_speakers,
 )
-from pipeline.integrity.speakers import SpeakerTracker, TrackerConfig
+from pipeline.integrity.speakers import SpeakerTracker, TrackerConfig, TrackerMark
 from pipeline.integrity.words import CandidateWords, Word, candidate_words
-
-
-@dataclass
-class _Answer:
-    words: CandidateWords
-    latency_s: float | None
 
 
 @dataclass(eq=False)
 class SessionIntegrity:
     encoder: SpeakerEncoder
     config: TrackerConfig = field(default_factory=TrackerConfig)
-    _answers: dict[int, _Answer] = field(default_factory=dict)
+    _answers: dict[int, StoredAnswer] = field(default_factory=dict)
+    _saved: TrackerMark = field(default_factory=TrackerMark)
+    _unsaved_answers: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.tracker = SpeakerTracker(self.encoder, self.config)
+
+    def restore(self, blobs: Sequence[bytes]) -> None:
+        """Take back what earlier sockets saved (`unsaved_delta`), oldest first, before any
+        new audio: the candidate stays enrolled and earlier voices stay in the report."""
+        for blob in blobs:
+            delta = decode(blob)
+            self.tracker.extend(delta.tracker)
+            self._answers.update(delta.answers)
+        self._saved = self.tracker.mark()
+
+    def unsaved_delta(self) -> bytes | None:
+        """What was heard since the last call (or `restore`), as bytes; None when nothing."""
+        delta = IntegrityDelta(
+            self.tracker.since(self._saved),
+            {t: self._answers[t] for t in sorted(self._unsaved_answers)},
+        )
+        self._saved = self.tracker.mark()
+        self._unsaved_answers.clear()
+        return None if delta.is_empty else encode(delta)
 
     def add_candidate_segment(
         self, turn: int, start_s: float, end_s: float, audio16k: np.ndarray
@@ -66,7 +82,8 @@ class SessionIntegrity:
         latency = None
         if question_end_s is not None and result.kept:
             latency = max(0.0, result.kept[0].start_s - question_end_s)
-        self._answers[turn] = _Answer(result, latency)
+        self._answers[turn] = StoredAnswer(result, latency)
+        self._unsaved_answers.add(turn)
         return result
 
     def report_sections(self) -> dict[str, object]:

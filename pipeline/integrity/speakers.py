@@ -85,6 +85,24 @@ class _Segment:
     windows: list[Window]
 
 
+@dataclass(frozen=True)
+class TrackerDelta:
+    """What a tracker heard after a point: to carry one socket's evidence to the next."""
+
+    segments: tuple[tuple[int, TimeRange, tuple[Window, ...]], ...] = ()
+    interviewer: tuple[Window, ...] = ()
+    playback: tuple[TimeRange, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrackerMark:
+    """How much of each list a tracker had at some point."""
+
+    segments: int = 0
+    interviewer: int = 0
+    playback: int = 0
+
+
 @dataclass(eq=False)
 class SpeakerTracker:
     """Speaker attribution for one session. Not thread-safe: feed it from one worker."""
@@ -109,6 +127,24 @@ class SpeakerTracker:
         """The interviewer's synthesized audio as sent for playback, 16 kHz. Blocking."""
         self._playback.append(TimeRange(start_s, start_s + len(audio16k) / SAMPLE_RATE))
         self._interviewer.extend(embed_windows(self.encoder, audio16k, start_s, 0.8))
+
+    def mark(self) -> TrackerMark:
+        return TrackerMark(len(self._segments), len(self._interviewer), len(self._playback))
+
+    def since(self, mark: TrackerMark) -> TrackerDelta:
+        """Everything heard after `mark` (lists only grow)."""
+        return TrackerDelta(
+            tuple((s.turn, s.range, tuple(s.windows)) for s in self._segments[mark.segments :]),
+            tuple(self._interviewer[mark.interviewer :]),
+            tuple(self._playback[mark.playback :]),
+        )
+
+    def extend(self, delta: TrackerDelta) -> None:
+        """Add what an earlier socket of the session heard, before anything new arrives."""
+        for turn, span, windows in delta.segments:
+            self._segments.append(_Segment(turn, span, list(windows)))
+        self._interviewer.extend(delta.interviewer)
+        self._playback.extend(delta.playback)
 
     @property
     def segments(self) -> list[tuple[int, TimeRange]]:
