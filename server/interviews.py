@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Annotated, Literal
@@ -30,6 +31,22 @@ def _known_track(track: str) -> str:
     return track
 
 
+def _served_language(language: str) -> str:
+    if not re.fullmatch(r"en(-[A-Z]{2})?", language):
+        raise ValueError(
+            "only English interviews are served: the speech models (Whisper tiny.en, the Piper "
+            "en_US voice) and the question bank are English; use 'en' or e.g. 'en-GB'"
+        )
+    return language
+
+
+# The speech models and the question bank are English: another language would be accepted and
+# then silently interviewed in English.
+Language = Annotated[
+    str,
+    AfterValidator(_served_language),
+    Field(json_schema_extra={"pattern": "^en(-[A-Z]{2})?$"}),
+]
 PersonaId = Annotated[
     str, AfterValidator(_known_persona), Field(json_schema_extra={"enum": sorted(PERSONAS)})
 ]
@@ -62,7 +79,7 @@ class InterviewFields(BaseModel):
     track: TrackId | None = Field(None, description="catalogue track whose bank fills the plan")
     round: str | None = Field(None, max_length=100)
     level: str | None = Field(None, max_length=50)
-    language: str = Field("en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    language: Language = "en"
     persona_id: PersonaId = "maya"
     skills: list[Skill] = Field(default_factory=list, max_length=10)
     questions: list[CustomQuestion] = Field(default_factory=list, max_length=20)
@@ -74,6 +91,8 @@ class InterviewFields(BaseModel):
 
 
 class StoredInterview(InterviewFields):
+    # Read back as stored: an interview saved before the English-only check still loads.
+    language: str = "en"
     id: str
     tenant_id: str
     created_at: float

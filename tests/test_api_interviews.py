@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +43,7 @@ def _question(i: int, time_limit_s: int = 120) -> dict[str, Any]:
         ({"name": "x", "track": "cooking"}, "track"),
         ({"name": "x", "max_questions": 0}, "max_questions"),
         ({"name": "x", "language": "english"}, "language"),
+        ({"name": "x", "language": "de"}, "language"),  # the models are English-only
         ({"name": "x", "unknown": 1}, "unknown"),
     ],
 )
@@ -156,3 +158,15 @@ def test_invite_link_opens_a_new_session_in_the_room(api: Api) -> None:
     transcript = f"/v1/sessions/{session_id}/transcript"
     assert api.client.get(transcript, headers={"X-Session-Token": fragment}).status_code == 200
     assert api.client.get("/join/int_nope", follow_redirects=False).status_code == 404
+
+
+def test_a_language_the_models_cannot_serve_is_refused_with_the_reason(api: Api) -> None:
+    response = api.client.post(
+        "/v1/interviews", headers=api.tenant(), json={"name": "Entrevista", "language": "es"}
+    )
+    assert response.status_code == 400
+    assert "only English" in json.dumps(response.json()["error"]), response.text
+    accepted = api.client.post(
+        "/v1/interviews", headers=api.tenant(), json={"name": "UK", "language": "en-GB"}
+    )
+    assert accepted.status_code == 201, accepted.text

@@ -16,6 +16,7 @@ from server.interviews import (
     CustomQuestion,
     InterviewFields,
     InterviewType,
+    Language,
     PersonaId,
     ShortText,
     Skill,
@@ -62,7 +63,7 @@ class InterviewPatch(BaseModel):
     track: TrackId | None = None
     round: str | None = Field(None, max_length=100)
     level: str | None = Field(None, max_length=50)
-    language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    language: Language | None = None
     persona_id: PersonaId | None = None
     skills: list[Skill] | None = Field(None, max_length=10)
     questions: list[CustomQuestion] | None = Field(None, max_length=20)
