@@ -290,6 +290,8 @@ async def test_room_runs_an_interview_in_a_cross_origin_iframe(
     assert finished["status"] == session["status"]
     report = session["report"]
     assert report is not None and isinstance(report["overall_score"], int), report
+    # One voice through Chromium's capture and a reconnect: never taken for two people.
+    assert report["fraud_signals"]["multiple_speakers"]["detected"] is False, report
     assert finished["score"] == report["overall_score"], (finished, report)
     assert verdict_shown == f"Verdict: {report['verdict']}", verdict_shown
     assert session["consent"] is not None  # the room recorded consent before starting

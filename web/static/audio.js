@@ -11,9 +11,12 @@ export function openMicrophone() {
   }
   return navigator.mediaDevices.getUserMedia({
     audio: {
-      echoCancellation: true,
-      noiseSuppression: true,
-      autoGainControl: true,
+      echoCancellation: true, // the interviewer's voice must not come back as the candidate's
+      // Off: while they adapt (the first seconds) they change how the voice sounds, and the
+      // server's speaker check then took one candidate for two people. The server evens out
+      // the level itself.
+      noiseSuppression: false,
+      autoGainControl: false,
       channelCount: 1,
     },
   });
