@@ -80,18 +80,18 @@ class StreamObservers:
     async def report_sections(self) -> Mapping[str, object]:
         return await asyncio.wrap_future(self.sink.submit(self.integrity.report_sections))
 
-    async def save_recordings(self, redis: Redis) -> None:
+    async def save_recordings(self) -> None:
         """Close the tracks (after everything queued) and reference them; once."""
         if self._saved:
             return
         self._saved = True
         paths = await asyncio.wrap_future(self.sink.submit(self.recorder.close))
-        await save_recordings(redis, self.session_id, paths)
+        await save_recordings(self.redis, self.session_id, paths)
 
-    async def close(self, redis: Redis) -> None:
+    async def close(self) -> None:
         """When the socket ends, finished or not: what was recorded stays referenced."""
         try:
             await self.save_integrity()
-            await self.save_recordings(redis)
+            await self.save_recordings()
         finally:
             await asyncio.to_thread(self.sink.close)

@@ -474,7 +474,7 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
 
         async def finisher(ended_early: bool) -> Finished:
             sections = await opened.report_sections()
-            await opened.save_recordings(redis)
+            await opened.save_recordings()
             result = await finish_session(
                 services, session_id, ended_early=ended_early, integrity=sections
             )
@@ -524,7 +524,7 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
                 await ws.close(1000)
     finally:
         if observers is not None:
-            await observers.close(redis)
+            await observers.close()
         runtime.release(session_id, conn)
         if await redis.get(keys.session_stream_owner(session_id)) == conn.id:
             await redis.delete(keys.session_stream_owner(session_id))
