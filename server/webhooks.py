@@ -170,10 +170,13 @@ class WebhookWorker:
                         await self._create_group()
                         group_exists = True
                     await self._poll(client)
-                except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                except redis.exceptions.RedisError as exc:
                     if self._stopping.is_set():
                         return
-                    log.warning("webhook worker: redis unavailable; retrying")
+                    # NOGROUP: the stream went (FLUSHDB, failover to an empty replica) and took
+                    # the group with it. Any other error: keep the worker alive, retry.
+                    group_exists = group_exists and not str(exc).startswith("NOGROUP")
+                    log.warning("webhook worker: %s; retrying", exc)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), 1.0)
 

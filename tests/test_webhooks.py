@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from server import keys
 from server.settings import Settings
 from tests.api_support import running_app
 
@@ -136,6 +137,28 @@ def test_delivery_retries_until_accepted_across_a_restart(
         (3, 200, True),
     ]
     assert attempts[0]["next_attempt_at"] is not None and attempts[2]["next_attempt_at"] is None
+
+
+def test_delivery_goes_on_after_the_queue_is_flushed(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """FLUSHDB or a failover to an empty replica takes the stream and its consumer group; the
+    worker makes them again instead of dying on NOGROUP."""
+    receiver.failures = 0
+    with running_app(settings) as api:
+        redis = api.client.app.state.services.store.redis  # type: ignore[attr-defined]
+        headers = api.tenant()
+        wait_for(lambda: api.client.portal.call(redis.exists, keys.WEBHOOKS) == 1, 10)
+        api.client.portal.call(redis.delete, keys.WEBHOOKS)
+        time.sleep(0.5)  # the worker polls into the missing group
+        session_id = api.client.post(
+            "/v1/sessions",
+            headers=headers,
+            json={"interview_id": "behavioral-1", "webhook_url": receiver.url},
+        ).json()["session"]["id"]
+        api.client.post(f"/v1/sessions/{session_id}/end", headers=headers)
+        wait_for(lambda: len(receiver.requests) >= 1, 20)
+    assert json.loads(receiver.requests[0].body)["data"]["session_id"] == session_id
 
 
 def test_webhook_secret_rotates(settings: Settings) -> None:
