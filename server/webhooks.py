@@ -152,14 +152,19 @@ class WebhookWorker:
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
 
     async def stop(self) -> None:
-        # The flag, not only the cancel: redis-py can turn a cancel that lands mid-connect into a
-        # ConnectionError, which the retry loop below would swallow.
+        """Let a delivery in flight finish and settle (at most one request timeout), then stop.
+        Cut mid-request, the receiver may have it while the queue does not know: it would be
+        sent again as the same attempt once its claim goes stale."""
         self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._task is None:
+            return
+        await asyncio.wait({self._task}, timeout=self.settings.webhook_timeout_s + 1.0)
+        # The flag, not only the cancel: redis-py can turn a cancel that lands mid-connect into a
+        # ConnectionError, which the retry loop would otherwise take for an outage.
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
 
     async def _run(self) -> None:
         group_exists = False
@@ -195,6 +200,8 @@ class WebhookWorker:
         stale: list[tuple[str, dict[str, str]]] = claimed[1]
         entries = stale + [e for _, stream_entries in fresh for e in stream_entries]
         for entry_id, fields in entries:
+            if self._stopping.is_set():
+                return  # the rest stay pending; a worker claims them when they go stale
             await self._deliver(client, entry_id, Delivery.from_json(fields["delivery"]))
 
     async def _deliver(self, client: httpx.AsyncClient, entry_id: str, delivery: Delivery) -> None:
