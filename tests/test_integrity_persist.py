@@ -9,7 +9,7 @@ from models.registry import ModelRegistry
 from pipeline.integrity.embeddings import Window
 from pipeline.integrity.persist import IntegrityDelta, StoredAnswer, decode, encode
 from pipeline.integrity.session import SessionIntegrity
-from pipeline.integrity.speakers import TrackerDelta
+from pipeline.integrity.speakers import Segment, TrackerDelta
 from pipeline.integrity.timeline import TimeRange
 from pipeline.integrity.words import CandidateWords, ExcludedSpeech, Word, words_from_timestamps
 from tests.bench_integrity import SR, synthetic_interview
@@ -25,7 +25,10 @@ def test_a_delta_survives_encoding() -> None:
     windows = (Window(1.0, 2.6, _unit(rng)), Window(1.4, 3.0, _unit(rng)))
     delta = IntegrityDelta(
         TrackerDelta(
-            segments=((1, TimeRange(1.0, 3.0), windows), (3, TimeRange(9.0, 9.3), ())),
+            segments=(
+                Segment(1, TimeRange(1.0, 3.0), windows),
+                Segment(3, TimeRange(9.0, 9.3), ()),
+            ),
             interviewer=(Window(0.0, 1.6, _unit(rng)),),
             playback=(TimeRange(0.0, 0.9),),
         ),
@@ -42,11 +45,11 @@ def test_a_delta_survives_encoding() -> None:
     back = decode(encode(delta))
     assert back.answers == delta.answers
     assert back.tracker.playback == delta.tracker.playback
-    assert [(t, r) for t, r, _ in back.tracker.segments] == [
+    assert [(s.turn, s.range) for s in back.tracker.segments] == [
         (1, TimeRange(1.0, 3.0)),
         (3, TimeRange(9.0, 9.3)),
     ]
-    restored = back.tracker.segments[0][2] + back.tracker.interviewer
+    restored = back.tracker.segments[0].windows + back.tracker.interviewer
     for original, again in zip(windows + delta.tracker.interviewer, restored, strict=True):
         assert (again.start_s, again.end_s) == (original.start_s, original.end_s)
         assert float(original.embedding @ again.embedding) > 0.9999  # float16, renormalised
@@ -84,7 +87,7 @@ def test_a_resumed_socket_keeps_the_enrolment_and_an_earlier_second_voice(
     # Its own save holds only what it heard itself.
     own = second_socket.unsaved_delta()
     assert own is not None
-    assert [turn for turn, _, _ in decode(own).tracker.segments] == [after_resume[0]]
+    assert [s.turn for s in decode(own).tracker.segments] == [after_resume[0]]
     assert list(decode(own).answers) == [after_resume[0]]
 
     # Without the restore, the resumed socket would know nothing of the second voice.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.integrity.embeddings import Window
-from pipeline.integrity.speakers import TrackerDelta
+from pipeline.integrity.speakers import Segment, TrackerDelta
 from pipeline.integrity.timeline import TimeRange
 from pipeline.integrity.words import CandidateWords, ExcludedSpeech, Word
 
@@ -43,11 +43,11 @@ class IntegrityDelta:
 
 def encode(delta: IntegrityDelta) -> bytes:
     tracker = delta.tracker
-    windows = [w for _, _, ws in tracker.segments for w in ws] + list(tracker.interviewer)
+    windows = [w for s in tracker.segments for w in s.windows] + list(tracker.interviewer)
     meta = {
         "segments": [
-            [turn, span.start_s, span.end_s, [[w.start_s, w.end_s] for w in ws]]
-            for turn, span, ws in tracker.segments
+            [s.turn, s.range.start_s, s.range.end_s, [[w.start_s, w.end_s] for w in s.windows]]
+            for s in tracker.segments
         ],
         "interviewer": [[w.start_s, w.end_s] for w in tracker.interviewer],
         "playback": [[r.start_s, r.end_s] for r in tracker.playback],
@@ -82,7 +82,7 @@ def decode(blob: bytes) -> IntegrityDelta:
         return tuple(Window(float(a), float(b), next(rows)) for a, b in spans)
 
     segments = tuple(
-        (int(turn), TimeRange(float(start), float(end)), windows(spans))
+        Segment(int(turn), TimeRange(float(start), float(end)), windows(spans))
         for turn, start, end, spans in meta["segments"]
     )
     interviewer = windows(meta["interviewer"])

@@ -78,18 +78,20 @@ class Attribution:
         return total_seconds(self.ranges_of(label))
 
 
-@dataclass
-class _Segment:
+@dataclass(frozen=True)
+class Segment:
+    """One voiced segment of the candidate's microphone and its embedded windows."""
+
     turn: int
     range: TimeRange
-    windows: list[Window]
+    windows: tuple[Window, ...]
 
 
 @dataclass(frozen=True)
 class TrackerDelta:
     """What a tracker heard after a point: to carry one socket's evidence to the next."""
 
-    segments: tuple[tuple[int, TimeRange, tuple[Window, ...]], ...] = ()
+    segments: tuple[Segment, ...] = ()
     interviewer: tuple[Window, ...] = ()
     playback: tuple[TimeRange, ...] = ()
 
@@ -109,7 +111,7 @@ class SpeakerTracker:
 
     encoder: SpeakerEncoder
     config: TrackerConfig = field(default_factory=TrackerConfig)
-    _segments: list[_Segment] = field(default_factory=list)
+    _segments: list[Segment] = field(default_factory=list)
     _interviewer: list[Window] = field(default_factory=list)
     _playback: list[TimeRange] = field(default_factory=list)
 
@@ -121,7 +123,7 @@ class SpeakerTracker:
         Blocking: about 1.3 s of CPU per minute of speech (one 1.6 s window every 0.4 s).
         """
         windows = embed_windows(self.encoder, audio16k, start_s, self.config.hop_s)
-        self._segments.append(_Segment(turn, TimeRange(start_s, end_s), windows))
+        self._segments.append(Segment(turn, TimeRange(start_s, end_s), tuple(windows)))
 
     def add_interviewer_audio(self, start_s: float, audio16k: np.ndarray) -> None:
         """The interviewer's synthesized audio as sent for playback, 16 kHz. Blocking."""
@@ -134,15 +136,14 @@ class SpeakerTracker:
     def since(self, mark: TrackerMark) -> TrackerDelta:
         """Everything heard after `mark` (lists only grow)."""
         return TrackerDelta(
-            tuple((s.turn, s.range, tuple(s.windows)) for s in self._segments[mark.segments :]),
+            tuple(self._segments[mark.segments :]),
             tuple(self._interviewer[mark.interviewer :]),
             tuple(self._playback[mark.playback :]),
         )
 
     def extend(self, delta: TrackerDelta) -> None:
         """Add what an earlier socket of the session heard, before anything new arrives."""
-        for turn, span, windows in delta.segments:
-            self._segments.append(_Segment(turn, span, list(windows)))
+        self._segments.extend(delta.segments)
         self._interviewer.extend(delta.interviewer)
         self._playback.extend(delta.playback)
 
