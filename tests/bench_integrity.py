@@ -7,6 +7,7 @@ two-speaker recording in ../shared/data.
 
 from __future__ import annotations
 
+import base64
 import functools
 import random
 import time
@@ -19,8 +20,9 @@ import soundfile as sf
 from models.registry import ModelRegistry
 from models.vad import FRAME_SAMPLES
 from pipeline.integrity.evaluation import Score, read_rttm, score
+from pipeline.integrity.persist import IntegrityDelta, encode
 from pipeline.integrity.reading import THRESHOLD, reading_cues, reading_score
-from pipeline.integrity.speakers import Attribution, SpeakerTracker
+from pipeline.integrity.speakers import Attribution, SpeakerTracker, TrackerMark
 from pipeline.integrity.timeline import TimeRange, merge_ranges
 from pipeline.integrity.words import words_from_timestamps
 from tests.conftest import SHARED_DATA, espeak, piper_speech
@@ -232,6 +234,14 @@ def run(models: ModelRegistry | None = None) -> list[tuple[str, str]]:
         (
             f"attribution (clustering) CPU s after {speech_s:.0f} s of speech",
             f"{attribution_cpu:.3f}",
+        )
+    )
+    # What a socket leaves in Redis for the next one (base64 `.npz`, as stored).
+    stored = base64.b64encode(encode(IntegrityDelta(tracker.since(TrackerMark()))))
+    rows.append(
+        (
+            "speaker evidence kept across sockets, KB per minute of speech (Redis)",
+            f"{len(stored) / 1000 * 60 / speech_s:.0f}",
         )
     )
 

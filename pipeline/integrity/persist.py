@@ -1,8 +1,8 @@
 """A socket's integrity evidence as bytes, so that the session's next socket (or a restarted
 server) goes on from it instead of enrolling the candidate again.
 
-Speaker embeddings go as float16 (512 bytes per 0.4 s window: 93 KB per minute of speech, 124 KB
-in base64 as Redis holds it); everything else as JSON. Both in one `.npz`, read back without
+Speaker embeddings go as float16 (512 bytes per 0.4 s window; with base64, as Redis holds it,
+about 117 KB per minute of speech: `make bench`); everything else as JSON. Both in one `.npz`, read back without
 pickle.
 """
 
