@@ -26,6 +26,8 @@ class Persona:
     introduction: str = "I'll ask you a few questions; take your time."
     closing: str = "That's all my questions. Thank you for your time."
     speaking_rate: float = 1.0  # pacing for the voice: >1 faster, <1 slower
+    # Scales the silence that ends a spoken answer: the coach waits longer, the bar raiser less.
+    patience: float = 1.0
 
 
 PERSONAS: dict[str, Persona] = {
@@ -46,6 +48,7 @@ PERSONAS: dict[str, Persona] = {
             introduction="This is a relaxed conversation; there are no trick questions.",
             closing="That's everything from me. You did well to get through it, thank you!",
             speaking_rate=0.95,
+            patience=1.25,
         ),
         Persona(
             "alex",
@@ -78,6 +81,7 @@ PERSONAS: dict[str, Persona] = {
             introduction="I'll push on your answers; that's the job, not a judgement.",
             closing="That's it from me. Thanks.",
             speaking_rate=1.08,
+            patience=0.8,
         ),
     )
 }

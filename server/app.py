@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from models.registry import ModelRegistry
 from server import api, embed, health, stream
 from server.expiry import ExpiryWorker
+from server.runtime import VoiceRuntime
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
 from server.store import Store
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
         await store.open()
         services = Services(settings=settings, store=store, models=registry)
         app.state.services = services
+        runtime = app.state.voice_runtime = VoiceRuntime(services)
         webhook_worker = WebhookWorker(store.redis, settings)
         webhook_worker.start()
         expiry_worker = ExpiryWorker(services)
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
         try:
             yield
         finally:
+            await runtime.close()
             await expiry_worker.stop()
             await webhook_worker.stop()
             if preload is not None and not preload.done():

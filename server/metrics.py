@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from pipeline.voice.transcriber import TranscriptionScheduler
 
 HTTP_REQUESTS = Counter(
     "viva_http_requests_total", "HTTP requests handled", ["method", "route", "status"]
 )
 MODELS_READY = Gauge("viva_models_ready", "1 when every model is loaded")
 ACTIVE_STREAMS = Gauge("viva_active_streams", "Open interview WebSocket streams")
+STREAMS_REFUSED = Counter(
+    "viva_streams_refused_total", "Voice streams refused because the server was at capacity"
+)
+ASR_QUEUE_DEPTH = Gauge("viva_asr_queue_depth", "Transcriptions waiting for the shared Whisper")
+ASR_FINALS = Gauge("viva_asr_finals", "Final transcriptions run since the start")
+ASR_PARTIALS = Gauge("viva_asr_partials", "Partial transcriptions run since the start")
+ASR_PARTIALS_SKIPPED = Gauge(
+    "viva_asr_partials_skipped", "Partials skipped since the start: the session had one queued"
+)
+ASR_FINAL_WAIT = Gauge(
+    "viva_asr_final_wait_seconds_total", "Time finals waited in the queue, summed"
+)
+ASR_BUSY = Gauge("viva_asr_busy_seconds_total", "Time the shared Whisper spent transcribing")
+ASR_LONGEST_CALL = Gauge(
+    "viva_asr_longest_call_audio_seconds", "The longest audio one Whisper call transcribed"
+)
 
 _LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0)
 TURN_EOS_TO_FIRST_AUDIO = Histogram(
@@ -29,6 +49,25 @@ TURN_TTS_FIRST_CHUNK = Histogram(
     "TTS time to the first sentence's audio",
     buckets=_LATENCY_BUCKETS,
 )
+
+
+def watch_transcriber(current: Callable[[], TranscriptionScheduler | None]) -> None:
+    """Export the shared scheduler's queue and counters (read at scrape time)."""
+
+    def read(get: Callable[[TranscriptionScheduler], float]) -> Callable[[], float]:
+        def value() -> float:
+            scheduler = current()
+            return float(get(scheduler)) if scheduler is not None else 0.0
+
+        return value
+
+    ASR_QUEUE_DEPTH.set_function(read(lambda s: s.queued))
+    ASR_FINALS.set_function(read(lambda s: s.stats.finals))
+    ASR_PARTIALS.set_function(read(lambda s: s.stats.partials))
+    ASR_PARTIALS_SKIPPED.set_function(read(lambda s: s.stats.partials_skipped))
+    ASR_FINAL_WAIT.set_function(read(lambda s: s.stats.final_wait_s))
+    ASR_BUSY.set_function(read(lambda s: s.stats.busy_s))
+    ASR_LONGEST_CALL.set_function(read(lambda s: s.stats.longest_call_s))
 
 
 def render() -> tuple[bytes, str]:

@@ -30,6 +30,15 @@ if redis.call('LLEN', KEYS[1]) == tonumber(ARGV[1]) then
 end
 return 0
 """
+# A repaired answer (the candidate went on after the reply began) replaces its stored turn,
+# only while it is the last one: nothing after it can have been stored on top of it.
+_REPLACE_LAST = """
+if redis.call('LLEN', KEYS[1]) == tonumber(ARGV[1]) + 1 then
+  redis.call('LSET', KEYS[1], tonumber(ARGV[1]), ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 class SessionError(Exception):
@@ -122,6 +131,7 @@ class SessionStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._append_once = redis.register_script(_APPEND_ONCE)
+        self._replace_last = redis.register_script(_REPLACE_LAST)
 
     async def create(
         self, record: SessionRecord, token_ttl_s: int = DEFAULT_TOKEN_TTL_S
@@ -164,6 +174,13 @@ class SessionStore:
             # Last activity, for expiring sessions abandoned mid-interview (server/expiry.py).
             await self.redis.zadd(keys.OPEN_SESSIONS, {session_id: time.time()})
         return bool(stored)
+
+    async def replace_last_turn(self, session_id: str, turn: Turn) -> bool:
+        """Store `turn` over the stored turn of its index if that is the last one."""
+        replaced = await self._replace_last(
+            keys=[keys.session_turns(session_id)], args=[turn.index, turn_to_json(turn)]
+        )
+        return bool(replaced)
 
     async def turns(self, session_id: str) -> list[Turn]:
         raw = await self.redis.lrange(keys.session_turns(session_id), 0, -1)

@@ -41,8 +41,13 @@ class Settings(BaseSettings):
     record_full: bool = Field(False, alias="VIVA_RECORD_FULL")
 
     # The voice loop's turn-taking (pipeline/voice/config.py holds what each one does).
-    endpoint_silence_ms: float = Field(500.0, alias="VIVA_ENDPOINT_SILENCE_MS", gt=0)
-    endpoint_unfinished_ms: float = Field(1100.0, alias="VIVA_ENDPOINT_UNFINISHED_MS", gt=0)
+    patience_ms: float = Field(2000.0, alias="VIVA_PATIENCE_MS", gt=0)
+    unfinished_extra_ms: float = Field(1000.0, alias="VIVA_UNFINISHED_EXTRA_MS", ge=0)
+    repair_window_ms: float = Field(3000.0, alias="VIVA_REPAIR_WINDOW_MS", ge=0)
+    answer_grace_s: float = Field(30.0, alias="VIVA_ANSWER_GRACE_S", gt=0)
+    # Voice streams this process serves at once; more are refused (close 1013, retry later)
+    # instead of slowing every interview. The default is what `make bench` measured on 2 cores.
+    max_streams: int = Field(8, alias="VIVA_MAX_STREAMS", ge=1)
     vad_min_speech_ms: float = Field(250.0, alias="VIVA_VAD_MIN_SPEECH_MS", gt=0)
     barge_in_ms: float = Field(300.0, alias="VIVA_BARGE_IN_MS", gt=0)
     tts_lead_ms: float = Field(250.0, alias="VIVA_TTS_LEAD_MS", ge=0)

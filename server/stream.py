@@ -9,37 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import json
 import logging
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from audio.input import ACCEPTED_RATES
 from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
-from pipeline.voice.config import VoiceConfig
 from pipeline.voice.loop import SessionClock, VoiceLoop
 from pipeline.voice.messages import ErrorMessage, Finished, ServerMessage, TurnMetrics, to_wire
-from pipeline.voice.synthesizer import Synthesizer
-from pipeline.voice.transcriber import TranscriptionScheduler
 from server import audit, keys, metrics
 from server.api.candidate import DISCLOSURE_VERSION
 from server.engines import engine_for
 from server.lifecycle import finish_session
 from server.observers import StreamObservers
+from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore
-from server.settings import Settings
 from server.store import Redis
 
 log = logging.getLogger(__name__)
@@ -66,16 +60,21 @@ MAX_FRAME_S = 0.2
 HELLO_GRACE_S = 0.3
 MAX_TEXT_CHARS = 20_000
 CLOSE_SUPERSEDED = 4000
+CLOSE_TRY_AGAIN = 1013  # RFC 6455: try again later
+RETRY_AFTER_S = 15.0
 
 
 class StreamClosed(Exception):
     """End the stream: send `error` (unless code is 1000) then close with `code`."""
 
-    def __init__(self, code: int, error: str, message: str) -> None:
+    def __init__(
+        self, code: int, error: str, message: str, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.error = error
         self.message = message
+        self.retry_after_s = retry_after_s
 
 
 # -- client messages, validated at the edge ---------------------------------------------------
@@ -115,6 +114,12 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
+class AnswerDone(_Message):
+    """v1.1: the spoken answer is complete (the room's "I'm done", a keypad key)."""
+
+    type: Literal["answer_done"]
+
+
 class Consent(_Message):
     """Extension: the candidate agreed to the disclosure (as `POST /v1/sessions/{id}/consent`)."""
 
@@ -123,10 +128,11 @@ class Consent(_Message):
 
 
 ClientMessage = Annotated[
-    Hello | AnswerText | Playback | End | Ping | Consent, Field(discriminator="type")
+    Hello | AnswerText | AnswerDone | Playback | End | Ping | Consent,
+    Field(discriminator="type"),
 ]
 _CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("hello", "answer_text", "playback", "end", "ping", "consent")
+CLIENT_TYPES = ("hello", "answer_text", "answer_done", "playback", "end", "ping", "consent")
 
 
 # -- limits -----------------------------------------------------------------------------------
@@ -220,79 +226,6 @@ class ConsentGate:
         )
 
 
-# -- per-process runtime: the shared schedulers and the streams open here ---------------------
-
-
-@dataclass
-class Connection:
-    id: str = field(default_factory=lambda: secrets.token_hex(8))
-    superseded: asyncio.Event = field(default_factory=asyncio.Event)
-    stopped: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
-class VoiceRuntime:
-    transcriber: TranscriptionScheduler
-    synthesizer: Synthesizer
-    config: VoiceConfig
-    streams: dict[str, Connection] = field(default_factory=dict)
-
-    async def claim(self, session_id: str, conn: Connection) -> None:
-        """The newest socket of a session wins: the previous one is closed and awaited, so it
-        stores nothing after the new one has read the transcript."""
-        previous = self.streams.get(session_id)
-        self.streams[session_id] = conn
-        if previous is not None:
-            previous.superseded.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(previous.stopped.wait(), timeout=5)
-
-    def release(self, session_id: str, conn: Connection) -> None:
-        if self.streams.get(session_id) is conn:
-            del self.streams[session_id]
-
-
-def voice_config(settings: Settings) -> VoiceConfig:
-    """The loop's defaults, with the turn-taking variables of the environment."""
-    defaults = VoiceConfig()
-    return VoiceConfig(
-        vad=dataclasses.replace(
-            defaults.vad,
-            min_speech_ms=settings.vad_min_speech_ms,
-            barge_in_ms=settings.barge_in_ms,
-        ),
-        endpoint=dataclasses.replace(
-            defaults.endpoint,
-            silence_ms=settings.endpoint_silence_ms,
-            unfinished_silence_ms=settings.endpoint_unfinished_ms,
-        ),
-        asr=dataclasses.replace(defaults.asr, partial_every_ms=settings.partial_every_ms),
-        tts=dataclasses.replace(defaults.tts, lead_ms=settings.tts_lead_ms),
-    )
-
-
-async def voice_runtime(app: Starlette) -> VoiceRuntime:
-    """One per app (process): Whisper and Piper are shared by every session."""
-    runtime: VoiceRuntime | None = getattr(app.state, "voice_runtime", None)
-    if runtime is not None:
-        return runtime
-    lock: asyncio.Lock | None = getattr(app.state, "voice_runtime_lock", None)
-    if lock is None:
-        lock = app.state.voice_runtime_lock = asyncio.Lock()
-    async with lock:
-        runtime = getattr(app.state, "voice_runtime", None)
-        if runtime is None:
-            services: Services = app.state.services
-            asr = await asyncio.to_thread(services.models.asr)
-            tts = await asyncio.to_thread(services.models.tts)
-            config = voice_config(services.settings)
-            runtime = VoiceRuntime(
-                TranscriptionScheduler(asr), Synthesizer(tts, config.tts), config
-            )
-            app.state.voice_runtime = runtime
-    return runtime
-
-
 # -- the socket side of the loop --------------------------------------------------------------
 
 
@@ -324,11 +257,18 @@ class OwnedTurnLog:
         self.session_id = session_id
         self.conn = conn
 
-    async def append(self, turn: Turn) -> bool:
+    async def _check_owner(self) -> None:
         owner = await self.sessions.redis.get(keys.session_stream_owner(self.session_id))
         if owner != self.conn.id:
             raise StreamClosed(CLOSE_SUPERSEDED, "superseded", "another connection took over")
+
+    async def append(self, turn: Turn) -> bool:
+        await self._check_owner()
         return await self.sessions.append_turn(self.session_id, turn)
+
+    async def replace(self, turn: Turn) -> bool:
+        await self._check_owner()
+        return await self.sessions.replace_last_turn(self.session_id, turn)
 
 
 def _credentials(ws: WebSocket) -> tuple[str | None, str | None]:
@@ -408,6 +348,8 @@ async def _receive(
                 await loop.answer_text(parsed.text)
             else:
                 await consent.refuse()
+        elif isinstance(parsed, AnswerDone):
+            await loop.answer_done()
         elif isinstance(parsed, Playback):
             loop.playback_finished(parsed.turn)
         elif isinstance(parsed, End):
@@ -443,7 +385,13 @@ def _parse(text: str) -> ClientMessage | str:
 async def _close(ws: WebSocket, closed: StreamClosed) -> None:
     with contextlib.suppress(Exception):
         await ws.send_text(
-            json.dumps(to_wire(ErrorMessage(closed.error, closed.message, fatal=True)))
+            json.dumps(
+                to_wire(
+                    ErrorMessage(
+                        closed.error, closed.message, fatal=True, retry_after_s=closed.retry_after_s
+                    )
+                )
+            )
         )
     with contextlib.suppress(Exception):
         await ws.close(closed.code)
@@ -463,7 +411,16 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
         raise StreamClosed(4401, "unauthorized", "bad or expired session token") from exc
     if record.is_finished:
         raise StreamClosed(4409, "session_finished", f"the session is {record.status}")
-    runtime = await voice_runtime(ws.app)
+    runtime: VoiceRuntime = ws.app.state.voice_runtime
+    if not runtime.admits(session_id):
+        metrics.STREAMS_REFUSED.inc()
+        raise StreamClosed(
+            CLOSE_TRY_AGAIN,
+            "server_busy",
+            f"this server is serving its {runtime.capacity} interviews; try again shortly",
+            retry_after_s=RETRY_AFTER_S,
+        )
+    await runtime.ready()
     await runtime.claim(session_id, conn)
     await redis.set(keys.session_stream_owner(session_id), conn.id)
     observers: StreamObservers | None = None

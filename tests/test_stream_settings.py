@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from pipeline.voice.config import VoiceConfig
+from server.runtime import voice_config
 from server.settings import Settings
-from server.stream import voice_config
 
 VARIABLES = (
-    "VIVA_ENDPOINT_SILENCE_MS",
-    "VIVA_ENDPOINT_UNFINISHED_MS",
+    "VIVA_PATIENCE_MS",
+    "VIVA_UNFINISHED_EXTRA_MS",
+    "VIVA_REPAIR_WINDOW_MS",
+    "VIVA_ANSWER_GRACE_S",
     "VIVA_VAD_MIN_SPEECH_MS",
     "VIVA_BARGE_IN_MS",
     "VIVA_TTS_LEAD_MS",
@@ -20,8 +22,10 @@ VARIABLES = (
 
 def test_the_environment_reaches_the_voice_config(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {
-        "VIVA_ENDPOINT_SILENCE_MS": "420",
-        "VIVA_ENDPOINT_UNFINISHED_MS": "1300",
+        "VIVA_PATIENCE_MS": "2600",
+        "VIVA_UNFINISHED_EXTRA_MS": "700",
+        "VIVA_REPAIR_WINDOW_MS": "2500",
+        "VIVA_ANSWER_GRACE_S": "45",
         "VIVA_VAD_MIN_SPEECH_MS": "180",
         "VIVA_BARGE_IN_MS": "350",
         "VIVA_TTS_LEAD_MS": "120",
@@ -31,8 +35,10 @@ def test_the_environment_reaches_the_voice_config(monkeypatch: pytest.MonkeyPatc
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     config = voice_config(Settings(_env_file=None))
-    assert config.endpoint.silence_ms == 420
-    assert config.endpoint.unfinished_silence_ms == 1300
+    assert config.turns.patience_s == 2.6
+    assert config.turns.unfinished_extra_s == 0.7
+    assert config.turns.repair_window_s == 2.5
+    assert config.turns.hard_limit_grace_s == 45
     assert config.vad.min_speech_ms == 180
     assert config.vad.barge_in_ms == 350
     assert config.tts.lead_ms == 120
@@ -49,6 +55,6 @@ def test_without_the_environment_the_loop_defaults_hold(monkeypatch: pytest.Monk
 
 
 def test_a_nonsense_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VIVA_ENDPOINT_SILENCE_MS", "0")
-    with pytest.raises(ValueError, match="VIVA_ENDPOINT_SILENCE_MS"):
+    monkeypatch.setenv("VIVA_PATIENCE_MS", "0")
+    with pytest.raises(ValueError, match="VIVA_PATIENCE_MS"):
         Settings(_env_file=None)

@@ -3,7 +3,10 @@ environment (see docs/stream-protocol.md for the variable names)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from pipeline.voice.committed import StreamingConfig
+from pipeline.voice.turn_policy import TurnPolicyConfig
 
 FRAME_MS = 32.0  # one Silero frame: 512 samples at 16 kHz
 
@@ -18,13 +21,9 @@ class VadConfig:
     # While the interviewer's audio plays, only confident speech counts: echo that leaks
     # past the client's echo cancellation scores lower than a voice at the microphone.
     barge_in_threshold: float = 0.7
-    preroll_ms: float = 320.0  # audio kept from before the start, so onsets are not cut
-
-
-@dataclass(frozen=True)
-class EndpointConfig:
-    silence_ms: float = 500.0  # silence after the last voiced audio that ends a turn
-    unfinished_silence_ms: float = 1100.0  # when the words so far look unfinished
+    # Audio kept from before a start's onset, so first syllables are not cut (a barge-in is
+    # confirmed only after `barge_in_ms` of speech: its onset lies that far back and more).
+    preroll_ms: float = 320.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class TtsConfig:
 @dataclass(frozen=True)
 class VoiceConfig:
     vad: VadConfig = VadConfig()
-    endpoint: EndpointConfig = EndpointConfig()
+    turns: TurnPolicyConfig = field(default_factory=TurnPolicyConfig)
+    streaming: StreamingConfig = field(default_factory=StreamingConfig)
     asr: AsrConfig = AsrConfig()
     tts: TtsConfig = TtsConfig()

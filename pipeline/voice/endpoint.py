@@ -1,11 +1,9 @@
-"""When a spoken turn is over: silence after the last voiced audio, held longer when the
-words so far look unfinished (a trailing conjunction, a filler, a number being read)."""
+"""Words after which a speaker usually goes on (a trailing conjunction, a filler, a number being
+read): the turn policy waits longer after them."""
 
 from __future__ import annotations
 
 import re
-
-from pipeline.voice.config import EndpointConfig
 
 # Words after which a speaker usually goes on.
 CONTINUATION_WORDS = frozenset(
@@ -92,9 +90,3 @@ def looks_unfinished(text: str) -> bool:
         return False
     last = words[-1]
     return last in CONTINUATION_WORDS or last in NUMBER_WORDS or last.isdigit()
-
-
-def required_silence_s(text: str, config: EndpointConfig) -> float:
-    """Silence after the last voiced audio that ends a turn whose words so far are `text`."""
-    ms = config.unfinished_silence_ms if looks_unfinished(text) else config.silence_ms
-    return ms / 1000

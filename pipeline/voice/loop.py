@@ -1,11 +1,14 @@
-"""One session's voice loop: candidate audio in, interviewer turns out, with barge-in.
+"""One session's voice loop: candidate audio in, interviewer turns out, with patience and repair.
 
-Stages, in order: `audio.input.AudioInput` (decode, 16 kHz, 512-sample frames) -> Silero
-probability -> `SpeechDetector` (start/stop) -> the open candidate turn (audio, partials via the
-shared `TranscriptionScheduler`) -> on a stop, a speculative reply: final transcript, engine,
-first sentence's audio, all while the endpoint silence runs -> at the endpoint, commit the turn
-and speak the reply paced at real time. New speech before the commit cancels the speculation and
-extends the same turn; speech during the interviewer's audio is a barge-in.
+Stages, in order: `audio.input.AudioInput` (decode, 16 kHz, 512-sample frames) -> speech
+probability -> `SpeechDetector` (start/stop) -> the open `CandidateTurn` (audio, partials that
+commit words and trim the buffer, see `committed.py`) -> on a stop, a speculative reply: final
+transcript of the uncommitted tail, engine, first sentence's audio, all while the candidate is
+silent -> when `TurnPolicy` says the answer is over (patience ran out, a spoken closing, the time
+limit) or the candidate sent `answer_done`, commit the turn and speak the reply paced at real
+time. New speech before the commit cancels the speculation and extends the same turn; new speech
+soon after the reply began is a repair (the reply is dropped and the answer goes on); later
+speech during the interviewer's audio is a barge-in.
 
 Everything the loop keeps between turns is the stored transcript, so a new loop over the same
 session (a reconnect, another process) picks up where the last one stopped.
@@ -20,49 +23,42 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from audio.input import PIPELINE_RATE, AudioInput
 from audio.pcm import BYTES_PER_SAMPLE, encode_s16le
-from models.vad import FRAME_SAMPLES, SileroStream
+from models.vad import FRAME_SAMPLES
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
-from pipeline.voice.agreement import LocalAgreement
+from pipeline.personas import get_persona
+from pipeline.voice.candidate import FRAME_S, CandidateTurn
+from pipeline.voice.committed import Word, text_of
 from pipeline.voice.config import FRAME_MS, VoiceConfig
 from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
-from pipeline.voice.endpoint import required_silence_s
 from pipeline.voice.messages import (
     AgentAudio,
     AgentText,
     FeedbackMessage,
-    Finished,
     Interrupt,
     Progress,
     Ready,
-    ServerMessage,
     TranscriptText,
     TurnMetrics,
     Vad,
 )
+from pipeline.voice.ports import (
+    Finisher,
+    SpeechProbability,
+    SpeechSynthesizer,
+    Transcriber,
+    Transport,
+    TurnLog,
+)
 from pipeline.voice.sink import CandidateSegment, InterviewerSpeech, NullSink, SegmentSink
-from pipeline.voice.synthesizer import Synthesizer
-from pipeline.voice.transcriber import TranscriptionScheduler
+from pipeline.voice.turn_policy import TurnEnd, TurnPolicy
 
-
-class Transport(Protocol):
-    async def send_message(self, message: ServerMessage) -> None: ...
-
-    async def send_audio(self, pcm: bytes) -> None: ...
-
-
-class TurnLog(Protocol):
-    async def append(self, turn: Turn) -> bool:
-        """Store a completed turn once (by index); False when that index is already stored."""
-        ...
-
-
-Finisher = Callable[[bool], Awaitable[Finished]]  # ended_early -> the finished message
+__all__ = ["AnswerFilter", "FilteredAnswer", "SessionClock", "VoiceLoop"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +93,8 @@ class SessionClock:
 # checks embed 1.6 s windows, and a voice cut into short spans at every comma would give each
 # span too few of them to be told apart.
 SEGMENT_JOIN_S = 0.5
+# Kept from before a start's onset at most (the preroll itself is `VadConfig.preroll_ms`).
+PREROLL_BUFFER_S = 1.5
 
 
 def joined_spans(spans: list[list[float]], gap_s: float) -> list[tuple[float, float]]:
@@ -107,32 +105,6 @@ def joined_spans(spans: list[list[float]], gap_s: float) -> list[tuple[float, fl
         else:
             joined.append((start_s, end_s))
     return joined
-
-
-@dataclass
-class CandidateTurn:
-    """The candidate turn being spoken or typed, not yet stored."""
-
-    audio_start_s: float
-    frames: list[np.ndarray] = field(default_factory=list)
-    spans: list[list[float]] = field(default_factory=list)  # voiced [start_s, end_s]
-    typed: list[str] = field(default_factory=list)
-    last_voiced_s: float = 0.0
-    partial_mark: int = 0  # samples transcribed by the last partial request
-    latest_text: str = ""
-    agreement: LocalAgreement = field(default_factory=LocalAgreement)
-
-    @property
-    def samples(self) -> int:
-        return len(self.frames) * FRAME_SAMPLES
-
-    def audio(self) -> np.ndarray:
-        return np.concatenate(self.frames) if self.frames else np.zeros(0, np.float32)
-
-    def span_audio(self, start_s: float, end_s: float) -> np.ndarray:
-        first = max(0, round((start_s - self.audio_start_s) * PIPELINE_RATE))
-        last = max(first, round((end_s - self.audio_start_s) * PIPELINE_RATE))
-        return self.audio()[first:last]
 
 
 @dataclass
@@ -150,14 +122,25 @@ class AgentTurn:
 
 
 @dataclass
+class Repairable:
+    """A committed answer whose reply has just begun: speech now continues the answer."""
+
+    candidate: CandidateTurn
+    turn: Turn
+    reply_started: float  # monotonic
+
+
+@dataclass
 class ReplyTiming:
     """What a reply to a spoken answer cost, for the `metrics` message."""
 
-    eos_monotonic: float
+    eos_monotonic: float  # the last voiced audio
     asr_final_ms: float
     engine_ms: float
     tts_started: float = 0.0
-    tts_done: float = 0.0  # the first sentence's audio exists (it may wait for the endpoint)
+    tts_done: float = 0.0  # the first sentence's audio exists (it may wait for the end)
+    end: TurnEnd = TurnEnd.SILENCE
+    end_monotonic: float = 0.0  # what ended the turn: a signal's arrival, else the last voice
 
     def first_audio_ready(self, _: object) -> None:
         self.tts_done = time.perf_counter()
@@ -171,9 +154,9 @@ class VoiceLoop:
         plan: InterviewPlan,
         transcript: list[Turn],
         engine: TurnEngine,
-        transcriber: TranscriptionScheduler,
-        synthesizer: Synthesizer,
-        vad: SileroStream,
+        transcriber: Transcriber,
+        synthesizer: SpeechSynthesizer,
+        vad: SpeechProbability,
         transport: Transport,
         turn_log: TurnLog,
         finisher: Finisher,
@@ -194,6 +177,7 @@ class VoiceLoop:
         self.finisher = finisher
         self.clock = clock
         self.config = config or VoiceConfig()
+        self.policy = TurnPolicy(self.config.turns, get_persona(plan.persona_id).patience)
         self.sink: SegmentSink = sink or NullSink()
         self.answer_filter = answer_filter
         self.speak_audio = True
@@ -202,12 +186,15 @@ class VoiceLoop:
         self._audio_origin_s: float | None = None  # session time of the first input sample
         self._input_s = 0.0  # seconds of input audio received
         self._frames_in = 0
-        preroll_frames = int(self.config.vad.preroll_ms / 1000 * PIPELINE_RATE / FRAME_SAMPLES) + 1
-        self._preroll: deque[np.ndarray] = deque(maxlen=preroll_frames)
+        self._recent: deque[tuple[np.ndarray, float]] = deque(
+            maxlen=int(PREROLL_BUFFER_S / FRAME_S) + 1
+        )  # (frame, end_s): the preroll of the next turn
         self._candidate: CandidateTurn | None = None
+        self._repairable: Repairable | None = None
         self._responder: asyncio.Task[None] | None = None
         self._agent: AgentTurn | None = None
         self._playing_until = 0.0
+        self._close_after_answer = False  # the closing was interrupted: finish after the answer
         self._tasks: set[asyncio.Task[Any]] = set()
         self._done: asyncio.Future[None] | None = None
         self._finishing = False
@@ -242,9 +229,27 @@ class VoiceLoop:
             return
         await self._interrupt_agent()
         if self._candidate is None:
-            self._candidate = CandidateTurn(audio_start_s=self.clock.now_s())
+            self._candidate = CandidateTurn(self.clock.now_s(), self.config.streaming)
         self._candidate.typed.append(text.strip())
         self._start_responder(typed=True)
+
+    async def answer_done(self) -> None:
+        """The candidate says the spoken answer is complete (protocol v1.1): end the open turn
+        now. With no open spoken turn it does nothing."""
+        candidate = self._candidate
+        if self._finishing or candidate is None or not candidate.spans:
+            return
+        self._end_now(candidate, TurnEnd.SIGNAL)
+
+    def _end_now(self, candidate: CandidateTurn, reason: TurnEnd) -> None:
+        """End the open turn without waiting for silence; later speech is a new turn."""
+        self._candidate = None
+        if self.detector.speaking:
+            candidate.spans[-1][1] = self.detector.last_voiced_end_s
+        candidate.last_voiced_s = candidate.spans[-1][1]
+        candidate.signal_end(reason, time.monotonic())
+        if self._responder is None or self._responder.done():
+            self._responder = self._spawn(self._respond(candidate, typed=False))
 
     def playback_finished(self, turn: int) -> None:
         if self._agent is None or self._agent.index != turn:
@@ -259,14 +264,11 @@ class VoiceLoop:
 
     async def _store_unfinished(self, candidate: CandidateTurn) -> None:
         """An answer cut by `end`: what was said so far, transcribed and stored."""
-        spoken_text = ""
-        words: list[list[object]] = []
+        words: list[Word] = []
         if candidate.spans:
             candidate.last_voiced_s = candidate.spans[-1][1]
-            result = await self.transcriber.final(self, candidate.audio())
-            spoken_text = result.text
-            start = candidate.audio_start_s
-            words = [[w, round(start + s, 3), round(start + e, 3)] for w, s, e in result.words]
+            words = await self._final_words(candidate)
+        spoken_text = text_of(words)
         text = " ".join([spoken_text, *candidate.typed]).strip()
         if not text:
             return
@@ -335,22 +337,46 @@ class VoiceLoop:
     def _agent_audible(self) -> bool:
         return self._agent is not None or time.monotonic() < self._playing_until
 
+    def _open_question_limit(self) -> float | None:
+        index = next(
+            (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
+            None,
+        )
+        if index is None or not 0 <= index < len(self.plan.questions):
+            return None
+        return float(self.plan.questions[index].time_limit_s)
+
+    def _preroll(self, onset_s: float) -> list[np.ndarray]:
+        """Frames from `preroll_ms` before the onset: the audio that decided the start (a
+        barge-in's first syllables) belongs to the turn."""
+        since = onset_s - self.config.vad.preroll_ms / 1000
+        return [frame for frame, end_s in self._recent if end_s > since]
+
     async def _on_frame(self, frame: np.ndarray, end_s: float) -> None:
         probability = self.vad.probability(frame)
-        self._preroll.append(frame)
+        self._recent.append((frame, end_s))
+        repairable = self._repairable
+        if repairable is not None:
+            if self.policy.is_repair(time.monotonic() - repairable.reply_started):
+                repairable.candidate.frames.append(frame)  # contiguous, should it go on
+            else:
+                self._repairable = None
         event = self.detector.update(probability, end_s, agent_speaking=self._agent_audible())
         candidate = self._candidate
         if isinstance(event, SpeechStarted):
             await self.transport.send_message(Vad(speaking=True))
-            if event.barge_in:
-                await self._interrupt_agent()
+            if candidate is None and self._repairable is not None:
+                candidate = await self._repair()
             if candidate is None:
-                frames = list(self._preroll)
-                candidate = CandidateTurn(end_s - len(frames) * FRAME_SAMPLES / PIPELINE_RATE)
+                if event.barge_in:
+                    await self._interrupt_agent()
+                frames = self._preroll(event.start_s)
+                candidate = CandidateTurn(end_s - len(frames) * FRAME_S, self.config.streaming)
                 candidate.frames = frames
                 self._candidate = candidate
-            else:
-                candidate.frames.append(frame)
+            elif candidate is self._candidate:
+                if not self._repairable_frames_taken(candidate):
+                    candidate.frames.append(frame)
                 self._cancel_responder()  # speaking again before the reply: the same turn goes on
             candidate.spans.append([event.start_s, end_s])
         elif candidate is not None:
@@ -360,29 +386,80 @@ class VoiceLoop:
                 candidate.last_voiced_s = event.end_s
                 await self.transport.send_message(Vad(speaking=False))
                 self._start_responder(typed=False)
-        if candidate is not None and self.detector.speaking:
+        elif isinstance(event, SpeechStopped):
+            await self.transport.send_message(Vad(speaking=False))
+        if candidate is not None and self.detector.speaking and candidate is self._candidate:
             candidate.spans[-1][1] = self.detector.last_voiced_end_s
+            candidate.last_voiced_s = self.detector.last_voiced_end_s
+            if self.policy.over_hard_limit(candidate.answer_s, self._open_question_limit()):
+                self._end_now(candidate, TurnEnd.LIMIT)
+                return
             # Not on a quiet frame: it may be the end of the turn, and a partial started now
             # would hold the shared Whisper just when the final needs it.
             if probability >= self.config.vad.start_threshold:
                 self._maybe_partial(candidate)
+
+    def _repairable_frames_taken(self, candidate: CandidateTurn) -> bool:
+        """A repaired turn already got this frame while it was repairable."""
+        return bool(candidate.frames) and candidate.frames[-1] is self._recent[-1][0]
+
+    async def _repair(self) -> CandidateTurn | None:
+        """The candidate went on with the answer just committed: drop the reply (not stored,
+        not asked) and reopen the answer. None when the reply was already stored."""
+        repairable, self._repairable = self._repairable, None
+        agent = self._agent
+        if repairable is None or not self.transcript:
+            return None
+        if self.transcript[-1].index != repairable.turn.index:
+            return None  # the reply is stored: too late, this is a new turn
+        if agent is not None:
+            self._agent = None
+            if agent.task is not None:
+                agent.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await agent.task
+            await self.transport.send_message(Interrupt(agent.index))
+            self._publish_agent(agent, interrupted=True)  # heard, so echo is still recognised
+        self._playing_until = 0.0
+        self._close_after_answer = False
+        await self._settle()
+        self.transcript.pop()
+        candidate = repairable.candidate
+        candidate.stored_index = repairable.turn.index
+        self._candidate = candidate
+        return candidate
 
     def _maybe_partial(self, candidate: CandidateTurn) -> None:
         every = int(self.config.asr.partial_every_ms / 1000 * PIPELINE_RATE)
         if candidate.samples - candidate.partial_mark < every or self.transcriber.busy(self):
             return
         candidate.partial_mark = candidate.samples
-        self._spawn(self._partial(candidate, candidate.audio()))
+        self._spawn(self._partial(candidate))
 
-    async def _partial(self, candidate: CandidateTurn, audio: np.ndarray) -> None:
-        result = await self.transcriber.partial(self, audio)
+    async def _partial(self, candidate: CandidateTurn) -> None:
+        stream = candidate.transcript
+        buffer_start = stream.buffer_start_s
+        heard_until = candidate.audio_end_s - candidate.audio_start_s
+        audio = candidate.audio_since(buffer_start)
+        result = await self.transcriber.partial(self, audio, stream.prompt())
         if result is None or candidate is not self._candidate:
             return
-        candidate.latest_text = result.text
-        stable = candidate.agreement.update(result.text)
-        if stable:
+        if stream.buffer_start_s != buffer_start:
+            return  # trimmed meanwhile: its times are on another origin
+        committed = stream.add_hypothesis(stream.offset(result.words), heard_until)
+        stream.trim(candidate.pauses(), heard_until)
+        if committed:
             turn = len(self.transcript)
-            await self.transport.send_message(TranscriptText(text=stable, final=False, turn=turn))
+            await self.transport.send_message(
+                TranscriptText(text=stream.text, final=False, turn=turn)
+            )
+
+    async def _final_words(self, candidate: CandidateTurn) -> list[Word]:
+        """Every word of the turn: the committed ones and a final pass over the buffer."""
+        stream = candidate.transcript
+        tail = candidate.audio_since(stream.buffer_start_s)
+        result = await self.transcriber.final(self, tail, stream.prompt())
+        return stream.final(stream.offset(result.words))
 
     def _start_responder(self, *, typed: bool) -> None:
         self._cancel_responder()
@@ -396,52 +473,57 @@ class VoiceLoop:
             self._responder = None
 
     async def _respond(self, candidate: CandidateTurn, *, typed: bool) -> None:
-        """Transcribe, ask the engine and synthesize the first sentence while the endpoint
-        silence runs; at the endpoint commit the turn and speak. Cancelled by new speech."""
+        """Transcribe, ask the engine and synthesize the first sentence while the candidate is
+        silent; when the answer is over commit the turn and speak. Cancelled by new speech."""
         eos_monotonic = self.clock.to_monotonic(candidate.last_voiced_s)
         started = time.perf_counter()
-        spoken_text = ""
-        words: list[list[object]] = []
-        if candidate.spans:
-            result = await self.transcriber.final(self, candidate.audio())
-            spoken_text = result.text
-            words = [
-                [w, round(candidate.audio_start_s + s, 3), round(candidate.audio_start_s + e, 3)]
-                for w, s, e in result.words
-            ]
+        words = await self._final_words(candidate) if candidate.spans else []
+        spoken_text = text_of(words)
         asr_ms = (time.perf_counter() - started) * 1000
         text = " ".join([spoken_text, *candidate.typed]).strip()
         if not text:
             if self._candidate is candidate and not self.detector.speaking:
                 self._candidate = None  # voiced but wordless (a breath, a noise): no turn
+            if self._close_after_answer and self._candidate is None:
+                await self._finish(ended_early=False)
             return
         await self._settle()
         turn = self._candidate_turn(candidate, text, words)
         engine_started = time.perf_counter()
-        reply = await self.engine.next_reply(self.plan, [*self.transcript, turn])
-        sentences = reply.sentences()
-        first = await anext(sentences, None)
-        engine_ms = (time.perf_counter() - engine_started) * 1000
-        timing = ReplyTiming(eos_monotonic, asr_ms, engine_ms, tts_started=time.perf_counter())
-        audio = self._synthesize_ahead(first)
-        if audio is not None:
-            audio.add_done_callback(timing.first_audio_ready)
-        if not typed:
-            wait = eos_monotonic + required_silence_s(text, self.config.endpoint) - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            # Voiced frames not yet confirmed as speech may be the answer going on after a
-            # pause: wait for the detector's verdict (a start cancels this reply) before ending
-            # the turn, bounded in case the audio stops arriving.
-            deadline = time.monotonic() + self.config.vad.barge_in_ms / 1000
-            while self.detector.onset_pending and time.monotonic() < deadline:
-                await asyncio.sleep(FRAME_MS / 1000)
-        # The commit: from here new speech is a new turn (or a barge-in), not this one.
+        reply: Reply | None = None
+        first: str | None = None
+        sentences: AsyncIterator[str] | None = None
+        audio: asyncio.Task[np.ndarray] | None = None
+        timing = ReplyTiming(eos_monotonic, asr_ms, 0.0)
+        if not self._close_after_answer:
+            reply = await self.engine.next_reply(self.plan, [*self.transcript, turn])
+            sentences = reply.sentences()
+            first = await anext(sentences, None)
+            timing.engine_ms = (time.perf_counter() - engine_started) * 1000
+            timing.tts_started = time.perf_counter()
+            audio = self._synthesize_ahead(first)
+            if audio is not None:
+                audio.add_done_callback(timing.first_audio_ready)
+        if typed:
+            timing.end, timing.end_monotonic = TurnEnd.SIGNAL, time.monotonic()
+        else:
+            timing.end = await self._await_end(candidate, text, eos_monotonic)
+            timing.end_monotonic = (
+                candidate.end_monotonic if candidate.end_reason is not None else eos_monotonic
+            )
+        # The commit: from here new speech is a repair, a new turn or a barge-in.
         if self._responder is asyncio.current_task():
             self._responder = None
-        self._candidate = None
+        if self._candidate is candidate:
+            self._candidate = None
+        turn = dataclasses.replace(turn, meta={**turn.meta, "end": timing.end.value})
         await self.transport.send_message(TranscriptText(text=text, final=True, turn=turn.index))
         self._commit_candidate(candidate, turn, spoken_text)
+        if reply is None:
+            await self._finish(ended_early=False)  # the closing was interrupted by this answer
+            return
+        if candidate.spans:
+            self._repairable = Repairable(candidate, turn, reply_started=time.monotonic())
         if reply.feedback is not None:
             fb = reply.feedback
             await self.transport.send_message(
@@ -457,11 +539,34 @@ class VoiceLoop:
             rest=sentences,
         )
 
+    async def _await_end(
+        self, candidate: CandidateTurn, text: str, eos_monotonic: float
+    ) -> TurnEnd:
+        """Wait until the answer is over: the policy's silence, or a signal sooner."""
+        if candidate.end_reason is not None:
+            return candidate.end_reason
+        rule = self.policy.end_after(text, candidate.answer_s, self._open_question_limit())
+        remaining = eos_monotonic + rule.silence_s - time.monotonic()
+        if remaining > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(candidate.ended.wait(), remaining)
+        if candidate.end_reason is not None:
+            return candidate.end_reason
+        # Voiced frames not yet confirmed as speech may be the answer going on after a pause:
+        # wait for the detector's verdict (a start cancels this reply) before ending the turn,
+        # bounded in case the audio stops arriving.
+        deadline = time.monotonic() + self.config.vad.barge_in_ms / 1000
+        while self.detector.onset_pending and time.monotonic() < deadline:
+            await asyncio.sleep(FRAME_MS / 1000)
+        return rule.reason
+
     def _commit_candidate(self, candidate: CandidateTurn, turn: Turn, spoken_text: str) -> None:
-        """Publish the turn's audio to the observers, then store the turn as the answer filter
-        returns it. The filter waits for the observers, so it runs beside the reply's first
-        audio, not before it; the turn counts in the transcript at once."""
+        """Publish the turn's new audio to the observers, then store the turn as the answer
+        filter returns it. The filter waits for the observers, so it runs beside the reply's
+        first audio, not before it; the turn counts in the transcript at once."""
         for start_s, end_s in joined_spans(candidate.spans, SEGMENT_JOIN_S):
+            if start_s < candidate.published_until_s:
+                continue  # published before a repair reopened the turn
             self.sink.candidate_speech(
                 CandidateSegment(
                     self.session_id,
@@ -471,12 +576,17 @@ class VoiceLoop:
                     end_s,
                 )
             )
+            candidate.published_until_s = end_s
         self.transcript.append(turn)
+        replace = candidate.stored_index == turn.index
+        candidate.stored_index = turn.index
         self._pending_store = self._spawn(
-            self._store_candidate(turn, spoken_text, list(candidate.typed))
+            self._store_candidate(turn, spoken_text, list(candidate.typed), replace=replace)
         )
 
-    async def _store_candidate(self, turn: Turn, spoken_text: str, typed: list[str]) -> None:
+    async def _store_candidate(
+        self, turn: Turn, spoken_text: str, typed: list[str], *, replace: bool
+    ) -> None:
         words = turn.meta.get("words")
         if self.answer_filter is not None and isinstance(words, list) and words:
             question_end_s = next(
@@ -493,8 +603,12 @@ class VoiceLoop:
                 text=" ".join([answer.text, *typed]).strip(),
                 meta={**turn.meta, "asr_text": spoken_text, **answer.meta},
             )
-        await self.turn_log.append(turn)
-        self.transcript[turn.index] = turn
+        if replace:
+            await self.turn_log.replace(turn)
+        else:
+            await self.turn_log.append(turn)
+        if turn.index < len(self.transcript) and self.transcript[turn.index].index == turn.index:
+            self.transcript[turn.index] = turn
 
     async def _settle(self) -> None:
         """Wait for the committed answer still being filtered to be stored: turns are stored in
@@ -503,15 +617,14 @@ class VoiceLoop:
         if pending is not None and pending is not asyncio.current_task():
             await asyncio.shield(pending)
 
-    def _candidate_turn(
-        self, candidate: CandidateTurn, text: str, words: list[list[object]]
-    ) -> Turn:
+    def _candidate_turn(self, candidate: CandidateTurn, text: str, words: list[Word]) -> Turn:
         open_question = next(
             (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
             None,
         )
         started = candidate.spans[0][0] if candidate.spans else candidate.audio_start_s
         ended = candidate.last_voiced_s if candidate.spans else self.clock.now_s()
+        origin = candidate.audio_start_s
         return Turn(
             index=len(self.transcript),
             role="candidate",
@@ -521,7 +634,12 @@ class VoiceLoop:
             started_at=round(started, 3),
             ended_at=round(max(started, ended), 3),
             source="voice" if candidate.spans else "text",
-            meta={"words": words},
+            meta={
+                "words": [
+                    [w.text, round(origin + w.start_s, 3), round(origin + w.end_s, 3)]
+                    for w in words
+                ]
+            },
         )
 
     # -- the interviewer ---------------------------------------------------------------------
@@ -578,11 +696,21 @@ class VoiceLoop:
                     task.cancel()
         if with_audio:
             await self.transport.send_message(AgentAudio("end", agent.index))
+        # A reply shorter than the repair window is kept open as long: the candidate may yet go
+        # on with the answer, which drops it (and a closing must not end the interview then).
+        repairable = self._repairable
+        if repairable is not None and repairable.turn.index == agent.index - 1:
+            remaining = repairable.reply_started + self.config.turns.repair_window_s
+            await asyncio.sleep(max(0.0, remaining - time.monotonic()))
+        self._repairable = None
         self._playing_until = agent.play_cursor
         self._agent = None
         await self._store_agent(agent, interrupted=False)
         if move.is_complete:
-            await self._finish(ended_early=False)
+            if self._candidate is not None:
+                self._close_after_answer = True  # they are speaking: finish after the answer
+            else:
+                await self._finish(ended_early=False)
 
     async def _next_sentence(
         self, rest: AsyncIterator[str]
@@ -616,6 +744,8 @@ class VoiceLoop:
             TurnMetrics(
                 turn=turn,
                 eos_to_first_audio_ms=round((first_audio - timing.eos_monotonic) * 1000, 1),
+                end=timing.end.value,
+                end_to_first_audio_ms=round((first_audio - timing.end_monotonic) * 1000, 1),
                 asr_final_ms=round(timing.asr_final_ms, 1),
                 engine_ms=round(timing.engine_ms, 1),
                 tts_first_chunk_ms=round(
@@ -641,10 +771,10 @@ class VoiceLoop:
         await self.transport.send_message(Interrupt(agent.index))
         await self._store_agent(agent, interrupted=True)
         if agent.reply.move.is_complete:
-            await self._finish(ended_early=False)
+            self._close_after_answer = True  # the answer they are giving is stored first
 
-    async def _store_agent(self, agent: AgentTurn, *, interrupted: bool) -> None:
-        text = " ".join(agent.sentences)
+    def _publish_agent(self, agent: AgentTurn, *, interrupted: bool) -> None:
+        """The interviewer audio the client heard, for the echo checks and the recording."""
         sent = np.concatenate(agent.audio) if agent.audio else np.zeros(0, np.int16)
         self.sink.interviewer_speech(
             InterviewerSpeech(
@@ -653,10 +783,14 @@ class VoiceLoop:
                 sent,
                 self.synthesizer.sample_rate,
                 agent.started_s,
-                text,
+                " ".join(agent.sentences),
                 interrupted,
             )
         )
+
+    async def _store_agent(self, agent: AgentTurn, *, interrupted: bool) -> None:
+        text = " ".join(agent.sentences)
+        self._publish_agent(agent, interrupted=interrupted)
         if agent.repeat:
             return
         move = agent.reply.move

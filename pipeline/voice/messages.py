@@ -80,6 +80,8 @@ class TurnMetrics:
     asr_final_ms: float
     engine_ms: float
     tts_first_chunk_ms: float
+    end: str = "silence"  # v1.1: what ended the turn: signal | cue | silence | limit
+    end_to_first_audio_ms: float = 0.0  # v1.1: from that moment to the first audio
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class ErrorMessage:
     code: str
     message: str
     fatal: bool
+    retry_after_s: float | None = None  # `server_busy`: when to try again
 
 
 ServerMessage = (
@@ -114,4 +117,7 @@ ServerMessage = (
 
 
 def to_wire(message: ServerMessage) -> dict[str, Any]:
-    return {"type": message.type, **dataclasses.asdict(message)}
+    wire = {"type": message.type, **dataclasses.asdict(message)}
+    if isinstance(message, ErrorMessage) and message.retry_after_s is None:
+        del wire["retry_after_s"]
+    return wire

@@ -35,15 +35,20 @@ def window_for(samples: int) -> int:
     return max(MIN_WINDOW_S, min(MAX_WINDOW_S, math.ceil(samples / SAMPLE_RATE + WINDOW_PAD_S)))
 
 
-def transcribe_windowed(asr: WhisperASR, audio: np.ndarray, *, words: bool) -> Transcript:
+def transcribe_windowed(
+    asr: WhisperASR, audio: np.ndarray, *, words: bool, prompt: str | None = None
+) -> Transcript:
     """Transcribe with an encoder window sized to the clip. Blocking."""
-    return asr.transcribe(audio, word_timestamps=words, window_s=window_for(len(audio)))
+    return asr.transcribe(
+        audio, prompt=prompt, word_timestamps=words, window_s=window_for(len(audio))
+    )
 
 
 @dataclass
 class _Job:
     owner: Hashable
     audio: np.ndarray
+    prompt: str | None
     final: bool
     future: asyncio.Future[Transcript]
     queued_at: float = field(default_factory=time.perf_counter)
@@ -56,6 +61,8 @@ class SchedulerStats:
     partials_skipped: int = 0
     audio_s: float = 0.0
     busy_s: float = 0.0
+    final_wait_s: float = 0.0  # queued -> started, summed over finals
+    longest_call_s: float = 0.0  # the longest clip transcribed in one call
 
     @property
     def real_time_factor(self) -> float:
@@ -73,18 +80,27 @@ class TranscriptionScheduler:
         self._worker: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
 
-    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
+    async def final(
+        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
+    ) -> Transcript:
         """The transcript with word times (relative to the clip). Queued ahead of partials."""
-        job = self._submit(owner, audio, final=True)
+        job = self._submit(owner, audio, prompt, final=True)
         return await job.future
 
-    async def partial(self, owner: Hashable, audio: np.ndarray) -> Transcript | None:
-        """A caption hypothesis, or None when skipped because this owner has one in flight."""
+    async def partial(
+        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
+    ) -> Transcript | None:
+        """A hypothesis with word times, or None when skipped because this owner has one in
+        flight."""
         if owner in self._partials or self._running_partial == owner:
             self.stats.partials_skipped += 1
             return None
-        job = self._submit(owner, audio, final=False)
+        job = self._submit(owner, audio, prompt, final=False)
         return await job.future
+
+    @property
+    def queued(self) -> int:
+        return len(self._finals) + len(self._partials)
 
     def busy(self, owner: Hashable) -> bool:
         return owner in self._partials or self._running_partial == owner
@@ -96,8 +112,10 @@ class TranscriptionScheduler:
                 await self._worker
         self._thread.shutdown(wait=False, cancel_futures=True)
 
-    def _submit(self, owner: Hashable, audio: np.ndarray, *, final: bool) -> _Job:
-        job = _Job(owner, audio, final, asyncio.get_running_loop().create_future())
+    def _submit(
+        self, owner: Hashable, audio: np.ndarray, prompt: str | None, *, final: bool
+    ) -> _Job:
+        job = _Job(owner, audio, prompt, final, asyncio.get_running_loop().create_future())
         if final:
             self._finals.append(job)
         else:
@@ -120,7 +138,7 @@ class TranscriptionScheduler:
         return None
 
     def _transcribe(self, job: _Job) -> Transcript:
-        return transcribe_windowed(self.asr, job.audio, words=job.final)
+        return transcribe_windowed(self.asr, job.audio, words=True, prompt=job.prompt)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -133,6 +151,8 @@ class TranscriptionScheduler:
             if not job.final:
                 self._running_partial = job.owner
             started = time.perf_counter()
+            if job.final:
+                self.stats.final_wait_s += started - job.queued_at
             try:
                 result = await loop.run_in_executor(
                     self._thread, functools.partial(self._transcribe, job)
@@ -145,6 +165,7 @@ class TranscriptionScheduler:
                 self._running_partial = None
             self.stats.busy_s += time.perf_counter() - started
             self.stats.audio_s += len(job.audio) / SAMPLE_RATE
+            self.stats.longest_call_s = max(self.stats.longest_call_s, len(job.audio) / SAMPLE_RATE)
             if job.final:
                 self.stats.finals += 1
             else:

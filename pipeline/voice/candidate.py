@@ -1,0 +1,81 @@
+"""The candidate turn being spoken or typed: its audio, voiced spans and streaming transcript."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from audio.input import PIPELINE_RATE
+from models.vad import FRAME_SAMPLES
+from pipeline.voice.committed import CommittedTranscript, StreamingConfig
+from pipeline.voice.turn_policy import TurnEnd
+
+FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
+
+
+@dataclass
+class CandidateTurn:
+    """Times are session seconds; `frames` are contiguous from `audio_start_s`."""
+
+    audio_start_s: float
+    streaming: StreamingConfig = field(default_factory=StreamingConfig)
+    frames: list[np.ndarray] = field(default_factory=list)
+    spans: list[list[float]] = field(default_factory=list)  # voiced [start_s, end_s]
+    typed: list[str] = field(default_factory=list)
+    last_voiced_s: float = 0.0
+    partial_mark: int = 0  # samples when the last partial was requested
+    transcript: CommittedTranscript = field(init=False)
+    # Set when the end is decided without more silence: `answer_done`, or the hard time limit.
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    end_reason: TurnEnd | None = None
+    end_monotonic: float = 0.0  # when that signal arrived
+    stored_index: int | None = None  # stored already (a repaired answer replaces it)
+    published_until_s: float = 0.0  # voiced audio already given to the observers
+
+    def __post_init__(self) -> None:
+        self.transcript = CommittedTranscript(self.streaming)
+
+    @property
+    def samples(self) -> int:
+        return len(self.frames) * FRAME_SAMPLES
+
+    @property
+    def audio_end_s(self) -> float:
+        return self.audio_start_s + len(self.frames) * FRAME_S
+
+    @property
+    def answer_s(self) -> float:
+        """First voiced audio to the last."""
+        return self.last_voiced_s - self.spans[0][0] if self.spans else 0.0
+
+    def signal_end(self, reason: TurnEnd, at_monotonic: float) -> None:
+        if self.end_reason is None:
+            self.end_reason = reason
+            self.end_monotonic = at_monotonic
+        self.ended.set()
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.frames) if self.frames else np.zeros(0, np.float32)
+
+    def audio_since(self, turn_s: float) -> np.ndarray:
+        """The audio from `turn_s` seconds into the turn to its end."""
+        sample = max(0, round(turn_s * PIPELINE_RATE))
+        first = sample // FRAME_SAMPLES
+        tail = self.frames[first:]
+        audio = np.concatenate(tail) if tail else np.zeros(0, np.float32)
+        return audio[sample - first * FRAME_SAMPLES :]
+
+    def span_audio(self, start_s: float, end_s: float) -> np.ndarray:
+        first = max(0, round((start_s - self.audio_start_s) * PIPELINE_RATE))
+        last = max(first, round((end_s - self.audio_start_s) * PIPELINE_RATE))
+        return self.audio()[first:last]
+
+    def pauses(self) -> list[tuple[float, float]]:
+        """Silences between voiced spans, on the turn's clock (0 = `audio_start_s`)."""
+        origin = self.audio_start_s
+        return [
+            (before[1] - origin, after[0] - origin)
+            for before, after in zip(self.spans, self.spans[1:], strict=False)
+        ]

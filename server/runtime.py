@@ -1,0 +1,106 @@
+"""The per-process voice runtime: the shared Whisper scheduler and Piper, the streams open here,
+and the capacity that admits new ones. Built and closed by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import secrets
+from dataclasses import dataclass, field
+
+from pipeline.voice.config import VoiceConfig
+from pipeline.voice.synthesizer import Synthesizer
+from pipeline.voice.transcriber import TranscriptionScheduler
+from server import metrics
+from server.services import Services
+from server.settings import Settings
+
+
+@dataclass
+class Connection:
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    superseded: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def voice_config(settings: Settings) -> VoiceConfig:
+    """The loop's defaults, with the turn-taking variables of the environment."""
+    defaults = VoiceConfig()
+    return VoiceConfig(
+        vad=dataclasses.replace(
+            defaults.vad,
+            min_speech_ms=settings.vad_min_speech_ms,
+            barge_in_ms=settings.barge_in_ms,
+        ),
+        turns=dataclasses.replace(
+            defaults.turns,
+            patience_s=settings.patience_ms / 1000,
+            unfinished_extra_s=settings.unfinished_extra_ms / 1000,
+            repair_window_s=settings.repair_window_ms / 1000,
+            hard_limit_grace_s=settings.answer_grace_s,
+        ),
+        streaming=defaults.streaming,
+        asr=dataclasses.replace(defaults.asr, partial_every_ms=settings.partial_every_ms),
+        tts=dataclasses.replace(defaults.tts, lead_ms=settings.tts_lead_ms),
+    )
+
+
+class VoiceRuntime:
+    """One per app (process): Whisper and Piper are shared by every session."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.config = voice_config(services.settings)
+        self.capacity = services.settings.max_streams
+        self.streams: dict[str, Connection] = {}
+        self._transcriber: TranscriptionScheduler | None = None
+        self._synthesizer: Synthesizer | None = None
+        self._lock = asyncio.Lock()
+        metrics.watch_transcriber(lambda: self._transcriber)
+
+    @property
+    def transcriber(self) -> TranscriptionScheduler:
+        if self._transcriber is None:
+            raise RuntimeError("the voice runtime is not ready: await ready() first")
+        return self._transcriber
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        if self._synthesizer is None:
+            raise RuntimeError("the voice runtime is not ready: await ready() first")
+        return self._synthesizer
+
+    async def ready(self) -> None:
+        """Load Whisper and Piper (once; off the event loop)."""
+        async with self._lock:
+            if self._transcriber is None:
+                models = self.services.models
+                asr = await asyncio.to_thread(models.asr)
+                tts = await asyncio.to_thread(models.tts)
+                self._synthesizer = Synthesizer(tts, self.config.tts)
+                self._transcriber = TranscriptionScheduler(asr)
+
+    def admits(self, session_id: str) -> bool:
+        """Room for one more stream (a session taking its own stream over always has)."""
+        return session_id in self.streams or len(self.streams) < self.capacity
+
+    async def claim(self, session_id: str, conn: Connection) -> None:
+        """The newest socket of a session wins: the previous one is closed and awaited, so it
+        stores nothing after the new one has read the transcript."""
+        previous = self.streams.get(session_id)
+        self.streams[session_id] = conn
+        if previous is not None:
+            previous.superseded.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(previous.stopped.wait(), timeout=5)
+
+    def release(self, session_id: str, conn: Connection) -> None:
+        if self.streams.get(session_id) is conn:
+            del self.streams[session_id]
+
+    async def close(self) -> None:
+        if self._transcriber is not None:
+            await self._transcriber.close()
+        if self._synthesizer is not None:
+            self._synthesizer.close()
