@@ -101,9 +101,10 @@ def test_a_buffer_past_its_maximum_is_cut_even_without_agreement() -> None:
     assert text_of(final) == " ".join(w.text for w in SPOKEN)
 
 
-def test_the_prompt_is_the_committed_tail() -> None:
+def test_a_repetition_loop_at_the_end_of_a_hypothesis_is_dropped() -> None:
     stream = CommittedTranscript()
-    assert stream.prompt() is None
-    stream.add_hypothesis(heard(2.0), 2.0)
-    stream.add_hypothesis(heard(2.2), 2.2)
-    assert stream.prompt() == "We moved billing."
+    loop = [("and", 0.0, 0.3), ("the", 0.3, 0.4), ("team", 0.4, 0.7), ("runs", 0.7, 0.9)]
+    loop += [("it.", 0.9, 1.5)] + [(w, 1.5, 1.5) for w in ("And", "the", "team", "runs", "it.")]
+    assert text_of(stream.offset(loop)) == "and the team runs it."
+    said_twice = [("very", 0.0, 0.3), ("very", 0.3, 0.6), ("good", 0.6, 0.9)]
+    assert text_of(stream.offset(said_twice)) == "very very good"

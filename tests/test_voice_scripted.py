@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 
 from pipeline.engine import InterviewPlan, Question, ScriptedEngine
 from pipeline.voice.committed import StreamingConfig
@@ -25,9 +24,9 @@ from pipeline.voice.turn_policy import TurnPolicyConfig
 from tests.voice_fakes import (
     MemoryTurnLog,
     RecordingTransport,
+    Script,
     ScriptedTranscriber,
     ScriptedVad,
-    Script,
     SilentSynthesizer,
 )
 

@@ -95,14 +95,10 @@ class ScriptedTranscriber:
         words = read_words(np.concatenate([audio, np.zeros(1, np.float32)]) if complete else audio)
         return Transcript(" ".join(w for w, _, _ in words), tuple(words))
 
-    async def final(
-        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
-    ) -> Transcript:
+    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
         return await self._run("final", audio, complete=True)
 
-    async def partial(
-        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
-    ) -> Transcript | None:
+    async def partial(self, owner: Hashable, audio: np.ndarray) -> Transcript | None:
         if owner in self._busy:
             return None
         self._busy.add(owner)

@@ -441,7 +441,7 @@ class VoiceLoop:
         buffer_start = stream.buffer_start_s
         heard_until = candidate.audio_end_s - candidate.audio_start_s
         audio = candidate.audio_since(buffer_start)
-        result = await self.transcriber.partial(self, audio, stream.prompt())
+        result = await self.transcriber.partial(self, audio)
         if result is None or candidate is not self._candidate:
             return
         if stream.buffer_start_s != buffer_start:
@@ -458,7 +458,7 @@ class VoiceLoop:
         """Every word of the turn: the committed ones and a final pass over the buffer."""
         stream = candidate.transcript
         tail = candidate.audio_since(stream.buffer_start_s)
-        result = await self.transcriber.final(self, tail, stream.prompt())
+        result = await self.transcriber.final(self, tail)
         return stream.final(stream.offset(result.words))
 
     def _start_responder(self, *, typed: bool) -> None:

@@ -18,15 +18,11 @@ from pipeline.voice.messages import Finished, ServerMessage
 
 
 class Transcriber(Protocol):
-    async def final(
-        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
-    ) -> Transcript:
+    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
         """Words with times relative to the clip (16 kHz float32); never skipped."""
         ...
 
-    async def partial(
-        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
-    ) -> Transcript | None:
+    async def partial(self, owner: Hashable, audio: np.ndarray) -> Transcript | None:
         """A hypothesis with word times, or None when skipped under load."""
         ...
 

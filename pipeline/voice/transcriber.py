@@ -35,20 +35,15 @@ def window_for(samples: int) -> int:
     return max(MIN_WINDOW_S, min(MAX_WINDOW_S, math.ceil(samples / SAMPLE_RATE + WINDOW_PAD_S)))
 
 
-def transcribe_windowed(
-    asr: WhisperASR, audio: np.ndarray, *, words: bool, prompt: str | None = None
-) -> Transcript:
+def transcribe_windowed(asr: WhisperASR, audio: np.ndarray, *, words: bool) -> Transcript:
     """Transcribe with an encoder window sized to the clip. Blocking."""
-    return asr.transcribe(
-        audio, prompt=prompt, word_timestamps=words, window_s=window_for(len(audio))
-    )
+    return asr.transcribe(audio, word_timestamps=words, window_s=window_for(len(audio)))
 
 
 @dataclass
 class _Job:
     owner: Hashable
     audio: np.ndarray
-    prompt: str | None
     final: bool
     future: asyncio.Future[Transcript]
     queued_at: float = field(default_factory=time.perf_counter)
@@ -80,22 +75,18 @@ class TranscriptionScheduler:
         self._worker: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
 
-    async def final(
-        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
-    ) -> Transcript:
+    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
         """The transcript with word times (relative to the clip). Queued ahead of partials."""
-        job = self._submit(owner, audio, prompt, final=True)
+        job = self._submit(owner, audio, final=True)
         return await job.future
 
-    async def partial(
-        self, owner: Hashable, audio: np.ndarray, prompt: str | None = None
-    ) -> Transcript | None:
+    async def partial(self, owner: Hashable, audio: np.ndarray) -> Transcript | None:
         """A hypothesis with word times, or None when skipped because this owner has one in
         flight."""
         if owner in self._partials or self._running_partial == owner:
             self.stats.partials_skipped += 1
             return None
-        job = self._submit(owner, audio, prompt, final=False)
+        job = self._submit(owner, audio, final=False)
         return await job.future
 
     @property
@@ -112,10 +103,8 @@ class TranscriptionScheduler:
                 await self._worker
         self._thread.shutdown(wait=False, cancel_futures=True)
 
-    def _submit(
-        self, owner: Hashable, audio: np.ndarray, prompt: str | None, *, final: bool
-    ) -> _Job:
-        job = _Job(owner, audio, prompt, final, asyncio.get_running_loop().create_future())
+    def _submit(self, owner: Hashable, audio: np.ndarray, *, final: bool) -> _Job:
+        job = _Job(owner, audio, final, asyncio.get_running_loop().create_future())
         if final:
             self._finals.append(job)
         else:
@@ -138,7 +127,7 @@ class TranscriptionScheduler:
         return None
 
     def _transcribe(self, job: _Job) -> Transcript:
-        return transcribe_windowed(self.asr, job.audio, words=True, prompt=job.prompt)
+        return transcribe_windowed(self.asr, job.audio, words=True)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
