@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 import web
 from pipeline.personas import get_persona
-from server import tenants
+from server import invites, tenants
 from server.lifecycle import stored_report
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore
@@ -184,9 +184,17 @@ async def demo_session(request: Request) -> Response:
     """
     if not _demo_enabled(request):
         return Response("Not Found", status_code=404, media_type="text/plain")
-    api_key = _services(request).settings.demo_api_key
+    services = _services(request)
+    api_key = services.settings.demo_api_key
     if not api_key:
         return _error(503, "demo_not_configured", "set VIVA_DEMO_API_KEY to a tenant's API key")
+    try:  # the same per-address limit as invite links: the demo tenant's quota is not a toy
+        host = request.client.host if request.client else None
+        await invites.limit_client(services.store.redis, services.settings, host)
+    except invites.InviteRefused as exc:
+        refused = _error(exc.status, exc.code, exc.message)
+        refused.headers["Retry-After"] = str(max(1, exc.retry_after_s or 1))
+        return refused
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
         created = await client.post(

@@ -88,6 +88,13 @@ class InterviewFields(BaseModel):
     focus_areas: list[ShortText] = Field(default_factory=list, max_length=10)
     job_description: str = Field("", max_length=20_000)
     company_context: str = Field("", max_length=5_000)
+    invite_sessions: int = Field(
+        0,
+        strict=True,
+        ge=0,
+        le=100_000,
+        description="sessions the invite link may open in all; 0 (the default) turns it off",
+    )
 
 
 class StoredInterview(InterviewFields):
@@ -155,6 +162,12 @@ async def get(redis: Redis, tenant_id: str, interview_id: str) -> StoredIntervie
     return interview if interview.tenant_id == tenant_id else None
 
 
+async def find(redis: Redis, interview_id: str) -> StoredInterview | None:
+    """Any tenant's interview (for its invite link); None when absent."""
+    raw = await redis.get(keys.interview(interview_id))
+    return None if raw is None else StoredInterview.model_validate_json(raw)
+
+
 async def page(
     redis: Redis, tenant_id: str, *, offset: int, limit: int
 ) -> tuple[list[StoredInterview], int]:
@@ -182,6 +195,6 @@ async def replace(
 
 async def delete(redis: Redis, interview: StoredInterview) -> None:
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(keys.interview(interview.id))
+        pipe.delete(keys.interview(interview.id), keys.interview_invites(interview.id))
         pipe.zrem(keys.tenant_interviews(interview.tenant_id), interview.id)
         await pipe.execute()

@@ -23,6 +23,9 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:tenant:{tenant_id}:interviews` | zset | the tenant's interview ids by creation time (index) |
 | `viva:tenant:{tenant_id}:audit` | stream | tenant-level audit: sessions deleted (id only, no content) |
 | `viva:interview:{id}` | string | an interview (JSON) with its tenant id |
+| `viva:interview:{id}:invites` | string | sessions the interview's invite link opened (its cap: `invite_sessions`) |
+| `viva:interview:{id}:invites:ratelimit:{minute}` | string | invite-link sessions opened this minute; expires |
+| `viva:invite:client:{address}:{minute}` | string | sessions one client address opened by invite or demo link this minute; expires |
 | `viva:ratelimit:{tenant_id}:{minute}` | string | requests the tenant made this minute; expires |
 | `viva:quota:{tenant_id}:{day}` | string | sessions the tenant created on this UTC day; expires |
 | `viva:webhooks` | stream | webhook deliveries to make (consumer group `deliverers`) |
@@ -126,6 +129,21 @@ def tenant_audit(tenant_id: str) -> str:
 def interview(interview_id: str) -> str:
     """string: one interview as JSON."""
     return f"{PREFIX}interview:{interview_id}"
+
+
+def interview_invites(interview_id: str) -> str:
+    """string: how many sessions the interview's invite link has opened."""
+    return f"{PREFIX}interview:{interview_id}:invites"
+
+
+def invite_rate(interview_id: str) -> str:
+    """prefix of the per-minute counters of sessions opened by the interview's invite link."""
+    return f"{interview_invites(interview_id)}:ratelimit"
+
+
+def invite_client_rate(address: str) -> str:
+    """prefix of the per-minute counters of sessions one client address opened by link."""
+    return f"{PREFIX}invite:client:{address}"
 
 
 def tenant_rate(tenant_id: str) -> str:

@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.netguard import parse_networks
 
 
 class Settings(BaseSettings):
@@ -77,6 +79,22 @@ class Settings(BaseSettings):
 
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    # hardening (issue 12): request bodies, webhook targets and concurrency, invite links.
+    max_body_bytes: int = Field(1 << 20, alias="VIVA_MAX_BODY_BYTES", ge=1024)
+    webhook_allow_networks: str = Field("", alias="VIVA_WEBHOOK_ALLOW_NETWORKS")
+    webhook_concurrency: int = Field(16, alias="VIVA_WEBHOOK_CONCURRENCY", ge=1)
+    webhook_tenant_concurrency: int = Field(2, alias="VIVA_WEBHOOK_TENANT_CONCURRENCY", ge=1)
+    invite_rate_limit_per_minute: int = Field(10, alias="VIVA_INVITE_RATE_LIMIT_PER_MINUTE", ge=1)
+    invite_interview_rate_limit_per_minute: int = Field(
+        30, alias="VIVA_INVITE_INTERVIEW_RATE_LIMIT_PER_MINUTE", ge=1
+    )
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        parse_networks(value)  # ValueError naming the entry that is not a network
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -369,7 +369,11 @@ def _parse(text: str) -> ClientMessage | str:
     """A valid client message, or the name of an unknown type (ignored, reported)."""
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError as exc:  # nested deeper than the parser's stack allows
+        raise StreamClosed(
+            4400, "invalid_message", "text frames must not nest this deeply"
+        ) from exc
+    except ValueError as exc:  # JSONDecodeError, and numbers over Python's 4300-digit limit
         raise StreamClosed(4400, "malformed_json", f"text frames must be JSON: {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise StreamClosed(4400, "invalid_message", "a JSON object with a string `type`")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from server import keys
 from server.store import Redis
@@ -32,16 +33,59 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
+# scheme://host[:port] and at most a trailing slash; the host is checked below.
+_ORIGIN = re.compile(r"(https?)://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::([0-9]{1,5}))?/?", re.IGNORECASE)
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _origin_host(host: str) -> str | None:
+    """The host in its canonical form, or None: a DNS name, an IPv4 or a bracketed IPv6."""
+    host = host.lower()
+    if host.startswith("["):
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            return None
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            return str(ipaddress.IPv4Address(host))
+        except ValueError:
+            return None
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return None
+    return host
+
+
 def normalize_origin(url: str) -> str:
-    """`https://Example.com:443/x` -> `https://example.com`; ValueError if it is not an origin."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"embed origin must be http(s)://host[:port], got {url!r}")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise ValueError(f"embed origin must not have a path, query or user: {url!r}")
-    default_port = {"http": 80, "https": 443}[parts.scheme]
-    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    """`https://Example.com:443/` -> `https://example.com`; ValueError if it is not exactly an
+    origin: http or https, a host name (ASCII; punycode for others), IPv4 or [IPv6], an optional
+    port. Nothing else: no path, query, user, wildcard, space or `;` (the origins go into a CSP
+    header, where any of those would change its meaning)."""
+    match = _ORIGIN.fullmatch(url.strip())
+    if match is None:
+        raise ValueError(f"embed origin must be exactly http(s)://host[:port], got {url!r}")
+    scheme, raw_host, raw_port = match.group(1).lower(), match.group(2), match.group(3)
+    host = _origin_host(raw_host)
+    if host is None:
+        raise ValueError(f"embed origin has an invalid host: {url!r}")
+    port = int(raw_port) if raw_port is not None else None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"embed origin has an invalid port: {url!r}")
+    default_port = {"http": 80, "https": 443}[scheme]
+    shown_port = f":{port}" if port is not None and port != default_port else ""
+    return f"{scheme}://{host}{shown_port}"
+
+
+def _valid_origins(stored: list[str]) -> tuple[str, ...]:
+    """Stored origins that pass today's check (ones saved before it was strict are dropped)."""
+    valid: list[str] = []
+    for origin in stored:
+        try:
+            valid.append(normalize_origin(origin))
+        except ValueError:
+            continue
+    return tuple(dict.fromkeys(valid))
 
 
 def _from_hash(tenant_id: str, data: dict[Any, Any]) -> Tenant:
@@ -51,7 +95,7 @@ def _from_hash(tenant_id: str, data: dict[Any, Any]) -> Tenant:
         created_at=float(data.get("created_at", 0)),
         revoked=data.get("revoked") == "1",
         key_hint=data.get("key_hint", ""),
-        embed_origins=tuple(json.loads(data.get("embed_origins") or "[]")),
+        embed_origins=_valid_origins(json.loads(data.get("embed_origins") or "[]")),
     )
 
 

@@ -5,6 +5,10 @@ the `deliverers` consumer group, so a delivery read but never acknowledged (the 
 mid-request) stays pending and is claimed again by a live worker. A failed attempt is parked in
 the `viva:webhooks:retry` sorted set until its back-off has passed, then goes back on the stream.
 
+A receiver cannot hold the server: each attempt has one deadline and never reads the response
+body (`server/webhook_http.py`), deliveries run concurrently with a per-tenant share (below), and
+the URL may reach only public addresses unless allowed (`server/netguard.py`).
+
 Signature: `X-Viva-Signature: sha256=<hex>`, the HMAC-SHA256 with the tenant's webhook secret of
 `{X-Viva-Timestamp}.{raw body}`. Receivers should refuse timestamps more than a few minutes old.
 """
@@ -20,6 +24,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +32,7 @@ from typing import Any
 import httpx
 import redis.exceptions
 
-from server import keys
+from server import keys, netguard, webhook_http
 from server.settings import Settings
 from server.store import Redis
 
@@ -39,6 +44,7 @@ EVENT_FOR_STATUS = {
     "low_confidence": "session.low_confidence",
 }
 MAX_BACKOFF_S = 3600.0
+DEFER_S = 0.5  # a tenant at its concurrency cap: its next delivery waits this long, then again
 
 # Move due retries back onto the stream, atomically: a retry is never lost or doubled.
 _PROMOTE_DUE = """
@@ -58,6 +64,13 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('XACK', KEYS[4], ARGV[4], ARGV[5])
 redis.call('XDEL', KEYS[4], ARGV[5])
+return 1
+"""
+# Put a delivery back for later without an attempt (its tenant is at its concurrency cap).
+_DEFER = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
+redis.call('XDEL', KEYS[2], ARGV[4])
 return 1
 """
 
@@ -135,7 +148,11 @@ async def forget_session(redis: Redis, session_id: str) -> None:
 
 
 class WebhookWorker:
-    """Delivers webhooks until stopped. One per process; any number may share the group."""
+    """Delivers webhooks until stopped. One per process; any number may share the group.
+
+    Up to `webhook_concurrency` deliveries run at once, at most `webhook_tenant_concurrency` of
+    them for one tenant: a tenant's further deliveries wait in the retry set (not counted as an
+    attempt), so one tenant's slow receiver never holds back the others."""
 
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self.redis = redis
@@ -143,18 +160,22 @@ class WebhookWorker:
         self.consumer = f"worker-{uuid.uuid4().hex[:12]}"
         # A delivery pending this long belongs to a worker that died mid-request.
         self.stale_ms = int(settings.webhook_timeout_s * 3 * 1000)
+        self.policy = netguard.AddressPolicy.from_setting(settings.webhook_allow_networks)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._promote = redis.register_script(_PROMOTE_DUE)
         self._settle = redis.register_script(_SETTLE)
+        self._defer = redis.register_script(_DEFER)
+        self._inflight: dict[str, asyncio.Task[None]] = {}  # stream entry id -> its delivery
+        self._per_tenant: Counter[str] = Counter()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
 
     async def stop(self) -> None:
-        """Let a delivery in flight finish and settle (at most one request timeout), then stop.
-        Cut mid-request, the receiver may have it while the queue does not know: it would be
-        sent again as the same attempt once its claim goes stale."""
+        """Let the deliveries in flight finish and settle (at most one attempt's deadline), then
+        stop. Cut mid-request, the receiver may have it while the queue does not know: it would
+        be sent again as the same attempt once its claim goes stale."""
         self._stopping.set()
         if self._task is None:
             return
@@ -168,22 +189,30 @@ class WebhookWorker:
 
     async def _run(self) -> None:
         group_exists = False
-        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s) as client:
-            while not self._stopping.is_set():
-                try:
-                    if not group_exists:
-                        await self._create_group()
-                        group_exists = True
-                    await self._poll(client)
-                except redis.exceptions.RedisError as exc:
-                    if self._stopping.is_set():
-                        return
-                    # NOGROUP: the stream went (FLUSHDB, failover to an empty replica) and took
-                    # the group with it. Any other error: keep the worker alive, retry.
-                    group_exists = group_exists and not str(exc).startswith("NOGROUP")
-                    log.warning("webhook worker: %s; retrying", exc)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), 1.0)
+        settings = self.settings
+        client = webhook_http.new_client(settings.webhook_timeout_s, settings.webhook_concurrency)
+        async with client:
+            try:
+                while not self._stopping.is_set():
+                    try:
+                        if not group_exists:
+                            await self._create_group()
+                            group_exists = True
+                        await self._poll(client)
+                    except redis.exceptions.RedisError as exc:
+                        if self._stopping.is_set():
+                            break
+                        # NOGROUP: the stream went (FLUSHDB, failover to an empty replica) and
+                        # took the group with it. Any other error: keep the worker alive, retry.
+                        group_exists = group_exists and not str(exc).startswith("NOGROUP")
+                        log.warning("webhook worker: %s; retrying", exc)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._stopping.wait(), 1.0)
+                if self._inflight:  # stopping: let the deliveries in flight settle
+                    await asyncio.wait(set(self._inflight.values()))
+            finally:
+                for task in list(self._inflight.values()):
+                    task.cancel()
 
     async def _create_group(self) -> None:
         with contextlib.suppress(redis.exceptions.ResponseError):  # BUSYGROUP: it exists
@@ -191,18 +220,59 @@ class WebhookWorker:
 
     async def _poll(self, client: httpx.AsyncClient) -> None:
         await self._promote(keys=[keys.WEBHOOK_RETRIES, keys.WEBHOOKS], args=[time.time()])
+        free = self.settings.webhook_concurrency - len(self._inflight)
+        if free <= 0:  # every slot busy: wait for one to free up
+            await asyncio.wait(
+                set(self._inflight.values()), timeout=0.25, return_when=asyncio.FIRST_COMPLETED
+            )
+            return
         claimed: list[Any] = await self.redis.xautoclaim(
-            keys.WEBHOOKS, keys.WEBHOOK_GROUP, self.consumer, self.stale_ms, "0-0", count=10
+            keys.WEBHOOKS, keys.WEBHOOK_GROUP, self.consumer, self.stale_ms, "0-0", count=free
         )
-        fresh: list[Any] = await self.redis.xreadgroup(  # type: ignore[assignment]
-            keys.WEBHOOK_GROUP, self.consumer, {keys.WEBHOOKS: ">"}, count=10, block=250
-        )
-        stale: list[tuple[str, dict[str, str]]] = claimed[1]
-        entries = stale + [e for _, stream_entries in fresh for e in stream_entries]
+        entries: list[tuple[str, dict[str, str]]] = [
+            (entry_id, fields)
+            for entry_id, fields in claimed[1]
+            if fields and entry_id not in self._inflight
+        ]
+        if len(entries) < free:
+            fresh: list[Any] = await self.redis.xreadgroup(  # type: ignore[assignment]
+                keys.WEBHOOK_GROUP,
+                self.consumer,
+                {keys.WEBHOOKS: ">"},
+                count=free - len(entries),
+                block=None if entries else 250,
+            )
+            entries += [e for _, stream_entries in fresh for e in stream_entries]
         for entry_id, fields in entries:
             if self._stopping.is_set():
                 return  # the rest stay pending; a worker claims them when they go stale
-            await self._deliver(client, entry_id, Delivery.from_json(fields["delivery"]))
+            delivery = Delivery.from_json(fields["delivery"])
+            if self._per_tenant[delivery.tenant_id] >= self.settings.webhook_tenant_concurrency:
+                await self._defer(
+                    keys=[keys.WEBHOOK_RETRIES, keys.WEBHOOKS],
+                    args=[delivery.to_json(), time.time() + DEFER_S, keys.WEBHOOK_GROUP, entry_id],
+                )
+                continue
+            self._per_tenant[delivery.tenant_id] += 1
+            self._inflight[entry_id] = asyncio.create_task(
+                self._deliver_guarded(client, entry_id, delivery), name=f"webhook-{delivery.id}"
+            )
+
+    async def _deliver_guarded(
+        self, client: httpx.AsyncClient, entry_id: str, delivery: Delivery
+    ) -> None:
+        try:
+            await self._deliver(client, entry_id, delivery)
+        except redis.exceptions.RedisError as exc:
+            # Not settled: it stays pending and is claimed again once stale.
+            log.warning("webhook %s: could not settle the attempt: %s", delivery.id, exc)
+        except Exception:
+            log.exception("webhook %s: delivery failed unexpectedly", delivery.id)
+        finally:
+            self._inflight.pop(entry_id, None)
+            self._per_tenant[delivery.tenant_id] -= 1
+            if self._per_tenant[delivery.tenant_id] <= 0:
+                del self._per_tenant[delivery.tenant_id]
 
     async def _deliver(self, client: httpx.AsyncClient, entry_id: str, delivery: Delivery) -> None:
         secret = await tenant_secret(self.redis, delivery.tenant_id)
@@ -216,16 +286,15 @@ class WebhookWorker:
             "X-Viva-Timestamp": str(timestamp),
             "X-Viva-Signature": sign(secret, timestamp, body),
         }
-        status_code: int | None = None
-        error: str | None = None
-        try:
-            response = await client.post(delivery.url, content=body, headers=headers)
-            status_code = response.status_code
-            if not response.is_success:
-                error = f"HTTP {status_code}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        delivered = error is None
+        result = await webhook_http.post(
+            client,
+            delivery.url,
+            body=body,
+            headers=headers,
+            policy=self.policy,
+            deadline_s=self.settings.webhook_timeout_s,
+        )
+        delivered = result.delivered
         gives_up = not delivered and delivery.attempt >= self.settings.webhook_max_attempts
         retry_at = (
             None
@@ -238,9 +307,9 @@ class WebhookWorker:
             "url": delivery.url,
             "attempt": delivery.attempt,
             "at": time.time(),
-            "status_code": status_code,
+            "status_code": result.status_code,
             "delivered": delivered,
-            "error": error,
+            "error": result.error,
             "next_attempt_at": retry_at,
         }
         retry = replace(delivery, attempt=delivery.attempt + 1).to_json() if retry_at else ""

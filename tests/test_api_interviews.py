@@ -144,11 +144,14 @@ def test_session_inputs_are_validated(api: Api) -> None:
 
 
 def test_invite_link_opens_a_new_session_in_the_room(api: Api) -> None:
+    """The link is opt-in (`invite_sessions`), and opens a session only on the page's POST
+    (tests/test_invites.py has the limits)."""
     headers = api.tenant()
-    invite = api.client.post("/v1/interviews", headers=headers, json={"name": "Open"}).json()
-    joined = api.client.get(
-        invite["invite_url"].removeprefix("http://127.0.0.1:8000"), follow_redirects=False
-    )
+    body = {"name": "Open", "invite_sessions": 5}
+    invite = api.client.post("/v1/interviews", headers=headers, json=body).json()
+    link = invite["invite_url"].removeprefix("http://127.0.0.1:8000")
+    assert api.client.get(link, follow_redirects=False).status_code == 200
+    joined = api.client.post(link, follow_redirects=False)
     assert joined.status_code == 303
     embed, _, fragment = joined.headers["location"].partition("#token=")
     session_id = embed.rsplit("/", 1)[-1]

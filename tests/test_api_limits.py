@@ -95,7 +95,13 @@ def test_reinvite_revokes_the_old_token_at_once(api: Api) -> None:
     assert actions == ["created", "reinvited"]
 
 
-def test_delete_erases_every_key_of_the_session(api: Api, tmp_path: Path) -> None:
+def test_delete_erases_every_key_of_the_session(settings: Settings, tmp_path: Path) -> None:
+    # The webhook goes to a closed local port: allowed explicitly (local addresses are refused).
+    with running_app(settings.model_copy(update={"webhook_allow_networks": "127.0.0.1"})) as api:
+        _delete_erases_every_key(api, tmp_path)
+
+
+def _delete_erases_every_key(api: Api, tmp_path: Path) -> None:
     headers = api.tenant()
     access = api.client.post(
         "/v1/sessions",

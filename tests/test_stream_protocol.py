@@ -13,7 +13,7 @@ from pipeline.engine import InterviewPlan, Question
 from server import audit
 from server.sessions import SessionStore
 from server.store import Redis
-from server.stream import RedactTokens
+from server.stream import RedactTokens, StreamClosed, _parse
 from tests.conftest import piper_speech
 from tests.stream_client import (
     LiveServer,
@@ -243,3 +243,16 @@ def test_tokens_never_reach_the_log() -> None:
     assert RedactTokens().filter(record)
     assert "SECRET123" not in record.getMessage()
     assert "token=***&x=1" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type":"consent","version":' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"type":"consent","version":' + "9" * 5000 + "}",
+    ],
+)
+def test_hostile_json_is_a_protocol_error_not_a_crash(text: str) -> None:
+    with pytest.raises(StreamClosed) as closed:
+        _parse(text)
+    assert closed.value.code == 4400

@@ -18,6 +18,9 @@ from server import keys
 from server.settings import Settings
 from tests.api_support import running_app
 
+# The receivers run on loopback, which webhooks may reach only when allowed explicitly.
+LOCAL = "127.0.0.1/32"
+
 
 @dataclass
 class Received:
@@ -84,7 +87,12 @@ def test_delivery_retries_until_accepted_across_a_restart(
     settings: Settings, receiver: Receiver
 ) -> None:
     fast = settings.model_copy(
-        update={"webhook_backoff_s": 1.0, "webhook_timeout_s": 2.0, "webhook_max_attempts": 5}
+        update={
+            "webhook_backoff_s": 1.0,
+            "webhook_timeout_s": 2.0,
+            "webhook_max_attempts": 5,
+            "webhook_allow_networks": LOCAL,
+        }
     )
     with running_app(fast) as api:
         headers = api.tenant()
@@ -145,7 +153,7 @@ def test_delivery_goes_on_after_the_queue_is_flushed(
     """FLUSHDB or a failover to an empty replica takes the stream and its consumer group; the
     worker makes them again instead of dying on NOGROUP."""
     receiver.failures = 0
-    with running_app(settings) as api:
+    with running_app(settings.model_copy(update={"webhook_allow_networks": LOCAL})) as api:
         redis = api.client.app.state.services.store.redis  # type: ignore[attr-defined]
         headers = api.tenant()
         wait_for(lambda: api.client.portal.call(redis.exists, keys.WEBHOOKS) == 1, 10)

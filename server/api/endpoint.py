@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server import keys, ratelimit
+from server.api.body import check_declared_length, read_body
 from server.api.errors import ApiError, BadRequest, TooManyRequests, Unauthorized, from_validation
 from server.auth import (
     AuthError,
@@ -89,6 +90,8 @@ class Endpoint:
         statuses = {401, 429, *self.errors}
         if self.body or self.query:
             statuses.add(400)
+        if self.body:
+            statuses.add(413)
         if self.path_params:
             statuses.add(404)
         return sorted(statuses)
@@ -101,10 +104,12 @@ class Endpoint:
 
     async def _handle(self, request: Request) -> Response:
         services: Services = request.app.state.services
+        check_declared_length(request, services.settings.max_body_bytes)
         caller = await self._authenticate(services, request)
         await _rate_limit(services, caller)
         query = _parse_query(self.query, request) if self.query else None
-        body = await self._parse_body(request) if self.body else None
+        limit = services.settings.max_body_bytes
+        body = await self._parse_body(request, limit) if self.body else None
         result = await self.handler(Call(request, services, caller, body, query))
         if isinstance(result, Response):
             return result
@@ -119,18 +124,23 @@ class Endpoint:
         except AuthError as exc:
             raise Unauthorized(str(exc)) from exc
 
-    async def _parse_body(self, request: Request) -> BaseModel | None:
+    async def _parse_body(self, request: Request, limit: int) -> BaseModel | None:
         assert self.body is not None
-        raw = await request.body()
+        raw = await read_body(request, limit)
         if not raw.strip():
             if self.body_required:
                 raise BadRequest("The request needs a JSON body.", code="invalid_json")
             return None
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from exc
-        return _parse(self.body, data, where="body")
+        return _parse(self.body, _json(raw), where="body")
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError as exc:  # nested deeper than the parser's stack allows
+        raise BadRequest("The body is nested too deeply.", code="invalid_json") from exc
+    except ValueError as exc:  # not JSON, not UTF-8, or a number too long to convert
+        raise BadRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from exc
 
 
 def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:

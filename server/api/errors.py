@@ -65,6 +65,11 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"

@@ -29,7 +29,10 @@ TAG = "interviews"
 
 class InterviewCreated(BaseModel):
     interview_id: str
-    invite_url: str = Field(description="a link that starts a new session of this interview")
+    invite_url: str = Field(
+        description="the interview's invite link: a page that opens a new session when the "
+        "candidate asks for one, while `invite_sessions` allows"
+    )
 
 
 class Interview(InterviewFields):
@@ -72,6 +75,7 @@ class InterviewPatch(BaseModel):
     focus_areas: list[ShortText] | None = Field(None, max_length=10)
     job_description: str | None = Field(None, max_length=20_000)
     company_context: str | None = Field(None, max_length=5_000)
+    invite_sessions: int | None = Field(None, strict=True, ge=0, le=100_000)
 
 
 def invite_url(call: Call[Any, Any], interview_id: str) -> str:

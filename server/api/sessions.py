@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, Response
 
 from pipeline.engine import InterviewPlan, PlanSpec
 from pipeline.interview.planning import build_plan
-from server import audit, interviews, keys, ratelimit, webhooks
+from server import audit, interviews, keys, netguard, ratelimit, webhooks
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
 from server.api.errors import BadRequest, Conflict, NotFound, TooManyRequests
@@ -198,11 +198,25 @@ async def _plan_spec(redis: Redis, tenant_id: str, body: SessionCreate) -> tuple
     return spec, own.name
 
 
+async def _check_webhook_url(url: str, settings: Settings) -> None:
+    """400 when the URL names or resolves to an internal address (delivery checks again)."""
+    try:
+        await netguard.check_url(
+            url, netguard.AddressPolicy.from_setting(settings.webhook_allow_networks)
+        )
+    except netguard.BlockedAddress as exc:
+        raise BadRequest(
+            "The webhook URL is not allowed.", fields={"webhook_url": str(exc)}
+        ) from exc
+
+
 async def open_session(
     services: Services, tenant_id: str, actor: str, body: SessionCreate
 ) -> tuple[SessionRecord, str]:
     """Plan, quota, store, audit: a new session and its token. Shared by the API and invite links."""
     redis, settings = services.store.redis, services.settings
+    if body.webhook_url is not None:
+        await _check_webhook_url(str(body.webhook_url), settings)
     spec, title = await _plan_spec(redis, tenant_id, body)
     defaults = ratelimit.TenantLimits(settings.rate_limit_per_minute, settings.daily_session_quota)
     limits = await ratelimit.limits_for(redis, tenant_id, defaults)
