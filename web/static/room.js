@@ -1,6 +1,8 @@
 // The interview room: start screen, voice loop over the stream protocol (viva.v1), captions,
 // and lifecycle events to the embedding page.
+import { SpokenAnswer } from "./answer.js";
 import { Capture, CAPTURE_RATE, Playback, openMicrophone } from "./audio.js";
+import { Captions } from "./captions.js";
 
 const config = JSON.parse(document.getElementById("room-config").textContent);
 const params = new URLSearchParams(location.search);
@@ -11,6 +13,13 @@ const VERDICTS = {
   completed: "Interview completed.",
   partial: "The interview ended before every question was answered.",
   low_confidence: "There was not enough clear speech to score this interview reliably.",
+};
+// What the room says about the candidate's open spoken answer, by phase (see answer.js).
+const ANSWER_STATUS = {
+  none: "",
+  speaking: "Listening…",
+  paused: "Listening — take your time. Press I'm done when you've finished.",
+  ending: "Got it. One moment…",
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -30,7 +39,8 @@ const state = {
   finished: false,
   ended: false, // a terminal screen is up: no reconnecting
   consent: null, // the server's disclosure and whether it was accepted
-  pendingTyped: null, // caption of a typed answer not yet confirmed by a transcript
+  captions: null, // Captions, once the persona is known
+  answer: new SpokenAnswer(), // the candidate's open spoken answer, if any
   elapsedBase: 0,
   elapsedAt: 0,
 };
@@ -143,6 +153,7 @@ async function loadSession() {
     `${info.practice ? "Practice interview" : "Interview"}: ${questions}. ` +
     (info.mode === "chat" ? "You answer by typing." : "You answer by speaking; typing works too.");
   field("interviewer-label").textContent = `${persona.name}, ${persona.title} (AI)`;
+  state.captions = new Captions($("#captions"), persona.name);
   setVoiceOnly(info.mode !== "chat");
   if (!(await loadDisclosure())) return fail("server_error", "The interview could not be loaded.");
   show("start");
@@ -261,6 +272,7 @@ function handleClose(code) {
   clearInterval(state.pinger);
   state.socket = null;
   state.streaming = false;
+  state.answer.close();
   if (state.finished || state.ended) return;
   if (code === 4409) return endWith("already-completed", "interviewAlreadyCompleted");
   if (code === 4401) return endWith("expired", "interviewError", { code: "invalid_token" });
@@ -297,9 +309,11 @@ async function handleReady(message) {
   banner(state.playback.blocked ? "Sound is off: press any key or click to turn it on." : "");
   if (message.resumed) banner("Reconnected: picking up where we left off.");
   if (message.progress) handleProgress(message.progress);
+  state.answer.close();
   state.streaming = true;
   show("interview");
-  $("#answer-text").focus({ preventScroll: true });
+  // Speaking, the candidate's keyboard is free for "I'm done" (Enter); typing, the box is theirs.
+  $(usesMicrophone() ? "#captions" : "#answer-text").focus({ preventScroll: true });
 }
 
 function handleMessage(message) {
@@ -309,19 +323,23 @@ function handleMessage(message) {
       break;
     case "vad":
       field("candidate-speaking").classList.toggle("on", Boolean(message.speaking));
+      state.answer.vad(Boolean(message.speaking));
       break;
     case "transcript":
-      candidateCaption(message.turn, message.text, message.final);
+      if (message.role && message.role !== "candidate") break;
+      state.captions.candidate(message.turn, message.text, Boolean(message.final));
+      if (message.final) state.answer.close();
       break;
     case "agent_text":
-      interviewerCaption(message.turn, message.text);
+      state.captions.interviewer(message.turn, message.text);
       break;
     case "agent_audio":
+      if (message.event === "start") state.answer.close();
       if (message.event === "end" && state.playback) state.playback.mark(message.turn);
       break;
     case "interrupt":
       if (state.playback) state.playback.flush();
-      markInterrupted(message.turn);
+      state.captions.interrupted(message.turn);
       break;
     case "feedback":
       feedbackCard(message);
@@ -333,6 +351,12 @@ function handleMessage(message) {
       handleFinished(message);
       break;
     case "error":
+      // A message type this server does not know (`answer_done` before protocol v1.1): nothing
+      // for the candidate to read, and not why a later close happened.
+      if (message.code === "unknown_type" && !message.fatal) {
+        state.answer.notFinished();
+        break;
+      }
       state.lastError = message;
       if (!message.fatal) banner(message.message);
       break;
@@ -376,68 +400,43 @@ function tickClock() {
   field("clock").textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-// --- captions and feedback -----------------------------------------------------------------
+// --- the open spoken answer: "I'm done" and the listening status ----------------------------
 
-function caption(role, turn) {
-  const captions = $("#captions");
-  let line = captions.querySelector(`.caption[data-role="${role}"][data-turn="${turn}"]`);
-  if (!line) {
-    line = document.createElement("p");
-    line.className = `caption ${role}`;
-    line.dataset.role = role;
-    line.dataset.turn = String(turn);
-    const speaker = document.createElement("span");
-    speaker.className = "speaker";
-    speaker.textContent = role === "interviewer" ? `${state.info.persona.name}:` : "You:";
-    const text = document.createElement("span");
-    text.className = "text";
-    line.append(speaker, text);
-    captions.append(line);
-  }
-  return line;
+function renderAnswer(phase) {
+  $("#room").dataset.answer = phase;
+  field("answer-status").textContent = ANSWER_STATUS[phase];
+  const open = state.answer.canFinish;
+  const button = $("#answer-done");
+  if (!open && button.contains(document.activeElement)) $("#captions").focus({ preventScroll: true });
+  button.hidden = !open;
+  button.disabled = !open;
+  $("#answer-done-hint").hidden = !open;
 }
 
-function scrollCaptions() {
-  const captions = $("#captions");
-  captions.scrollTop = captions.scrollHeight;
+function finishAnswer() {
+  if (state.answer.finish()) send({ type: "answer_done" });
 }
 
-function candidateCaption(turn, text, final) {
-  const typed = state.pendingTyped;
-  let line;
-  if (typed && normalize(typed.querySelector(".text").textContent) === normalize(text)) {
-    typed.dataset.turn = String(turn); // the server's record of the typed answer
-    state.pendingTyped = null;
-    line = typed;
-  } else {
-    line = caption("candidate", turn);
-  }
-  line.querySelector(".text").textContent = text;
-  line.classList.toggle("partial", !final);
-  line.dataset.final = String(Boolean(final));
-  scrollCaptions();
+// Enter says "I'm done" unless the focus is somewhere Enter already means something (the answer
+// box, a button, the dialog).
+const ENTER_HAS_A_MEANING = "textarea, input, select, button, a[href], dialog, [contenteditable]";
+
+function answerDoneKey(event) {
+  if (event.key !== "Enter" || event.shiftKey || event.ctrlKey || event.altKey || event.metaKey) return;
+  if (event.isComposing || event.repeat || !state.answer.canFinish) return;
+  if ($("#room").dataset.current !== "interview") return;
+  const target = event.target instanceof Element ? event.target : null;
+  if (target && target.closest(ENTER_HAS_A_MEANING)) return;
+  event.preventDefault();
+  finishAnswer();
 }
 
-function interviewerCaption(turn, text) {
-  const line = caption("interviewer", turn);
-  const span = line.querySelector(".text");
-  span.textContent = span.textContent ? `${span.textContent} ${text}` : text;
-  line.dataset.final = "true";
-  scrollCaptions();
-}
-
-function markInterrupted(turn) {
-  const line = $(`#captions .caption[data-role="interviewer"][data-turn="${turn}"]`);
-  if (line) line.querySelector(".text").textContent += " —";
-}
-
-function normalize(text) {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
-}
+// --- feedback --------------------------------------------------------------------------------
 
 function feedbackCard(message) {
   const card = document.createElement("article");
   card.className = "feedback-card";
+  card.dataset.turn = String(message.turn);
   const heading = document.createElement("h3");
   heading.textContent = `Feedback on your answer: ${message.score} / 100`;
   card.append(heading);
@@ -453,7 +452,10 @@ function feedbackCard(message) {
     }
     card.append(label, list);
   }
-  $("#feedback").append(card);
+  // A repaired answer is scored again: its new feedback replaces the old.
+  const earlier = [...$("#feedback").children].find((other) => other.dataset.turn === card.dataset.turn);
+  if (earlier) earlier.replaceWith(card);
+  else $("#feedback").append(card);
 }
 
 // --- wiring --------------------------------------------------------------------------------
@@ -496,12 +498,8 @@ function wire() {
     const text = input.value.trim();
     if (!text || !state.socket) return;
     send({ type: "answer_text", text });
-    const line = caption("candidate", `typed-${Date.now()}`);
-    line.querySelector(".text").textContent = text;
-    line.dataset.final = "true";
-    state.pendingTyped = line;
+    state.captions.typed(text);
     input.value = "";
-    scrollCaptions();
   });
   $("#answer-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
@@ -509,6 +507,10 @@ function wire() {
       $("#answer-form").requestSubmit();
     }
   });
+  $("#answer-done").addEventListener("click", finishAnswer);
+  document.addEventListener("keydown", answerDoneKey);
+  state.answer.onchange = renderAnswer;
+  renderAnswer(state.answer.phase);
   $("#end").addEventListener("click", () => $("#end-dialog").showModal());
   $("#end-dialog").addEventListener("close", () => {
     if ($("#end-dialog").returnValue === "end") {
