@@ -72,9 +72,10 @@ async def answer_until_finished(
         await client.stream_while(
             either(matches(type="finished"), matches(type="agent_audio", event="end", turn=turn))
         )
-        await client.silence(0.5)  # `finished` follows a closing line at once
-        if client.messages("finished"):
-            return client.messages("finished")[0]
+        if any(m["is_complete"] for m in client.messages("progress")):
+            # The closing: `finished` follows once the repair window has passed.
+            return await client.stream_while(lambda m: m["type"] == "finished")
+        await client.silence(0.5)
         await client.stream(answer)
         turn += 2
     return await client.stream_while(lambda m: m["type"] == "finished")
@@ -116,9 +117,12 @@ async def test_a_spoken_interview_with_barge_in(
     assert metrics["turn"] == 2 and metrics["eos_to_first_audio_ms"] > 0
     assert client.first_audio_after(sent) is not None
 
-    # Barge in once the question has started playing.
+    # Barge in once the question has started playing, after the repair window (speech sooner
+    # would continue answer 1: tests/test_voice_scripted.py covers that).
     await client.stream_while(lambda m: m["type"] == "agent_text" and m["turn"] == 2)
-    await client.silence(0.4)
+    reply_started = time.monotonic()
+    await client.stream_while(lambda m: m["type"] == "agent_text" and m["text"].endswith("?"))
+    await client.silence(max(0.0, reply_started + 3.05 - time.monotonic()))
     await client.stream(answers[ANSWER_2])
     assert (await client.wait_for(lambda m: m["type"] == "interrupt"))["turn"] == 2
     final_2 = await client.stream_while(
@@ -233,3 +237,30 @@ async def test_end_mid_answer_stores_what_was_said(
     assert "readers" not in said and "team" not in said  # never said
     assert answer.meta["asr_text"] == answer.text  # one voice: nothing left out
     assert answer.ended_at > answer.started_at
+
+
+async def test_going_on_after_the_reply_began_repairs_the_answer(
+    server: LiveServer, redis: Redis, answers: dict[str, np.ndarray]
+) -> None:
+    """Protocol v1.1 repair over a real socket with real models: the candidate pauses longer
+    than the patience window, the reply starts, and the candidate goes on with the same answer."""
+    token = await create_session(redis, "e2e-repair", PLAN)
+    client = await StreamClient.connect(server.url("e2e-repair"), token)
+    await client.stream_while(lambda m: m == {"type": "agent_audio", "event": "end", "turn": 0})
+    await client.silence(1.0)
+    await client.stream(answers[ANSWER_1])
+    await client.stream_while(matches(type="agent_audio", event="start", turn=2))
+    await client.stream(answers[ANSWER_2])  # the same answer, going on
+    assert (await client.wait_for(matches(type="interrupt")))["turn"] == 2
+    final = await client.stream_while(
+        lambda m: m["type"] == "transcript" and m["final"] and "cheaper" in m["text"], timeout=30
+    )
+    assert final["turn"] == 1  # the same turn, its final replaced
+    assert wer(f"{ANSWER_1} {ANSWER_2}", final["text"]) <= 0.15, final["text"]
+    await client.stream_while(matches(type="agent_audio", event="end", turn=2))
+    await client.close()
+
+    turns = await SessionStore(redis).turns("e2e-repair")
+    assert [t.role for t in turns[:3]] == ["interviewer", "candidate", "interviewer"]
+    assert turns[1].text == final["text"]  # stored once, replaced by the repaired answer
+    assert not turns[2].interrupted  # the dropped reply was not stored; this one was spoken
