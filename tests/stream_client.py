@@ -54,15 +54,20 @@ class LiveServer:
 
 @contextlib.contextmanager
 def live_server(
-    data_dir: Path, models: ModelRegistry, redis_url: str | None = None
+    data_dir: Path, models: ModelRegistry, redis_url: str | None = None, **settings_env: Any
 ) -> Iterator[LiveServer]:
-    """A server on a free port; with `redis_url`, a second server over the same state."""
+    """A server on a free port; with `redis_url`, a second server over the same state.
+    `settings_env` sets more settings by their variable names (`VIVA_MAX_STREAMS=1`)."""
     valkey = EmbeddedValkey(data_dir) if redis_url is None else None
     redis_url = valkey.start() if valkey is not None else redis_url
     assert redis_url is not None
     port = free_port()
     settings = Settings(
-        VIVA_DATA_DIR=data_dir, REDIS_URL=redis_url, VIVA_PRELOAD_MODELS=False, PORT=port
+        VIVA_DATA_DIR=data_dir,
+        REDIS_URL=redis_url,
+        VIVA_PRELOAD_MODELS=False,
+        PORT=port,
+        **settings_env,
     )
     config = uvicorn.Config(
         create_app(settings, models=models), host="127.0.0.1", port=port, log_level="warning"
