@@ -22,13 +22,13 @@ import dataclasses
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from audio.input import PIPELINE_RATE, AudioInput
-from audio.pcm import BYTES_PER_SAMPLE, encode_s16le
+from audio.pcm import BYTES_PER_SAMPLE
 from models.vad import FRAME_SAMPLES
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
 from pipeline.personas import get_persona
@@ -37,14 +37,11 @@ from pipeline.voice.committed import Word, text_of
 from pipeline.voice.config import FRAME_MS, VoiceConfig
 from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
 from pipeline.voice.messages import (
-    AgentAudio,
-    AgentText,
     FeedbackMessage,
     Interrupt,
     Progress,
     Ready,
     TranscriptText,
-    TurnMetrics,
     Vad,
 )
 from pipeline.voice.ports import (
@@ -56,6 +53,7 @@ from pipeline.voice.ports import (
     TurnLog,
 )
 from pipeline.voice.sink import CandidateSegment, InterviewerSpeech, NullSink, SegmentSink
+from pipeline.voice.speaker import AgentTurn, PendingAudio, ReplyTiming, Speaker
 from pipeline.voice.turn_policy import TurnEnd, TurnPolicy
 
 __all__ = ["AnswerFilter", "FilteredAnswer", "SessionClock", "VoiceLoop"]
@@ -108,42 +106,12 @@ def joined_spans(spans: list[list[float]], gap_s: float) -> list[tuple[float, fl
 
 
 @dataclass
-class AgentTurn:
-    """The interviewer turn being spoken."""
-
-    index: int
-    reply: Reply
-    repeat: bool  # a resumed session re-asking a stored turn: not stored again
-    started_s: float
-    task: asyncio.Task[None] | None = None
-    sentences: list[str] = field(default_factory=list)
-    audio: list[np.ndarray] = field(default_factory=list)
-    play_cursor: float = 0.0  # monotonic time the client finishes playing what was sent
-
-
-@dataclass
 class Repairable:
     """A committed answer whose reply has just begun: speech now continues the answer."""
 
     candidate: CandidateTurn
     turn: Turn
     reply_started: float  # monotonic
-
-
-@dataclass
-class ReplyTiming:
-    """What a reply to a spoken answer cost, for the `metrics` message."""
-
-    eos_monotonic: float  # the last voiced audio
-    asr_final_ms: float
-    engine_ms: float
-    tts_started: float = 0.0
-    tts_done: float = 0.0  # the first sentence's audio exists (it may wait for the end)
-    end: TurnEnd = TurnEnd.SILENCE
-    end_monotonic: float = 0.0  # what ended the turn: a signal's arrival, else the last voice
-
-    def first_audio_ready(self, _: object) -> None:
-        self.tts_done = time.perf_counter()
 
 
 class VoiceLoop:
@@ -180,7 +148,7 @@ class VoiceLoop:
         self.policy = TurnPolicy(self.config.turns, get_persona(plan.persona_id).patience)
         self.sink: SegmentSink = sink or NullSink()
         self.answer_filter = answer_filter
-        self.speak_audio = True
+        self.speaker = Speaker(synthesizer, transport, self.config.tts)
         self.detector = SpeechDetector(self.config.vad)
         self._input: AudioInput | None = None
         self._audio_origin_s: float | None = None  # session time of the first input sample
@@ -199,6 +167,14 @@ class VoiceLoop:
         self._done: asyncio.Future[None] | None = None
         self._finishing = False
         self._pending_store: asyncio.Task[None] | None = None  # a committed answer being filtered
+
+    @property
+    def speak_audio(self) -> bool:
+        return self.speaker.with_audio
+
+    @speak_audio.setter
+    def speak_audio(self, on: bool) -> None:
+        self.speaker.with_audio = on
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -315,7 +291,7 @@ class VoiceLoop:
         index = len(self.transcript) - 1 if repeat else len(self.transcript)
         sentences = reply.sentences()
         first = await anext(sentences, None)
-        audio = self._synthesize_ahead(first)
+        audio = self.speaker.synthesize_ahead(first)
         await self._start_agent(reply, first, audio, index=index, repeat=repeat, timing=None)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -493,7 +469,7 @@ class VoiceLoop:
         reply: Reply | None = None
         first: str | None = None
         sentences: AsyncIterator[str] | None = None
-        audio: asyncio.Task[np.ndarray] | None = None
+        audio: PendingAudio = None
         timing = ReplyTiming(eos_monotonic, asr_ms, 0.0)
         if not self._close_after_answer:
             reply = await self.engine.next_reply(self.plan, [*self.transcript, turn])
@@ -501,7 +477,7 @@ class VoiceLoop:
             first = await anext(sentences, None)
             timing.engine_ms = (time.perf_counter() - engine_started) * 1000
             timing.tts_started = time.perf_counter()
-            audio = self._synthesize_ahead(first)
+            audio = self.speaker.synthesize_ahead(first)
             if audio is not None:
                 audio.add_done_callback(timing.first_audio_ready)
         if typed:
@@ -644,16 +620,11 @@ class VoiceLoop:
 
     # -- the interviewer ---------------------------------------------------------------------
 
-    def _synthesize_ahead(self, sentence: str | None) -> asyncio.Task[np.ndarray] | None:
-        if sentence is None or not self.speak_audio:
-            return None
-        return asyncio.get_running_loop().create_task(self.synthesizer.synthesize(sentence))
-
     async def _start_agent(
         self,
         reply: Reply,
         first: str | None,
-        audio: asyncio.Task[np.ndarray] | None,
+        audio: PendingAudio,
         *,
         index: int,
         repeat: bool,
@@ -669,33 +640,13 @@ class VoiceLoop:
         self,
         agent: AgentTurn,
         first: str | None,
-        audio: asyncio.Task[np.ndarray] | None,
+        audio: PendingAudio,
         rest: AsyncIterator[str],
         timing: ReplyTiming | None,
     ) -> None:
         move = agent.reply.move
         await self.transport.send_message(self._progress(move.is_complete, move.question_index))
-        with_audio = self.speak_audio
-        if with_audio:
-            await self.transport.send_message(AgentAudio("start", agent.index))
-        sentence, pending = first, audio
-        upcoming: asyncio.Task[tuple[str | None, asyncio.Task[np.ndarray] | None]] | None = None
-        try:
-            while sentence is not None:
-                upcoming = asyncio.get_running_loop().create_task(self._next_sentence(rest))
-                samples = await pending if pending is not None else None
-                await self.transport.send_message(AgentText(sentence, agent.index))
-                agent.sentences.append(sentence)
-                if samples is not None and self.speak_audio:
-                    await self._send_paced(agent, samples, timing)
-                    timing = None
-                sentence, pending = await upcoming
-        finally:
-            for task in (pending, upcoming):
-                if task is not None:
-                    task.cancel()
-        if with_audio:
-            await self.transport.send_message(AgentAudio("end", agent.index))
+        await self.speaker.speak(agent, first, audio, rest, timing)
         # A reply shorter than the repair window is kept open as long: the candidate may yet go
         # on with the answer, which drops it (and a closing must not end the interview then).
         repairable = self._repairable
@@ -711,48 +662,6 @@ class VoiceLoop:
                 self._close_after_answer = True  # they are speaking: finish after the answer
             else:
                 await self._finish(ended_early=False)
-
-    async def _next_sentence(
-        self, rest: AsyncIterator[str]
-    ) -> tuple[str | None, asyncio.Task[np.ndarray] | None]:
-        sentence = await anext(rest, None)
-        return sentence, self._synthesize_ahead(sentence)
-
-    async def _send_paced(
-        self, agent: AgentTurn, samples: np.ndarray, timing: ReplyTiming | None
-    ) -> None:
-        """Send at real time plus a small lead, so a barge-in has little to flush."""
-        rate = self.synthesizer.sample_rate
-        chunk = int(rate * self.config.tts.chunk_ms / 1000)
-        lead_s = self.config.tts.lead_ms / 1000
-        for offset in range(0, len(samples), chunk):
-            part = samples[offset : offset + chunk]
-            now = time.monotonic()
-            agent.play_cursor = max(agent.play_cursor, now)
-            if agent.play_cursor - now > lead_s:
-                await asyncio.sleep(agent.play_cursor - now - lead_s)
-            await self.transport.send_audio(encode_s16le(part))
-            agent.audio.append(part)
-            agent.play_cursor += len(part) / rate
-            if timing is not None:
-                await self._send_metrics(agent.index, timing)
-                timing = None
-
-    async def _send_metrics(self, turn: int, timing: ReplyTiming) -> None:
-        first_audio = time.monotonic()
-        await self.transport.send_message(
-            TurnMetrics(
-                turn=turn,
-                eos_to_first_audio_ms=round((first_audio - timing.eos_monotonic) * 1000, 1),
-                end=timing.end.value,
-                end_to_first_audio_ms=round((first_audio - timing.end_monotonic) * 1000, 1),
-                asr_final_ms=round(timing.asr_final_ms, 1),
-                engine_ms=round(timing.engine_ms, 1),
-                tts_first_chunk_ms=round(
-                    ((timing.tts_done or time.perf_counter()) - timing.tts_started) * 1000, 1
-                ),
-            )
-        )
 
     async def _interrupt_agent(self) -> None:
         """Barge-in: stop the interviewer, tell the client to drop queued audio, store the turn
