@@ -323,7 +323,24 @@ def integrity_section(models: ModelRegistry) -> Section:
     return section
 
 
+# -- real speech (tests/bench_realspeech.py; imported when run, as it imports this module) ----
+
+
+def realspeech_section(models: ModelRegistry) -> Section:
+    from tests import bench_realspeech
+
+    return bench_realspeech.turn_taking_section(models)
+
+
+def long_answers_section(models: ModelRegistry) -> Section:
+    from tests import bench_realspeech
+
+    return bench_realspeech.long_answers_section(models)
+
+
 SECTIONS: list[Callable[[ModelRegistry], Section]] = [
+    realspeech_section,  # the headline: real recorded speech with real pauses
+    long_answers_section,
     asr_section,
     voice_section,
     scoring_section,
@@ -332,8 +349,8 @@ SECTIONS: list[Callable[[ModelRegistry], Section]] = [
 
 
 def main() -> None:
-    """`python -m tests.bench [section ...]`: only the named sections (asr, voice, scoring,
-    integrity), printed and not written to BENCHMARKS.md."""
+    """`python -m tests.bench [section ...]`: only the named sections (asr, realspeech,
+    long_answers, voice, scoring, integrity), printed and not written to BENCHMARKS.md."""
     chosen = [make for make in SECTIONS if make.__name__.removesuffix("_section") in sys.argv[1:]]
     started = time.monotonic()
     models = ModelRegistry()

@@ -1,0 +1,947 @@
+"""Real speech over real sockets: turn-taking on long answers with thinking pauses, and the cost
+of long answers. Two `make bench` sections (wired into `tests/bench.py`), plus the helpers
+`tests/test_realspeech_turns.py` uses.
+
+Answers are real read speech (LibriSpeech test-other, `../shared/data`): one speaker's
+utterances in file order, each cut to its voiced part (Silero VAD) and joined with seeded random
+pauses of 0.4-1.6 s (measured voice to voice: the recordings' own room tone as far as it goes,
+digital silence for the rest); and the 30 s pyannote sample of a real conversation as it is.
+Every answer ends where its speech ends. The reference is Whisper on the whole answer in one
+offline pass (no streaming, no window); "words lost" are the reference's words that the streamed
+final transcript(s) do not match in a word alignment.
+
+Sizes come from the environment: `BENCH_QUICK=1` for a smoke run of a few minutes, or
+
+- `BENCH_RS_SESSIONS` (4), `BENCH_RS_ANSWERS` (answers per session and end mode, 3),
+  `BENCH_RS_MODES` (`silence,answer_done`): the turn-taking table;
+- `BENCH_LONG_LENGTHS` (`20,60,120,180` s), `BENCH_LONG_LEVELS` (`1,4,8,12` sessions),
+  `BENCH_LONG_HEAVY_MAX_S` (120: above 4 sessions, no longer answers),
+  `BENCH_LONG_SOLO_REPEATS` (`20:2`: answers of that length run that many times alone);
+- `BENCH_SEED` (7): the pauses, the session starts and the think times.
+
+`python -m tests.bench realspeech long_answers` runs just these two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import redis.asyncio as aioredis
+import soundfile as sf
+import soxr
+import websockets
+
+from models.registry import ModelRegistry
+from models.vad import FRAME_SAMPLES
+from pipeline.engine import InterviewPlan, Question
+from tests.bench import Section, ServerProcess, percentile, server_process
+from tests.stream_client import Received, StreamClient, create_session, matches, speech_end
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+LIBRISPEECH = DATA / "librispeech-test-other"
+PYANNOTE = DATA / "pyannote-sample.wav"
+SPEAKERS = ("1688", "1998", "2033", "2414")
+RATE = 16000
+PAUSE_S = (0.4, 1.6)  # between two utterances of one answer, voice to voice
+MODES = ("silence", "answer_done")
+REPLY_TIMEOUT_S = 90.0  # end of an answer -> the interviewer's reply; an overloaded server is slow
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Utterance:
+    lead: np.ndarray  # the recording's own silence before the voice
+    voice: np.ndarray  # first to last voiced frame (Silero), with 64 ms either side
+    trail: np.ndarray  # its silence after
+
+    @property
+    def seconds(self) -> float:
+        return len(self.voice) / RATE
+
+
+@dataclass(frozen=True, eq=False)
+class Answer:
+    name: str
+    audio: np.ndarray  # 16 kHz float32, ends where the speech ends
+    offline: str  # Whisper on the whole answer in one pass: the reference
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / RATE
+
+
+def read_16k(path: Path) -> np.ndarray:
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)
+    if rate != RATE:
+        mono = soxr.resample(mono, rate, RATE)
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+_UTTERANCES: dict[Path, Utterance] = {}
+
+
+def utterance(models: ModelRegistry, path: Path) -> Utterance:
+    """A recording split into its voiced part and the silences around it."""
+    if path not in _UTTERANCES:
+        audio = read_16k(path)
+        vad = models.vad().stream()
+        voiced = [
+            i
+            for i, offset in enumerate(range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES))
+            if vad.probability(audio[offset : offset + FRAME_SAMPLES]) >= 0.5
+        ]
+        if not voiced:
+            raise ValueError(f"{path}: no speech found")
+        start = max(0, (voiced[0] - 2) * FRAME_SAMPLES)
+        end = min(len(audio), (voiced[-1] + 3) * FRAME_SAMPLES)
+        _UTTERANCES[path] = Utterance(audio[:start], audio[start:end], audio[end:])
+    return _UTTERANCES[path]
+
+
+def speaker_files(speaker: str) -> list[Path]:
+    return sorted((LIBRISPEECH / speaker).glob("*.flac"))
+
+
+def join(utterances: list[Utterance], pauses: Iterable[float]) -> np.ndarray:
+    """The utterances in order, `pauses` (seconds, voice to voice) between them, a quarter second
+    of room tone before the first word; cut where the speech ends."""
+    first = utterances[0]
+    parts = [first.lead[len(first.lead) - min(len(first.lead), RATE // 4) :], first.voice]
+    for (before, after), pause in zip(pairwise(utterances), pauses, strict=False):
+        gap = int(pause * RATE)
+        tail = before.trail[: gap // 2]
+        head_len = min(len(after.lead), gap - len(tail))
+        head = after.lead[len(after.lead) - head_len :]
+        silence = np.zeros(gap - len(tail) - len(head), np.float32)
+        parts += [tail, silence, head, after.voice]
+    audio = np.concatenate(parts).astype(np.float32)
+    return audio[: int(speech_end(audio) * RATE)]
+
+
+def offline_transcript(models: ModelRegistry, audio: np.ndarray) -> str:
+    return models.asr().transcribe(audio).text
+
+
+def answer_from(
+    models: ModelRegistry, name: str, files: list[Path], seed: int, *, offline: bool = True
+) -> Answer:
+    rng = random.Random(seed)
+    audio = join([utterance(models, f) for f in files], (rng.uniform(*PAUSE_S) for _ in files[1:]))
+    return Answer(name, audio, offline_transcript(models, audio) if offline else "")
+
+
+def speaker_answer(
+    models: ModelRegistry, speaker: str, first: int, count: int, seed: int
+) -> Answer:
+    """`count` of one speaker's utterances from the `first` (file order), with pauses."""
+    files = speaker_files(speaker)[first : first + count]
+    return answer_from(models, f"{speaker} #{first + 1}-{first + count}", files, seed)
+
+
+def pyannote_answer(models: ModelRegistry) -> Answer:
+    audio = read_16k(PYANNOTE)
+    audio = audio[: int(speech_end(audio) * RATE)]
+    return Answer("pyannote sample", audio, offline_transcript(models, audio))
+
+
+def answer_of_length(models: ModelRegistry, seconds: float, variant: int, seed: int) -> Answer:
+    """About `seconds` of one speaker's utterances (speaker `variant` mod 4) in file order from
+    the start that comes closest, going round the speaker's files again when they run out."""
+    speaker = SPEAKERS[variant % len(SPEAKERS)]
+    files = speaker_files(speaker)
+    voices = [utterance(models, f).seconds for f in files]
+    rng = random.Random(seed * 1000 + variant)
+    pauses = [rng.uniform(*PAUSE_S) for _ in range(int(seconds) + 10)]
+    best: tuple[float, int, int] | None = None  # (distance, start, count)
+    for start in range(len(files)):
+        total, count = 0.25, 0
+        while total < seconds and count < len(pauses):
+            total += voices[(start + count) % len(files)] + (pauses[count - 1] if count else 0.0)
+            count += 1
+            fit = abs(total - seconds)
+            if best is None or fit < best[0]:
+                best = (fit, start, count)
+    assert best is not None
+    _, start, count = best
+    chosen = [files[(start + i) % len(files)] for i in range(count)]
+    audio = join([utterance(models, f) for f in chosen], pauses)
+    name = f"{seconds:.0f} s #{variant} ({speaker})"
+    return Answer(name, audio, offline_transcript(models, audio))
+
+
+# -- words lost ---------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+@dataclass(frozen=True)
+class WordDiff:
+    """The streamed transcript against the offline one, word by word (difflib alignment)."""
+
+    lost: int  # offline words with no streamed word in their place: what streaming dropped
+    misheard: int  # offline words with other streamed words in their place (model errors)
+    total: int  # offline words
+
+    def __add__(self, other: WordDiff) -> WordDiff:
+        return WordDiff(
+            self.lost + other.lost, self.misheard + other.misheard, self.total + other.total
+        )
+
+
+def word_diff(reference: str, streamed: str) -> WordDiff:
+    ref, hyp = words(reference), words(streamed)
+    lost = misheard = 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, ref, hyp, autojunk=False).get_opcodes():
+        if op == "delete":
+            lost += i2 - i1
+        elif op == "replace":
+            misheard += min(i2 - i1, j2 - j1)
+            lost += max(0, (i2 - i1) - (j2 - j1))
+    return WordDiff(lost, misheard, len(ref))
+
+
+# -- one answer over the socket -----------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    answer: Answer
+    mode: str
+    sessions: int = 1
+    question_turn: int = 0  # the interviewer turn the answer answers
+    cut_offs: list[dict[str, Any]] = field(default_factory=list)  # before the audio was all sent
+    finals: dict[int, str] = field(default_factory=dict)  # candidate turn -> its latest final
+    reply_turn: int | None = None  # the interviewer turn that replied to the whole answer
+    reply_at: float = 0.0  # when its `agent_audio` start arrived (monotonic)
+    end_to_audio_ms: float | None = None  # at the client; None for a reply that cut in
+    metrics: dict[str, Any] = field(default_factory=dict)  # the server's, for the reply turn
+    cpu_s: float | None = None  # server process CPU, answer start -> reply audio (one session)
+    unknown_answer_done: bool = False  # the server does not know `answer_done` (before v1.1)
+
+    @property
+    def cut_off(self) -> bool:
+        return bool(self.cut_offs)
+
+    @property
+    def split(self) -> bool:
+        return len(self.finals) > 1
+
+    @property
+    def streamed(self) -> str:
+        return " ".join(self.finals[turn] for turn in sorted(self.finals))
+
+    def words(self) -> WordDiff:
+        return word_diff(self.answer.offline, self.streamed)
+
+
+def is_agent_start(m: dict[str, Any], after_turn: int) -> bool:
+    return m["type"] == "agent_audio" and m.get("event") == "start" and m["turn"] > after_turn
+
+
+def is_final(m: dict[str, Any]) -> bool:
+    return m["type"] == "transcript" and bool(m.get("final")) and m.get("role") == "candidate"
+
+
+def reply_of(received: list[Received], question_turn: int) -> Received | None:
+    """The interviewer turn now answering the answer: the latest `agent_audio` start of a new
+    turn that no `interrupt` of that turn followed (a barge-in, or a repair dropping it)."""
+    reply: Received | None = None
+    for r in received:
+        m = r.message
+        if m is None:
+            continue
+        if is_agent_start(m, question_turn):
+            reply = r
+        elif (
+            m["type"] == "interrupt"
+            and reply is not None
+            and reply.message is not None
+            and m.get("turn") == reply.message["turn"]
+        ):
+            reply = None
+    return reply
+
+
+async def stream_until(client: StreamClient, done: Callable[[], bool], timeout: float) -> bool:
+    """Real-time silence (an open microphone) until `done()` or the timeout; False on timeout.
+    Raises if the server closed the socket or finished the interview."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if client.close_code is not None:
+            raise SessionOver(f"closed {client.close_code}: {client.messages('error')[-1:]}")
+        if client.messages("finished"):
+            raise SessionOver("the interview finished")
+        if time.monotonic() > deadline:
+            return False
+        await client.silence(0.1)
+    return True
+
+
+class SessionOver(Exception):
+    """The server closed the socket or ended the interview."""
+
+
+async def answer_once(
+    client: StreamClient,
+    answer: Answer,
+    mode: str,
+    *,
+    question_turn: int,
+    reply_timeout_s: float = REPLY_TIMEOUT_S,
+    cpu: Callable[[], float] | None = None,
+) -> Outcome:
+    """Speak `answer` in real time after the interviewer's turn `question_turn`, end it as `mode`
+    says, keep the microphone open (silence) until the interviewer replies, and measure:
+
+    - cut-offs: a new interviewer turn's `agent_audio` start, or a candidate final `transcript`,
+      arriving before the last audio frame was sent;
+    - the final transcript of each candidate turn (a later final of the same turn replaces the
+      earlier one: v1.1 repair);
+    - end -> first interviewer audio at the client: from the last (voiced) frame sent in `silence`
+      mode, from the `answer_done` frame in `answer_done` mode, to the reply's first audio frame;
+    - the server's `metrics` for the reply turn, when it sends them.
+    """
+    first = len(client.received)
+    outcome = Outcome(answer, mode, question_turn=question_turn)
+    cpu_before = cpu() if cpu is not None else None
+    eos = await client.stream(answer.audio)
+    end = eos
+    if mode == "answer_done":
+        await client.send({"type": "answer_done"})
+        end = time.monotonic()
+    elif mode != "silence":
+        raise ValueError(f"unknown end mode {mode!r}")
+
+    def since_start() -> list[Received]:
+        return client.received[first:]
+
+    def settled() -> bool:
+        """The reply is there: it started after the answer and its first audio arrived; or it
+        cut in during the answer and the interviewer finished it unchallenged."""
+        reply = reply_of(since_start(), question_turn)
+        if reply is None or reply.message is None:
+            return False
+        if reply.at >= eos:
+            return client.first_audio_after(reply.at) is not None
+        turn = reply.message["turn"]
+        return any(
+            r.at > reply.at and r.message == {"type": "agent_audio", "event": "end", "turn": turn}
+            for r in since_start()
+        )
+
+    replied = await stream_until(client, settled, reply_timeout_s)
+    reply = reply_of(since_start(), question_turn) if replied else None
+    if reply is not None and reply.message is not None:
+        outcome.reply_turn = reply.message["turn"]
+        if reply.at >= eos:
+            first_audio = client.first_audio_after(reply.at)
+            if first_audio is not None:
+                outcome.end_to_audio_ms = (first_audio - end) * 1000
+                if cpu is not None and cpu_before is not None:
+                    outcome.cpu_s = cpu() - cpu_before
+        outcome.reply_at = reply.at
+        # A dropped (repaired) reply may have had the same turn index: only what came after.
+        of_reply = matches(type="metrics", turn=outcome.reply_turn)
+        await stream_until(client, lambda: find_after(client, of_reply, reply.at) is not None, 10)
+        found = find_after(client, of_reply, reply.at)
+        if found is not None:
+            outcome.metrics = found
+    for r in since_start():
+        m = r.message
+        if m is None:
+            continue
+        if r.at < eos and (is_agent_start(m, question_turn) or is_final(m)):
+            outcome.cut_offs.append(m)
+        if is_final(m):
+            outcome.finals[m["turn"]] = m["text"]
+        if m["type"] == "error" and m.get("code") == "unknown_type":
+            outcome.unknown_answer_done = True
+    return outcome
+
+
+def find_after(
+    client: StreamClient, predicate: Callable[[dict[str, Any]], bool], moment: float
+) -> dict[str, Any] | None:
+    return next(
+        (
+            r.message
+            for r in client.received
+            if r.at >= moment and r.message and predicate(r.message)
+        ),
+        None,
+    )
+
+
+async def wait_turn_over(
+    client: StreamClient, turn: int, since: float = 0.0, timeout: float = 120
+) -> None:
+    """Microphone open until the interviewer's turn `turn` (started at `since`) has been spoken
+    (or interrupted)."""
+
+    def over() -> bool:
+        return (
+            find_after(client, matches(type="agent_audio", event="end", turn=turn), since)
+            is not None
+            or find_after(client, matches(type="interrupt", turn=turn), since) is not None
+        )
+
+    if not await stream_until(client, over, timeout):
+        raise SessionOver(f"interviewer turn {turn} did not end in {timeout:.0f} s")
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+QUESTIONS = (
+    "Tell me about a project you are proud of.",
+    "What was the hardest decision in it?",
+    "How did you work with other teams?",
+    "What would you do differently now?",
+    "What are you learning at the moment?",
+    "Describe a time you changed your mind.",
+    "How do you explain a hard idea to a newcomer?",
+    "What did a failure teach you?",
+)
+
+
+def plan(time_limit_s: int = 120, questions: int = 200) -> InterviewPlan:
+    """More questions than any run can reach (a split answer costs one per piece), so the
+    interview never finishes during a bench."""
+    return InterviewPlan(
+        questions=tuple(
+            Question(f"q{i}", QUESTIONS[i % len(QUESTIONS)], time_limit_s=time_limit_s)
+            for i in range(questions)
+        )
+    )
+
+
+@dataclass
+class SessionRun:
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: str | None = None
+
+
+async def run_session(
+    server: ServerProcess,
+    session_id: str,
+    answers: Iterable[Answer],
+    mode: str,
+    *,
+    interview: InterviewPlan,
+    seed: int,
+    start_delay_s: float = 0.0,
+    deadline: float | None = None,
+    sessions: int = 1,
+    measure_cpu: bool = False,
+) -> SessionRun:
+    """One candidate: connect after `start_delay_s`, hear the opening, then answer each of
+    `answers` after a short think; no answer starts that would end after `deadline` (the first
+    always does)."""
+    rng = random.Random(seed)
+    run = SessionRun()
+    await asyncio.sleep(start_delay_s)
+    redis = aioredis.from_url(server.redis_url, decode_responses=True)
+    try:
+        token = await create_session(redis, session_id, interview)
+    finally:
+        await redis.aclose()
+    url = f"ws://127.0.0.1:{server.port}/v1/sessions/{session_id}/stream"
+    client: StreamClient | None = None
+    try:
+        client = await StreamClient.connect(url, token)
+        question = 0
+        await wait_turn_over(client, question)
+        for answer in answers:
+            think = 0.3 + 1.2 * rng.random()
+            if (
+                deadline is not None
+                and run.outcomes
+                and time.monotonic() + think + answer.seconds > deadline
+            ):
+                break
+            await client.silence(think)
+            outcome = await answer_once(
+                client,
+                answer,
+                mode,
+                question_turn=question,
+                cpu=server.cpu_s if measure_cpu else None,
+            )
+            outcome.sessions = sessions
+            run.outcomes.append(outcome)
+            if outcome.reply_turn is None:
+                run.error = f"no reply to {answer.name} within {REPLY_TIMEOUT_S:.0f} s"
+                break
+            question = outcome.reply_turn
+            await wait_turn_over(client, question, since=outcome.reply_at)
+    except (SessionOver, websockets.WebSocketException, OSError, TimeoutError) as exc:
+        run.error = f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), 10)
+    return run
+
+
+async def run_concurrent(
+    server: ServerProcess,
+    jobs: list[Iterable[Answer]],
+    mode: str,
+    *,
+    interview: InterviewPlan,
+    seed: int,
+    stagger_s: float,
+    deadline_after_s: float | None = None,
+) -> list[SessionRun]:
+    """One session per job, started at random moments within `stagger_s`."""
+    rng = random.Random(seed)
+    tag = uuid.uuid4().hex[:6]
+    deadline = time.monotonic() + deadline_after_s if deadline_after_s is not None else None
+    return list(
+        await asyncio.gather(
+            *(
+                run_session(
+                    server,
+                    f"rs-{tag}-{mode}-{i}",
+                    answers,
+                    mode,
+                    interview=interview,
+                    seed=seed * 100 + i,
+                    start_delay_s=rng.uniform(0, stagger_s),
+                    deadline=deadline,
+                    sessions=len(jobs),
+                )
+                for i, answers in enumerate(jobs)
+            )
+        )
+    )
+
+
+@contextlib.contextmanager
+def bench_server(max_streams: int) -> Iterator[ServerProcess]:
+    """A server subprocess admitting at least `max_streams` concurrent streams (its capacity,
+    `VIVA_MAX_STREAMS`, is raised for the bench unless set in the environment)."""
+    saved = os.environ.get("VIVA_MAX_STREAMS")
+    if saved is None:
+        os.environ["VIVA_MAX_STREAMS"] = str(max_streams)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp)) as server:
+            yield server
+    finally:
+        if saved is None:
+            os.environ.pop("VIVA_MAX_STREAMS", None)
+
+
+def warm_up(server: ServerProcess, answer: Answer) -> None:
+    """One unmeasured answer: engines and caches warm up as on a serving box."""
+    asyncio.run(
+        run_session(
+            server,
+            f"rs-warm-{uuid.uuid4().hex[:6]}",
+            [answer],
+            "answer_done",
+            interview=plan(),
+            seed=1,
+        )
+    )
+
+
+def peak_rss_mb(server: ServerProcess) -> float:
+    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- summaries ----------------------------------------------------------------------------------
+
+
+def ms(values: list[float], q: float) -> str:
+    return f"{percentile(values, q):.0f} ms" if values else "–"
+
+
+def ms_pair(values: list[float]) -> str:
+    return f"{ms(values, 50)} / {ms(values, 95)}" if values else "–"
+
+
+def server_values(outcomes: list[Outcome], key: str) -> list[float]:
+    return [float(o.metrics[key]) for o in outcomes if isinstance(o.metrics.get(key), int | float)]
+
+
+def lost_summary(outcomes: list[Outcome]) -> str:
+    diffs = [o.words() for o in outcomes]
+    total = sum(diffs, WordDiff(0, 0, 0))
+    if not total.total:
+        return "–"
+    worst = max(d.lost / d.total for d in diffs if d.total)
+    return f"{100 * total.lost / total.total:.1f} % ({total.lost}/{total.total}; worst {100 * worst:.0f} %)"
+
+
+def misheard_summary(outcomes: list[Outcome]) -> str:
+    total = sum((o.words() for o in outcomes), WordDiff(0, 0, 0))
+    return f"{100 * total.misheard / total.total:.1f} %" if total.total else "–"
+
+
+def ends(outcomes: list[Outcome]) -> str:
+    counts = Counter(str(o.metrics["end"]) for o in outcomes if "end" in o.metrics)
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "–"
+
+
+def answered(outcomes: list[Outcome]) -> str:
+    """How many answers, and how many of them got no reply in time (no figure for those)."""
+    missing = sum(o.reply_turn is None for o in outcomes)
+    return f"{len(outcomes)}" + (
+        f" ({missing} no reply in {REPLY_TIMEOUT_S:.0f} s)" if missing else ""
+    )
+
+
+def failures(runs: list[SessionRun]) -> list[str]:
+    return [run.error for run in runs if run.error]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    quick: bool
+    seed: int
+    rs_sessions: int
+    rs_answers: int
+    rs_modes: tuple[str, ...]
+    lengths: tuple[int, ...]
+    levels: tuple[int, ...]
+    heavy_max_s: int
+    solo_repeats: dict[int, int]
+
+    @classmethod
+    def from_env(cls) -> Sizes:
+        env = os.environ.get
+        quick = env("BENCH_QUICK", "") not in ("", "0")
+
+        def ints(name: str, default: str) -> tuple[int, ...]:
+            return tuple(int(x) for x in env(name, default).split(",") if x.strip())
+
+        repeats = env("BENCH_LONG_SOLO_REPEATS", "" if quick else "20:2")
+        return cls(
+            quick=quick,
+            seed=int(env("BENCH_SEED", "7")),
+            rs_sessions=int(env("BENCH_RS_SESSIONS", "2" if quick else "4")),
+            rs_answers=int(env("BENCH_RS_ANSWERS", "1" if quick else "3")),
+            rs_modes=tuple(m.strip() for m in env("BENCH_RS_MODES", ",".join(MODES)).split(",")),
+            lengths=ints("BENCH_LONG_LENGTHS", "20" if quick else "20,60,120,180"),
+            levels=ints("BENCH_LONG_LEVELS", "1,2" if quick else "1,4,8,12"),
+            heavy_max_s=int(env("BENCH_LONG_HEAVY_MAX_S", "120")),
+            solo_repeats={
+                int(k): int(v) for k, v in (p.split(":") for p in repeats.split(",") if p)
+            },
+        )
+
+
+def data_missing(section: Section) -> bool:
+    if LIBRISPEECH.is_dir() and PYANNOTE.is_file():
+        return False
+    section.notes.append(f"Skipped: the recordings are not in {DATA}.")
+    return True
+
+
+# -- section 1: turn-taking ---------------------------------------------------------------------
+
+
+def turn_taking_answers(models: ModelRegistry, sizes: Sizes) -> list[Answer]:
+    if sizes.quick:
+        return [
+            speaker_answer(models, "1998", 6, 4, sizes.seed),
+            speaker_answer(models, "1688", 2, 4, sizes.seed + 1),
+        ]
+    answers = [
+        speaker_answer(models, speaker, first, 5, sizes.seed + 10 * i + first)
+        for i, speaker in enumerate(SPEAKERS)
+        for first in (0, 5)
+    ]
+    return [*answers, pyannote_answer(models)]
+
+
+def turn_taking_section(models: ModelRegistry) -> Section:
+    started = time.monotonic()
+    sizes = Sizes.from_env()
+    section = Section(
+        "Real speech: turn-taking on long answers with thinking pauses",
+        [
+            "end mode",
+            "answers",
+            "cut-offs",
+            "split answers",
+            "words lost",
+            "words misheard",
+            "end -> first audio p50",
+            "p95",
+            "server end",
+            "server end -> first audio p50 / p95",
+            "server ASR final p50 / p95",
+        ],
+    )
+    if data_missing(section):
+        return section
+    answers = turn_taking_answers(models, sizes)
+    warm = answer_from(models, "warm-up", speaker_files("2414")[:1], 0, offline=False)
+    n, per = sizes.rs_sessions, sizes.rs_answers
+    jobs = [[answers[(i * per + j) % len(answers)] for j in range(per)] for i in range(n)]
+    problems: list[str] = []
+    unknown = 0
+    with bench_server(n + 2) as server:
+        warm_up(server, warm)
+        for mode in sizes.rs_modes:
+            runs = asyncio.run(
+                run_concurrent(
+                    server, list(jobs), mode, interview=plan(), seed=sizes.seed, stagger_s=8
+                )
+            )
+            outcomes = [o for run in runs for o in run.outcomes]
+            problems += [f"{mode}: {e}" for e in failures(runs)]
+            unknown += sum(o.unknown_answer_done for o in outcomes)
+            timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
+            section.rows.append(
+                [
+                    mode,
+                    answered(outcomes),
+                    str(sum(o.cut_off for o in outcomes)),
+                    str(sum(o.split for o in outcomes)),
+                    lost_summary(outcomes),
+                    misheard_summary(outcomes),
+                    ms(timed, 50),
+                    ms(timed, 95),
+                    ends(outcomes),
+                    ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
+                    ms_pair(server_values(outcomes, "asr_final_ms")),
+                ]
+            )
+            print(section.rows[-1], flush=True)
+        rss = server.rss_mb()
+    lengths = [a.seconds for a in answers]
+    section.notes += [
+        f"{len(answers)} answers of real speech ({min(lengths):.0f}-{max(lengths):.0f} s, "
+        f"median {statistics.median(lengths):.0f} s): "
+        + ", ".join(f"{a.name} ({a.seconds:.0f} s)" for a in answers)
+        + f". LibriSpeech answers are one speaker's utterances in file order, cut to their voice "
+        f"and joined with random pauses of {PAUSE_S[0]}-{PAUSE_S[1]} s (seed {sizes.seed}); the "
+        "recordings' own pauses inside utterances stay (up to 1.7 s).",
+        f"Per end mode: {n} concurrent sessions started at random moments within 8 s, "
+        f"{per} answer{'s' if per > 1 else ''} each (a 0.3-1.5 s think after each question), streamed in real time "
+        "(20 ms frames) over a real WebSocket to a server subprocess; after the last frame the "
+        'microphone stays open (silence). `answer_done` mode sends `{"type":"answer_done"}` '
+        "right after the last frame. Questions have a 120 s limit.",
+        "Cut-off: a new interviewer turn (`agent_audio` start) or a candidate final transcript "
+        "arrived before the answer's last frame was sent. Split: finals for more than one "
+        "candidate turn during one answer (a later final of the same turn replaces the earlier: "
+        "repair). Words lost: words of the offline transcript (Whisper on the whole answer in one "
+        "pass, no window) with nothing in their place in the streamed finals, in a word "
+        "alignment (difflib, lowercase words): the total over all answers, and the worst answer. "
+        "Words misheard: offline words with other words in their place (the same model decoding "
+        "other audio windows; not lost).",
+        "End -> first audio at the client: from the last voiced frame sent (`silence`) or the "
+        "`answer_done` frame (`answer_done`) to the reply's first audio frame; answers whose "
+        "reply cut in before the end have no figure. Server columns come from its `metrics` "
+        f"messages when it sends those fields (`end`: what ended the turn). Server RSS after: "
+        f"{rss:.0f} MB.",
+    ]
+    if unknown:
+        section.notes.append(
+            f"The server answered `answer_done` with `unknown_type` {unknown} times (a server "
+            "before v1.1): those answers ended on silence."
+        )
+    if problems:
+        section.notes.append("Sessions cut short: " + "; ".join(problems))
+    section.notes.append(f"Section wall time: {(time.monotonic() - started) / 60:.1f} min.")
+    return section
+
+
+# -- section 2: long answers at flat cost -------------------------------------------------------
+
+
+def long_answers_section(models: ModelRegistry) -> Section:
+    started = time.monotonic()
+    sizes = Sizes.from_env()
+    section = Section(
+        "Real speech: long answers (answer_done) at flat cost",
+        [
+            "answer",
+            "sessions",
+            "answers",
+            "end -> first audio p50",
+            "p95",
+            "server ASR final p50 / p95",
+            "server end -> first audio p50 / p95",
+            "cut-offs / splits",
+            "words lost",
+            "words misheard",
+            "server CPU s / min of speech",
+            "server RSS (peak)",
+        ],
+    )
+    if data_missing(section):
+        return section
+    variants = 2 if sizes.quick else len(SPEAKERS)
+    answers = {
+        length: [answer_of_length(models, length, v, sizes.seed) for v in range(variants)]
+        for length in sizes.lengths
+    }
+    length_of = {id(a): n for n, variants_ in answers.items() for a in variants_}
+    warm = answer_from(models, "warm-up", speaker_files("2414")[:1], 0, offline=False)
+    interview = plan(time_limit_s=max(120, max(sizes.lengths) + 60))
+    cells: dict[tuple[int, int], list[Outcome]] = {}
+    rss: dict[int, tuple[float, float]] = {}
+    problems: list[str] = []
+    ran: list[str] = []
+    with bench_server(max(sizes.levels) + 2) as server:
+        idle_rss = server.rss_mb()
+        warm_up(server, warm)
+        for level in sizes.levels:
+            if level == 1:
+                # Alone: each length in turn, server CPU measured around each answer.
+                for length in sizes.lengths:
+                    repeats = sizes.solo_repeats.get(length, 1)
+                    run = asyncio.run(
+                        run_session(
+                            server,
+                            f"rs-solo-{length}-{uuid.uuid4().hex[:6]}",
+                            [answers[length][r % variants] for r in range(repeats)],
+                            "answer_done",
+                            interview=interview,
+                            seed=sizes.seed + length,
+                            measure_cpu=True,
+                        )
+                    )
+                    cells[(length, 1)] = run.outcomes
+                    problems += [f"1 session, {length} s: {run.error}"] if run.error else []
+                ran.append(
+                    "1 session: "
+                    + ", ".join(f"{sizes.solo_repeats.get(n, 1)} x {n} s" for n in sizes.lengths)
+                )
+            else:
+                lengths = [n for n in sizes.lengths if level <= 4 or n <= sizes.heavy_max_s]
+                lengths = lengths or [min(sizes.lengths)]
+                window = max(lengths) + 20
+
+                def job(i: int, lengths: list[int] = lengths) -> Iterator[Answer]:
+                    length = lengths[i % len(lengths)]
+                    k = i // len(lengths)
+                    while True:
+                        yield answers[length][k % variants]
+                        k += 1
+
+                runs = asyncio.run(
+                    run_concurrent(
+                        server,
+                        [job(i) for i in range(level)],
+                        "answer_done",
+                        interview=interview,
+                        seed=sizes.seed + level,
+                        stagger_s=10,
+                        deadline_after_s=window,
+                    )
+                )
+                for run in runs:
+                    for o in run.outcomes:
+                        cells.setdefault((length_of[id(o.answer)], level), []).append(o)
+                problems += [f"{level} sessions: {e}" for e in failures(runs)]
+                ran.append(
+                    f"{level} sessions for {window} s, each answering one length over and over "
+                    f"({', '.join(f'{n} s' for n in lengths)} in turn across sessions)"
+                )
+            rss[level] = (server.rss_mb(), peak_rss_mb(server))
+            print(f"{level} sessions done", flush=True)
+    for length in sizes.lengths:
+        for level in sizes.levels:
+            outcomes = cells.get((length, level), [])
+            if not outcomes:
+                continue
+            timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
+            cpu = [o.cpu_s / (o.answer.seconds / 60) for o in outcomes if o.cpu_s is not None]
+            seconds = statistics.mean(o.answer.seconds for o in outcomes)
+            section.rows.append(
+                [
+                    f"{length} s (mean {seconds:.0f} s)",
+                    str(level),
+                    answered(outcomes),
+                    ms(timed, 50),
+                    ms(timed, 95),
+                    ms_pair(server_values(outcomes, "asr_final_ms")),
+                    ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
+                    f"{sum(o.cut_off for o in outcomes)} / {sum(o.split for o in outcomes)}",
+                    lost_summary(outcomes),
+                    misheard_summary(outcomes),
+                    f"{statistics.median(cpu):.1f}" if cpu else "–",
+                    f"{rss[level][0]:.0f} MB ({rss[level][1]:.0f} MB)",
+                ]
+            )
+    p95_by_level: dict[int, float] = {}
+    no_reply: dict[int, int] = {}
+    for level in sizes.levels:
+        at_level = [o for (_, lv), outcomes in cells.items() if lv == level for o in outcomes]
+        p95_by_level[level] = percentile(
+            [o.end_to_audio_ms for o in at_level if o.end_to_audio_ms is not None], 95
+        )
+        no_reply[level] = sum(o.reply_turn is None for o in at_level)
+    best = 0
+    for lv in sorted(p95_by_level):
+        # Over 1 s, nothing measured (nan), or an answer left without a reply: not kept.
+        if not p95_by_level[lv] <= 1000 or no_reply[lv]:
+            break
+        best = lv
+    verdict = (
+        f"{best}" + (" (the most run)" if best == max(sizes.levels) else "")
+        if best
+        else "none of the levels run"
+    )
+    section.notes += [
+        "Largest number of concurrent sessions keeping end -> first audio p95 <= 1 s (all "
+        f"lengths together, every smaller level too): **{verdict}**. p95 per level: "
+        + ", ".join(f"{lv}: {p:.0f} ms" for lv, p in p95_by_level.items())
+        + ".",
+        "What ran (one server subprocess, one warm-up answer first): " + "; ".join(ran) + ". "
+        "Sessions start at random moments within 10 s; a 0.3-1.5 s think after each question; "
+        "no answer starts that would end after the window. Every answer ends with "
+        "`answer_done` right after its last frame, the microphone open (silence) after it.",
+        "Answers: "
+        + "; ".join(
+            f"{n} s: " + ", ".join(f"{a.seconds:.0f} s ({a.name.split('(')[1]}" for a in v)
+            for n, v in answers.items()
+        )
+        + f". One speaker's utterances in file order from the start that best fits the length, "
+        f"going round that speaker's files again when longer, with {PAUSE_S[0]}-{PAUSE_S[1]} s "
+        "pauses; questions have a time limit of "
+        f"{interview.questions[0].time_limit_s} s so that none ends an answer.",
+        "Server CPU s / min of speech: the server process's CPU time (user + system, all threads) "
+        "from the answer's first frame to the reply's first audio, alone on the server, per minute "
+        "of answer audio (median of the runs): Whisper partials and final, but also the VAD, the "
+        "interviewer engine, the first TTS sentence, the speaker observers and the rest of the "
+        "process. Server RSS after each level (peak since start in brackets); idle with models "
+        f"loaded: {idle_rss:.0f} MB.",
+        "Columns otherwise as in the turn-taking table (end -> first audio from the "
+        "`answer_done` frame, at the client).",
+    ]
+    if problems:
+        section.notes.append("Sessions cut short: " + "; ".join(problems))
+    section.notes.append(f"Section wall time: {(time.monotonic() - started) / 60:.1f} min.")
+    return section
