@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make setup && make test`; `make run` serves.
+# Two commands on a fresh machine: `make setup && make run`, then open the URL it prints (the
+# demo, on loopback). `make test` runs the suite; `.venv/bin/viva doctor` says what is missing.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -33,6 +34,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -c "import webrtcvad, resemblyzer, faster_whisper, piper"
 	touch $@
 
+# On a loopback HOST, the first start provisions a local demo tenant (VIVA_DEMO=off: none).
 run: $(VENV)/.installed
 	$(BIN)/viva serve --host $(HOST) --port $(PORT)
 

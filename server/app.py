@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
-from server import api, embed, health, stream
+from server import api, embed, health, startup, stream
 from server.expiry import ExpiryWorker
 from server.runtime import VoiceRuntime
 from server.services import Services, model_config
@@ -41,7 +42,9 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
         preload: asyncio.Future[None] | None = None
         if settings.preload_models:
             # Off the event loop, so /healthz answers while the models load.
-            preload = asyncio.get_running_loop().run_in_executor(None, registry.load_all)
+            # One progress line per model: which, and how long it took (server/startup.py).
+            load = functools.partial(startup.load_models, registry)
+            preload = asyncio.get_running_loop().run_in_executor(None, load)
         try:
             yield
         finally:
@@ -54,5 +57,6 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
             await store.close()
 
     return Starlette(
-        routes=[*health.routes, *stream.routes, *embed.routes, *api.routes()], lifespan=lifespan
+        routes=[*health.routes, *stream.routes, *embed.routes, *api.routes()],
+        lifespan=lifespan,
     )

@@ -1,14 +1,16 @@
-"""The `viva` command: `viva serve`, `viva keys create|list|revoke`."""
+"""The `viva` command: `viva serve`, `viva doctor`, `viva keys create|list|revoke|...`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from server import ratelimit, tenants, webhooks
+from server import demo, ratelimit, tenants, webhooks
 from server.settings import get_settings
 from server.store import Redis, Store
 
@@ -16,16 +18,85 @@ from server.store import Redis, Store
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from models.registry import ModelRegistry
+    from server.app import create_app
+    from server.services import model_config
+
     settings = get_settings()
-    uvicorn.run(
-        "server.app:create_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+    host = args.host or settings.host
+    port = args.port or settings.port
+    settings = settings.model_copy(update={"host": host, "port": port})
+    demo_url = None
+    if settings.demo == "off":
+        settings = settings.model_copy(update={"demo_enabled": False})
+    elif demo.wanted(settings, host) and settings.demo_api_key:  # the operator's demo tenant
+        settings = settings.model_copy(update={"demo_enabled": True})
+    elif demo.to_provision(settings, host):
+        tenant = asyncio.run(demo.provision(settings, host, port))
+        state = "provisioned" if tenant.created else "kept"
+        print(
+            f"Local demo tenant {tenant.tenant_id} {state} (VIVA_DEMO=off turns the demo off)",
+            flush=True,
+        )
+        settings = settings.model_copy(
+            update={"demo_enabled": True, "demo_api_key": tenant.api_key}
+        )
+    if settings.demo_enabled:
+        demo_url = demo.page_url(settings, host, port)
+    registry = ModelRegistry(model_config(settings))
+    config = uvicorn.Config(
+        create_app(settings, models=registry),
+        host=host,
+        port=port,
         log_level=settings.log_level,
         ws_max_size=1 << 20,
     )
+    server = uvicorn.Server(config)
+    base = demo.page_url(settings, host, port).removesuffix(demo.DEMO_PATH)
+    announce = threading.Thread(
+        target=_announce,
+        args=(server, registry, settings.preload_models, demo_url, base),
+        daemon=True,
+    )
+    announce.start()
+    server.run()
     return 0
+
+
+def _announce(
+    server: Any, registry: Any, preloading: bool, demo_url: str | None, base: str
+) -> None:
+    """Once the socket listens and the models are in (or failed), print the one URL to open."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.1)
+    while preloading and not all(s["ready"] or s.get("error") for s in registry.status().values()):
+        if server.should_exit:
+            return
+        time.sleep(0.2)
+    failed = [name for name, s in registry.status().items() if s.get("error")]
+    lines = [""]
+    if failed:
+        lines.append(
+            f"  Models that failed to load: {', '.join(failed)}. Run `.venv/bin/viva doctor`."
+        )
+    if demo_url:
+        lines += ["  Viva Voce is ready. Open the demo:", "", f"      {demo_url}", ""]
+        lines.append(f"  API: {base}/v1 (docs at {base}/docs); health: {base}/readyz")
+    else:
+        lines.append(f"  Viva Voce is ready: API at {base}/v1, docs at {base}/docs")
+    print("\n".join([*lines, ""]), flush=True)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from server import doctor
+
+    settings = get_settings()
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
+    return doctor.run(doctor.default_checks(settings, models=not args.no_models))
 
 
 def _with_redis(action: Callable[[Redis], Awaitable[int]]) -> int:
@@ -137,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(func=_serve)
+    doctor = sub.add_parser(
+        "doctor", help="check Python, Debian packages, models, Redis and the port; say what to fix"
+    )
+    doctor.add_argument("--host", default=None)
+    doctor.add_argument("--port", type=int, default=None)
+    doctor.add_argument("--no-models", action="store_true", help="skip loading the models")
+    doctor.set_defaults(func=_doctor)
 
     keys_cmd = sub.add_parser("keys", help="manage tenants' API keys")
     keys_sub = keys_cmd.add_subparsers(dest="keys_command", required=True)

@@ -1,4 +1,5 @@
-"""The interview room: the embeddable page, its assets, session info for it, and the demo host.
+"""The interview room: the embeddable page, its assets, session info for it (and the demo host,
+`server/demo.py`).
 
 The candidate's session token reaches the room in the URL fragment, which browsers never send,
 so the page itself is public: it holds nothing but the session id and the origins allowed to
@@ -13,7 +14,6 @@ import re
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 import web
 from pipeline.personas import get_persona
-from server import invites, tenants
+from server import demo, tenants
 from server.lifecycle import stored_report
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore
@@ -153,67 +153,6 @@ async def session_info(request: Request) -> Response:
     )
 
 
-def _demo_enabled(request: Request) -> bool:
-    return _services(request).settings.demo_enabled
-
-
-async def demo_page(request: Request) -> Response:
-    if not _demo_enabled(request):
-        return Response("Not Found", status_code=404, media_type="text/plain")
-    return HTMLResponse(
-        (STATIC_DIR / "demo.html").read_text(),
-        headers={
-            "Content-Security-Policy": (
-                "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                "frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-            ),
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-# A catalogue interview, so the demo tenant needs no setup beyond its key.
-DEMO_SESSION = {"interview_id": "behavioral-1", "persona_id": "maya", "practice": True}
-
-
-async def demo_session(request: Request) -> Response:
-    """Create a session for the demo tenant through the public API, in-process.
-
-    The demo page is a stand-in for a customer's backend: the API key stays on the server
-    (`VIVA_DEMO_API_KEY`), and the browser gets only the session's embed link and token.
-    """
-    if not _demo_enabled(request):
-        return Response("Not Found", status_code=404, media_type="text/plain")
-    services = _services(request)
-    api_key = services.settings.demo_api_key
-    if not api_key:
-        return _error(503, "demo_not_configured", "set VIVA_DEMO_API_KEY to a tenant's API key")
-    try:  # the same per-address limit as invite links: the demo tenant's quota is not a toy
-        host = request.client.host if request.client else None
-        await invites.limit_client(services.store.redis, services.settings, host)
-    except invites.InviteRefused as exc:
-        refused = _error(exc.status, exc.code, exc.message)
-        refused.headers["Retry-After"] = str(max(1, exc.retry_after_s or 1))
-        return refused
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
-        created = await client.post(
-            "/v1/sessions", json=DEMO_SESSION, headers={"X-API-Key": api_key}
-        )
-    if created.status_code not in (200, 201):
-        return JSONResponse(created.json(), status_code=created.status_code)
-    body = created.json()
-    session_id = body["session"]["id"]
-    return JSONResponse(
-        {
-            "session_id": session_id,
-            "embed_url": f"/embed/{session_id}?interviewEvents=true#"
-            + urlencode({"token": body["token"]}),
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
 _TOKEN_IN_URL = re.compile(r"((?:^|[?&])(?:token|userApiToken)=)[^&\s\"]*")
 
 
@@ -241,6 +180,5 @@ routes: list[BaseRoute] = [
     Route("/embed/api/{session_id}", session_info, methods=["GET"]),
     Route("/embed/ai-interviewer/{session_id}", room_page, methods=["GET"]),
     Route("/embed/{session_id}", room_page, methods=["GET"]),
-    Route("/demo", demo_page, methods=["GET"]),
-    Route("/demo/sessions", demo_session, methods=["POST"]),
+    *demo.routes,
 ]

@@ -96,6 +96,19 @@ class Settings(BaseSettings):
         parse_networks(value)  # ValueError naming the entry that is not a network
         return value
 
+    # issue 13: the phone channel over Twilio (server/phone/). Unset SID/token: phone is off.
+    # Twilio must reach VIVA_PUBLIC_URL (webhook and Media Streams WebSocket).
+    twilio_account_sid: str = Field("", alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str = Field("", alias="TWILIO_AUTH_TOKEN", repr=False)
+    twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")
+    twilio_phone_number: str = Field("", alias="TWILIO_PHONE_NUMBER")  # From of outbound calls
+    twilio_timeout_s: float = Field(10.0, alias="TWILIO_TIMEOUT_S", gt=0)
+
+    # issue 16: the first five minutes. `viva serve` (so `make run`) provisions a local demo
+    # tenant and serves /demo: `auto` only when HOST is a loopback address, `on` on any address,
+    # `off` never. VIVA_DEMO_API_KEY set: that tenant is used and nothing is provisioned.
+    demo: Literal["auto", "on", "off"] = Field("auto", alias="VIVA_DEMO")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.engine import Feedback, InterviewPlan, Move, Reply, Turn
 from pipeline.interview.followups import PROBES, probe_sentences, probed_gaps
@@ -46,6 +46,10 @@ _CONTROL = re.compile(r"<[^>]{1,40}>|[\x00-\x1f]")  # chat-template tokens, cont
 
 class LLMAssessment(BaseModel):
     """What the model must return about an answer."""
+
+    # No other keys (as OpenAI's strict structured outputs require): a schema that allows them
+    # lets a small model invent keys until it runs out of tokens.
+    model_config = ConfigDict(extra="forbid")
 
     score: int = Field(ge=0, le=100)
     missing: Gap
