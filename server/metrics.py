@@ -26,6 +26,11 @@ ASR_FINAL_WAIT = Gauge(
     "viva_asr_final_wait_seconds_total", "Time finals waited in the queue, summed"
 )
 ASR_BUSY = Gauge("viva_asr_busy_seconds_total", "Time the shared Whisper spent transcribing")
+ASR_FINAL_CALLS = Gauge("viva_asr_final_calls", "Whisper calls that ran finals (a batch is one)")
+ASR_BATCHED_FINALS = Gauge(
+    "viva_asr_batched_finals", "Finals that ran batched with another session's in one call"
+)
+ASR_LARGEST_BATCH = Gauge("viva_asr_largest_batch", "The most finals run in one Whisper call")
 ASR_LONGEST_CALL = Gauge(
     "viva_asr_longest_call_audio_seconds", "The longest audio one Whisper call transcribed"
 )
@@ -68,6 +73,9 @@ def watch_transcriber(current: Callable[[], TranscriptionScheduler | None]) -> N
     ASR_FINAL_WAIT.set_function(read(lambda s: s.stats.final_wait_s))
     ASR_BUSY.set_function(read(lambda s: s.stats.busy_s))
     ASR_LONGEST_CALL.set_function(read(lambda s: s.stats.longest_call_s))
+    ASR_FINAL_CALLS.set_function(read(lambda s: s.stats.final_calls))
+    ASR_BATCHED_FINALS.set_function(read(lambda s: s.stats.batched_finals))
+    ASR_LARGEST_BATCH.set_function(read(lambda s: s.stats.largest_batch))
 
 
 def render() -> tuple[bytes, str]:
