@@ -5,8 +5,10 @@ dedicated thread (CTranslate2 already uses every thread it was given). Finals go
 finals waiting together (several sessions ending at once, or queued behind a running call) are
 decoded in ONE CTranslate2 call (`WhisperASR.transcribe_batch`), each caller getting its own
 words; a final that would run alone waits at most `gather_s` (a few ms) for company. Partials
-run one at a time, only when no final waits; under load a session's partial is dropped when it
-already has one waiting or running, so finals are never delayed by captions. A caller that
+run one at a time, only when no final waits and only with headroom: while Whisper was busy more
+than `partial_duty` of the last few seconds, partials wait (so under load they thin out, evenly
+between sessions, and leave the CPU to finals, the VAD, the speaker checks and the voice); a
+session's partial is dropped when it already has one waiting or running. A caller that
 stops waiting (cancelled) leaves the queue; one cancelled while its batch runs leaves the others
 their results.
 """
@@ -47,6 +49,11 @@ GATHER_S = 0.004
 # at most this, other finals go in the next call. Measured: 8 mixed 3-8 s finals padded to the
 # largest window cost 18 % MORE CPU than one call each; grouped within 1 s, 19 % less.
 BATCH_WINDOW_SLACK_S = 1
+# Partials run only while Whisper was busy less than this share of the last DUTY_WINDOW_S: on
+# 2 cores Whisper's two threads take both, and captions must not starve everything else.
+PARTIAL_DUTY = 0.6
+DUTY_WINDOW_S = 3.0
+PARTIAL_POLL_S = 0.05
 
 
 def window_for(samples: int) -> int:
@@ -109,9 +116,16 @@ class SchedulerStats:
 
 class TranscriptionScheduler:
     def __init__(
-        self, asr: WhisperASR, *, max_batch: int = MAX_BATCH, gather_s: float = GATHER_S
+        self,
+        asr: WhisperASR,
+        *,
+        max_batch: int = MAX_BATCH,
+        gather_s: float = GATHER_S,
+        partial_duty: float = PARTIAL_DUTY,
     ) -> None:
         self.asr = asr
+        self.partial_duty = partial_duty
+        self._busy_spans: deque[tuple[float, float]] = deque()  # (start, end) perf_counter
         self.max_batch = max(1, max_batch)
         self.gather_s = gather_s
         self.stats = SchedulerStats()
@@ -171,11 +185,22 @@ class TranscriptionScheduler:
         elif self._partials.get(job.owner) is job:
             del self._partials[job.owner]
 
+    def duty(self, now: float | None = None) -> float:
+        """The share of the last DUTY_WINDOW_S Whisper spent transcribing."""
+        now = time.perf_counter() if now is None else now
+        horizon = now - DUTY_WINDOW_S
+        while self._busy_spans and self._busy_spans[0][1] <= horizon:
+            self._busy_spans.popleft()
+        busy = sum(end - max(start, horizon) for start, end in self._busy_spans)
+        return busy / DUTY_WINDOW_S
+
     def _next(self) -> _Job | None:
         while self._finals:
             job = self._finals.popleft()
             if not job.future.done():
                 return job
+        if self._partials and self.duty() >= self.partial_duty:
+            return None  # no headroom: the partials wait (the worker polls)
         while self._partials:
             owner = next(iter(self._partials))
             job = self._partials.pop(owner)
@@ -215,7 +240,9 @@ class TranscriptionScheduler:
             job = self._next()
             if job is None:
                 self._wake.clear()
-                await self._wake.wait()
+                waiting = PARTIAL_POLL_S if self._partials else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), waiting)
                 continue
             if job.final:
                 batch = await self._gather(job)
@@ -272,7 +299,9 @@ class TranscriptionScheduler:
             job.future.set_result(result)
 
     def _account(self, clips: list[np.ndarray], started: float) -> None:
-        self.stats.busy_s += time.perf_counter() - started
+        ended = time.perf_counter()
+        self._busy_spans.append((started, ended))
+        self.stats.busy_s += ended - started
         seconds = [len(clip) / SAMPLE_RATE for clip in clips]
         self.stats.audio_s += sum(seconds)
         self.stats.longest_call_s = max(self.stats.longest_call_s, *seconds)
