@@ -30,6 +30,7 @@ import numpy as np
 from audio.input import PIPELINE_RATE, AudioInput
 from audio.pcm import BYTES_PER_SAMPLE
 from models.vad import FRAME_SAMPLES
+from pipeline.conversation import interviewer_turn
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
 from pipeline.personas import get_persona
 from pipeline.voice.candidate import FRAME_S, CandidateTurn
@@ -698,42 +699,20 @@ class VoiceLoop:
         )
 
     async def _store_agent(self, agent: AgentTurn, *, interrupted: bool) -> None:
-        text = " ".join(agent.sentences)
         self._publish_agent(agent, interrupted=interrupted)
         if agent.repeat:
             return
-        move = agent.reply.move
         await self._store(
-            Turn(
+            interviewer_turn(
+                self.engine,
+                agent.reply,
                 index=agent.index,
-                role="interviewer",
-                text=text,
-                question_index=move.question_index,
-                kind=move.kind,
-                started_at=round(agent.started_s, 3),
-                ended_at=round(self.clock.now_s(), 3),
+                text=" ".join(agent.sentences),
+                started_at=agent.started_s,
+                ended_at=self.clock.now_s(),
                 interrupted=interrupted,
-                meta=self._interviewer_meta(agent.reply, text if interrupted else None),
             )
         )
-
-    def _interviewer_meta(self, reply: Reply, spoken_text: str | None) -> dict[str, object]:
-        """Which engine spoke and why (read after speaking: an engine may add to it while its
-        sentences stream), and practice feedback in the format chat mode stores."""
-        meta: dict[str, object] = {
-            "engine": self.engine.name,
-            "engine_version": self.engine.version,
-            **reply.meta,
-        }
-        if reply.feedback is not None:
-            meta["feedback_on_previous"] = {
-                "strengths": list(reply.feedback.strengths),
-                "improvements": list(reply.feedback.improvements),
-                "score": reply.feedback.score,
-            }
-        if spoken_text is not None:
-            meta["spoken_text"] = spoken_text
-        return meta
 
     async def _store(self, turn: Turn) -> None:
         await self._settle()
