@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
-from server import api, embed, health, startup, stream
+from server import api, embed, health, phone, startup, stream
 from server.expiry import ExpiryWorker
 from server.runtime import VoiceRuntime
 from server.services import Services, model_config
@@ -57,6 +57,6 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
             await store.close()
 
     return Starlette(
-        routes=[*health.routes, *stream.routes, *embed.routes, *api.routes()],
+        routes=[*health.routes, *stream.routes, *embed.routes, *api.routes(), *phone.routes],
         lifespan=lifespan,
     )

@@ -2,7 +2,8 @@
 
 Scoring entries carry the engine and rubric versions, so a report can be traced to the code that
 produced it. Entries are never edited; deleting a session erases its log with it, leaving only a
-content-free "deleted" entry in the tenant's log.
+content-free "deleted" entry in the tenant's log. An entry for a session that is gone (or being
+erased) is dropped, never recreating its log.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from server import keys
+from server import guard, keys
 from server.store import Redis
 
 
@@ -25,11 +26,15 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
-async def record(redis: Redis, session_id: str, action: str, actor: str, **detail: Any) -> None:
-    await redis.xadd(
+async def record(redis: Redis, session_id: str, action: str, actor: str, **detail: Any) -> bool:
+    """Append an entry while the session exists; False when it is gone or being erased."""
+    entry = await guard.xadd(
+        redis,
+        session_id,
         keys.session_audit(session_id),
         {"at": repr(time.time()), "action": action, "actor": actor, "detail": json.dumps(detail)},
     )
+    return entry is not None
 
 
 async def entries(redis: Redis, session_id: str) -> list[AuditEntry]:

@@ -1,27 +1,50 @@
 """Which turn engine runs a session: the LLM interviewer when LLM_BASE_URL is set, else the
-structured one. Engines are shared per process: they are stateless, and share one HTTP pool."""
+structured one. Engines are shared per process: they are stateless, and share one HTTP pool.
+
+Both score answers with the model registry's sentence embedder, the model `EMBEDDING_MODEL`
+names (the one `/readyz` reports), as the report does (server/lifecycle.py).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from models.registry import ModelRegistry
 from pipeline.engine import TurnEngine
+from pipeline.interview.analysis import Embedder
 from pipeline.interview.llm import LLMEngine
 from pipeline.interview.llm_client import ChatClient, LLMConfig
 from pipeline.interview.structured import StructuredEngine
 from server.services import Services
 from server.sessions import SessionRecord
 
-_STRUCTURED = StructuredEngine()  # loads the embedding model on first use, shared
+
+class RegistryStructuredEngine(StructuredEngine):
+    """The structured engine on a registry's embedder, fetched when first needed (so building the
+    engine never waits for the model on the event loop)."""
+
+    def __init__(self, models: ModelRegistry) -> None:
+        super().__init__()
+        self.models = models
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.models.embedder()
 
 
 @lru_cache(maxsize=4)
-def _llm_engine(config: LLMConfig) -> LLMEngine:
-    return LLMEngine(ChatClient(config), _STRUCTURED)
+def structured_engine(models: ModelRegistry) -> StructuredEngine:
+    return RegistryStructuredEngine(models)
+
+
+@lru_cache(maxsize=4)
+def _llm_engine(config: LLMConfig, fallback: StructuredEngine) -> LLMEngine:
+    return LLMEngine(ChatClient(config), fallback)
 
 
 def engine_for(services: Services, record: SessionRecord) -> TurnEngine:
     settings = services.settings
+    structured = structured_engine(services.models)
     if settings.llm_base_url:
         return _llm_engine(
             LLMConfig(
@@ -29,6 +52,7 @@ def engine_for(services: Services, record: SessionRecord) -> TurnEngine:
                 model=settings.llm_model,
                 api_key=settings.llm_api_key,
                 timeout_s=settings.llm_timeout_s,
-            )
+            ),
+            structured,
         )
-    return _STRUCTURED
+    return structured

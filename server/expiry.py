@@ -3,7 +3,9 @@
 A dropped connection may resume, so nothing ends at the drop itself. A session whose last stored
 turn is older than `VIVA_SESSION_IDLE_TIMEOUT_S` is finished as ended early (scored on what
 completed), unless a socket still streams it; a stream owner left behind by a crashed server is
-ignored after twice the timeout.
+ignored after twice the timeout. The finish is signalled (server/revocation.py, `expired`), so a
+socket still open on it, in any process, closes. The report is the one the stream would build,
+integrity sections included (server/lifecycle.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import logging
 import time
 
-from server import keys
+from server import keys, revocation
 from server.lifecycle import finish_session
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
@@ -42,7 +44,12 @@ async def expire_idle_sessions(services: Services, *, now: float | None = None) 
             streaming = await redis.exists(keys.session_stream_owner(session_id))
             if streaming and last_activity > now - 2 * timeout:
                 continue
-            await finish_session(services, session_id, ended_early=True)
+            try:
+                await finish_session(services, session_id, ended_early=True)
+            except SessionNotFound:  # erased meanwhile
+                await redis.zrem(keys.OPEN_SESSIONS, session_id)
+                continue
+            await revocation.revoke(redis, session_id, "expired")
             finished.append(session_id)
             log.info(
                 "session %s idle since %.0f s: finished as partial", session_id, now - last_activity

@@ -19,6 +19,8 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:recordings` | hash | WAV paths: fields `candidate`, `full` |
 | `viva:session:{id}:integrity` | list | speaker evidence and answers' words, one base64 `.npz` per save |
 | `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
+| `viva:session:{id}:revoked` | hash | `count`, `reason`, `at` of the latest signal to close the session's sockets (server/revocation.py) |
+| `viva:deleted:{id}` | string | deletion marker, set before a session's keys go; every writer checks it (server/guard.py); expires after a day |
 | `viva:tenant:{tenant_id}:sessions` | zset | the tenant's session ids by creation time (index) |
 | `viva:tenant:{tenant_id}:interviews` | zset | the tenant's interview ids by creation time (index) |
 | `viva:tenant:{tenant_id}:audit` | stream | tenant-level audit: sessions deleted (id only, no content) |
@@ -31,6 +33,14 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:webhooks` | stream | webhook deliveries to make (consumer group `deliverers`) |
 | `viva:sessions:open` | zset | unfinished sessions by the time of their last stored turn (idle expiry) |
 | `viva:webhooks:retry` | zset | failed deliveries (JSON) by the time of their next attempt |
+| `viva:phone:pin:{sha256(pin)}` | string | session id for a phone session's PIN; TTL = token lifetime (server/phone/store.py) |
+| `viva:phone:stream:{sha256(token)}` | string | one-time stream token of a call (JSON: session, call, numbers); read once; expires in 2 min |
+| `viva:phone:ticket:{ticket}` | string | outbound call ticket in the webhook URL given to Twilio (JSON: session, number, call sid); read once |
+| `viva:phone:call:{call_sid}:pin_tries` | string | wrong PINs keyed on this call; expires |
+| `viva:phone:caller:{sha256(number)}:pin_tries` | string | wrong PINs from one caller number this hour; expires |
+
+Pub/sub channel (not a key): `viva:revoked:{id}`, a session's sockets must close (the message is
+the reason).
 
 Tenant hash fields beyond the record: `webhook_secret`, `rate_limit_per_minute`,
 `daily_session_quota` (the last two override the settings' defaults).
@@ -106,6 +116,22 @@ def session_integrity(session_id: str) -> str:
     return f"{session_prefix(session_id)}:integrity"
 
 
+def session_revoked(session_id: str) -> str:
+    """hash: `count`, `reason`, `at` of the signals to close the session's sockets."""
+    return f"{session_prefix(session_id)}:revoked"
+
+
+def revoked_channel(session_id: str) -> str:
+    """pub/sub channel: the session's sockets must close; the message is the reason."""
+    return f"{PREFIX}revoked:{session_id}"
+
+
+def session_deleted(session_id: str) -> str:
+    """string: the session is being (or was) erased; outside the session's prefix, so the erase
+    leaves it for writers still running to see."""
+    return f"{PREFIX}deleted:{session_id}"
+
+
 def session_rate(session_id: str) -> str:
     """prefix of the per-minute request counters of one session token."""
     return f"{session_prefix(session_id)}:ratelimit"
@@ -159,3 +185,31 @@ def session_quota(tenant_id: str, day: int) -> str:
 WEBHOOKS = PREFIX + "webhooks"
 WEBHOOK_GROUP = "deliverers"
 WEBHOOK_RETRIES = PREFIX + "webhooks:retry"
+
+
+# -- issue 13: the phone channel (server/phone/) --------------------------------------------
+
+
+def phone_pin(pin_hash: str) -> str:
+    """string: session id for the SHA-256 of a phone session's PIN; expires with the token."""
+    return f"{PREFIX}phone:pin:{pin_hash}"
+
+
+def phone_stream_token(token_hash: str) -> str:
+    """string: a call's one-time Media Streams token (JSON); deleted when read."""
+    return f"{PREFIX}phone:stream:{token_hash}"
+
+
+def phone_ticket(ticket: str) -> str:
+    """string: an outbound call's ticket (JSON: session, number, call sid); deleted when read."""
+    return f"{PREFIX}phone:ticket:{ticket}"
+
+
+def phone_call_pin_tries(call_sid: str) -> str:
+    """string: wrong PINs keyed on one call."""
+    return f"{PREFIX}phone:call:{call_sid}:pin_tries"
+
+
+def phone_caller_pin_tries(number_hash: str) -> str:
+    """string: wrong PINs from one caller number (its SHA-256) in the current hour."""
+    return f"{PREFIX}phone:caller:{number_hash}:pin_tries"

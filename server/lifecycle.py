@@ -1,29 +1,46 @@
 """Ending a session: report, status, audit entry, webhook.
 
-Both the stream and the REST API end sessions through `finish_session`, so a session ends the
-same way whichever door it leaves by.
+The stream, the REST API and idle expiry all end sessions through `finish_session`, so a session
+ends the same way whichever door it leaves by: the same scoring model (the registry's embedder)
+and, for a voice session, the same integrity sections (`fraud_signals`, `language`), from the
+stream's live evidence or else from what its sockets saved (`viva:session:{id}:integrity`).
+
+Every write checks that the session is still there (server/guard.py): a session deleted while
+it was being scored gets no report, audit entry or webhook back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.engine import Turn
+from pipeline.integrity.session import saved_report_sections
 from pipeline.interview.report import build_report
-from server import audit, keys, webhooks
+from server import audit, guard, keys, webhooks
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 
 # Claim the finish once: concurrent finishers (the stream and REST `end`) build one report.
-# Never recreates an erased session.
-_CLAIM_FINISH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+# Never recreates an erased session. KEYS: record, deletion marker.
+_CLAIM_FINISH = f"""
+if not ({guard.LIVE}) then return -1 end
 return redis.call('HSETNX', KEYS[1], 'finishing_at', ARGV[1])
 """
+# Store the report and the final status, only if the session was not erased meanwhile.
+# KEYS: record, deletion marker, report; ARGV: report, status, finished_at.
+_STORE_REPORT = f"""
+if not ({guard.LIVE}) then return 0 end
+redis.call('SET', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3])
+return 1
+"""
+WEBHOOK_COMPETENCY_FIELDS = ("name", "weight", "score", "explanation")
 FINISH_WAIT_S = 60.0
 
 
@@ -54,6 +71,8 @@ async def _finished_report(services: Services, session_id: str) -> dict[str, Any
 
 
 def webhook_data(record: SessionRecord, report: dict[str, Any], url: str) -> dict[str, Any]:
+    """The event's `data`: who and what, and the report's summary (the full report, with its
+    evidence quotes, stays behind `report_url`)."""
     candidate = record.extra.get("candidate") or {}
     return {
         "session_id": record.id,
@@ -61,6 +80,11 @@ def webhook_data(record: SessionRecord, report: dict[str, Any], url: str) -> dic
         "status": report["status"],
         "overall_score": report.get("overall_score"),
         "verdict": report.get("verdict"),
+        "summary": report.get("summary"),
+        "competencies": [
+            {k: c.get(k) for k in WEBHOOK_COMPETENCY_FIELDS} for c in report.get("competencies", [])
+        ],
+        "fraud_signals": report.get("fraud_signals"),
         "report_url": url,
         "external_id": candidate.get("external_id"),
         "metadata": record.extra.get("metadata", {}),
@@ -84,6 +108,26 @@ def merge_integrity(report: dict[str, Any], sections: Mapping[str, object]) -> d
     return merged
 
 
+async def saved_integrity(services: Services, record: SessionRecord) -> Mapping[str, object] | None:
+    """The integrity sections of a session ended away from its stream, from the evidence its
+    sockets saved: what the stream would have merged. None for a chat session that never
+    streamed (nothing was heard, nothing to say); a spoken session (voice, phone) always has
+    them, as its stream would give them."""
+    saved = await services.store.redis.lrange(keys.session_integrity(record.id), 0, -1)
+    if not saved and record.mode == "chat":
+        return None
+    blobs = [base64.b64decode(item) for item in saved]
+    return await asyncio.to_thread(saved_report_sections, blobs)
+
+
+def _score(
+    services: Services, record: SessionRecord, transcript: Sequence[Turn], ended_early: bool
+) -> dict[str, Any]:
+    # The registry's embedder: the model EMBEDDING_MODEL names, as the engine uses.
+    embedder = services.models.embedder()
+    return build_report(record.plan, transcript, ended_early=ended_early, embedder=embedder)
+
+
 async def finish_session(
     services: Services,
     session_id: str,
@@ -93,31 +137,48 @@ async def finish_session(
 ) -> FinishResult:
     """Score and close the session. Idempotent: a second call returns the stored outcome.
 
-    `integrity`: the voice stream's integrity sections, merged into the report."""
+    `integrity`: the voice stream's integrity sections, merged into the report; without them
+    (REST, idle expiry), a voice session's are rebuilt from its saved evidence.
+    SessionNotFound when the session is (or gets, while being scored) erased."""
     redis = services.store.redis
     sessions = SessionStore(redis)
     url = report_url(services, session_id)
     record = await sessions.get(session_id)
-    claimed = await redis.eval(_CLAIM_FINISH, 1, keys.session(session_id), repr(time.time()))
+    claimed = await redis.eval(_CLAIM_FINISH, 2, *guard.live_keys(session_id), repr(time.time()))
     if claimed == -1:
         raise SessionNotFound(f"no session {session_id}")
     if claimed == 0:
         report = await _finished_report(services, session_id)
         return FinishResult(str(report["status"]), report.get("overall_score"), url)
 
-    transcript = await sessions.turns(session_id)
-    # CPU-bound (sentence embeddings): off the event loop.
-    report = await asyncio.to_thread(build_report, record.plan, transcript, ended_early=ended_early)
-    if integrity is not None:
-        report = merge_integrity(report, integrity)
-    status = str(report["status"])
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(keys.session_report(session_id), json.dumps(report))
-        pipe.hset(
-            keys.session(session_id),
-            mapping={"status": status, "finished_at": repr(time.time())},
+    try:
+        transcript = await sessions.turns(session_id)
+        # CPU-bound (sentence embeddings, clustering): off the event loop.
+        report = await asyncio.to_thread(_score, services, record, transcript, ended_early)
+        if integrity is None:
+            integrity = await saved_integrity(services, record)
+        if integrity is not None:
+            report = merge_integrity(report, integrity)
+        # How the candidate was heard: a call (set when one connected), the browser, or typing.
+        report["channel"] = (
+            "phone" if record.extra.get("phone") else "chat" if record.mode == "chat" else "browser"
         )
-        await pipe.execute()
+        status = str(report["status"])
+        stored = await redis.eval(
+            _STORE_REPORT,
+            3,
+            *guard.live_keys(session_id),
+            keys.session_report(session_id),
+            json.dumps(report),
+            status,
+            repr(time.time()),
+        )
+    except BaseException:
+        # Scoring failed: give the claim back (turns are refused while it is held).
+        await redis.hdel(keys.session(session_id), "finishing_at")
+        raise
+    if not stored:
+        raise SessionNotFound(f"session {session_id} was erased while being scored")
     await audit.record(
         redis,
         session_id,

@@ -4,7 +4,8 @@ Every socket of a session gets its own (`StreamObservers.open`). The recorder re
 session's files, so a resumed session's recording keeps the earlier sockets' audio; the speaker
 evidence and the answers' words are saved to Redis after each answer and when the socket ends,
 and restored by the next socket, so the candidate stays enrolled and an earlier second voice
-stays in the report.
+stays in the report. Saves check that the session was not erased meanwhile (server/guard.py): a
+socket closing after a delete leaves no evidence and no recording behind.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pipeline.integrity.session import SessionIntegrity
 from pipeline.integrity.sink import ObserverSink
 from pipeline.integrity.words import words_from_timestamps
 from pipeline.voice.loop import FilteredAnswer
-from server import keys
+from server import guard, keys
 from server.recordings import SessionRecorder, save_recordings
 from server.services import Services
 from server.store import Redis
@@ -46,7 +47,11 @@ class StreamObservers:
     async def open(cls, services: Services, session_id: str) -> StreamObservers:
         settings = services.settings
         recorder = await asyncio.to_thread(
-            SessionRecorder, settings.data_dir, session_id, settings.record_full
+            SessionRecorder,
+            settings.data_dir,
+            session_id,
+            settings.record_full,
+            settings.recording_max_gap_s,
         )
         redis = services.store.redis
         observers = cls(session_id, SessionIntegrity(services.models.speaker()), recorder, redis)
@@ -60,8 +65,11 @@ class StreamObservers:
         """Append what this socket heard since the last save (queued after all of it)."""
         blob = await asyncio.wrap_future(self.sink.submit(self.integrity.unsaved_delta))
         if blob is not None:
-            await self.redis.rpush(
-                keys.session_integrity(self.session_id), base64.b64encode(blob).decode("ascii")
+            await guard.rpush(
+                self.redis,
+                self.session_id,
+                keys.session_integrity(self.session_id),
+                base64.b64encode(blob).decode("ascii"),
             )
 
     async def answer_filter(
@@ -81,7 +89,8 @@ class StreamObservers:
         return await asyncio.wrap_future(self.sink.submit(self.integrity.report_sections))
 
     async def save_recordings(self) -> None:
-        """Close the tracks (after everything queued) and reference them; once."""
+        """Close the tracks (after everything queued) and reference them; once. An erased
+        session's tracks are removed instead."""
         if self._saved:
             return
         self._saved = True

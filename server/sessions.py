@@ -7,6 +7,7 @@ to the session id with the token's expiry as TTL.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
 import secrets
@@ -16,29 +17,74 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.engine import InterviewPlan, Question, Turn
-from server import keys
+from server import guard, keys
 from server.store import Redis
 
 DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600
 
+# A turn goes in only while the session takes turns: its record is there, it is not being erased
+# (server/guard.py) and not finished or being finished (server/lifecycle.py claims the finish
+# with `finishing_at`). Returns -1 for an erased session, -2 for a finished one.
+_TAKES_TURNS = f"""
+if not ({guard.LIVE}) then return -1 end
+local state = redis.call('HMGET', KEYS[1], 'status', 'finishing_at')
+if state[2] or state[1] == 'completed' or state[1] == 'partial' or state[1] == 'low_confidence' then
+  return -2
+end
+"""
 # Append a turn only if it is the next one: a resumed stream or a retried request can never
-# store the same turn twice. Returns 1 when stored, 0 when that index already exists.
-_APPEND_ONCE = """
-if redis.call('LLEN', KEYS[1]) == tonumber(ARGV[1]) then
-  redis.call('RPUSH', KEYS[1], ARGV[2])
+# store the same turn twice. Returns 1 when stored, 0 when that index already exists. The time
+# of the last stored turn goes to the open-sessions index (idle expiry) in the same step.
+# KEYS: record, marker, turns, open sessions; ARGV: index, turn, now, session id.
+_APPEND_ONCE = (
+    _TAKES_TURNS
+    + """
+if redis.call('LLEN', KEYS[3]) == tonumber(ARGV[1]) then
+  redis.call('RPUSH', KEYS[3], ARGV[2])
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
   return 1
 end
 return 0
 """
+)
 # A repaired answer (the candidate went on after the reply began) replaces its stored turn,
 # only while it is the last one: nothing after it can have been stored on top of it.
-_REPLACE_LAST = """
-if redis.call('LLEN', KEYS[1]) == tonumber(ARGV[1]) + 1 then
-  redis.call('LSET', KEYS[1], tonumber(ARGV[1]), ARGV[2])
+# KEYS: record, marker, turns; ARGV: index, turn.
+_REPLACE_LAST = (
+    _TAKES_TURNS
+    + """
+if redis.call('LLEN', KEYS[3]) == tonumber(ARGV[1]) + 1 then
+  redis.call('LSET', KEYS[3], tonumber(ARGV[1]), ARGV[2])
   return 1
 end
 return 0
 """
+)
+# A new token, only for a session that is still there.
+# KEYS: record, marker, new token; ARGV: new token hash, expires_at, ttl, session id.
+_REISSUE = f"""
+if not ({guard.LIVE}) then return 0 end
+local old = redis.call('HGET', KEYS[1], 'token_hash')
+if old then redis.call('DEL', '{keys.session_token("")}' .. old) end
+redis.call('HSET', KEYS[1], 'token_hash', ARGV[1], 'expires_at', ARGV[2])
+redis.call('SET', KEYS[3], ARGV[4], 'EX', tonumber(ARGV[3]))
+return 1
+"""
+
+
+class AppendResult(enum.Enum):
+    STORED = "stored"
+    EXISTS = "exists"  # that index is already stored (or is not the next one)
+    FINISHED = "finished"  # the session is finished, or being finished: no more turns
+    ERASED = "erased"  # the session is gone, or being erased
+
+
+_APPEND_RESULTS = {
+    1: AppendResult.STORED,
+    0: AppendResult.EXISTS,
+    -1: AppendResult.ERASED,
+    -2: AppendResult.FINISHED,
+}
 
 
 class SessionError(Exception):
@@ -163,24 +209,35 @@ class SessionStore:
         return record
 
     async def set_status(self, session_id: str, status: str) -> None:
-        await self.redis.hset(keys.session(session_id), "status", status)
+        await self.set_fields(session_id, status=status)
+
+    async def store_turn(self, session_id: str, turn: Turn) -> AppendResult:
+        """Store a completed turn if index `turn.index` is the next one and the session still
+        takes turns (not finished, not erased); says which."""
+        # The time is the last activity, for expiring abandoned sessions (server/expiry.py).
+        result = await self._append_once(
+            keys=[
+                *guard.live_keys(session_id),
+                keys.session_turns(session_id),
+                keys.OPEN_SESSIONS,
+            ],
+            args=[turn.index, turn_to_json(turn), repr(time.time()), session_id],
+        )
+        return _APPEND_RESULTS[int(result)]
 
     async def append_turn(self, session_id: str, turn: Turn) -> bool:
-        """Store a completed turn if index `turn.index` is the next one. False if already there."""
-        stored = await self._append_once(
-            keys=[keys.session_turns(session_id)], args=[turn.index, turn_to_json(turn)]
-        )
-        if stored:
-            # Last activity, for expiring sessions abandoned mid-interview (server/expiry.py).
-            await self.redis.zadd(keys.OPEN_SESSIONS, {session_id: time.time()})
-        return bool(stored)
+        """Store a completed turn if index `turn.index` is the next one. False if already there,
+        or if the session is finished or erased (`store_turn` says which)."""
+        return await self.store_turn(session_id, turn) is AppendResult.STORED
 
     async def replace_last_turn(self, session_id: str, turn: Turn) -> bool:
-        """Store `turn` over the stored turn of its index if that is the last one."""
+        """Store `turn` over the stored turn of its index if that is the last one (and the
+        session still takes turns)."""
         replaced = await self._replace_last(
-            keys=[keys.session_turns(session_id)], args=[turn.index, turn_to_json(turn)]
+            keys=[*guard.live_keys(session_id), keys.session_turns(session_id)],
+            args=[turn.index, turn_to_json(turn)],
         )
-        return bool(replaced)
+        return int(replaced) == 1
 
     async def turns(self, session_id: str) -> list[Turn]:
         raw = await self.redis.lrange(keys.session_turns(session_id), 0, -1)
@@ -192,10 +249,11 @@ class SessionStore:
         return {n: str(v) for n, v in zip(names, values, strict=True) if v is not None}
 
     async def set_fields(self, session_id: str, **values: str) -> None:
-        await self.redis.hset(keys.session(session_id), mapping=values)  # type: ignore[arg-type]
+        """Set fields of a session that is still there (never recreates an erased one)."""
+        await guard.hset(self.redis, session_id, keys.session(session_id), values)
 
     async def set_extra(self, session_id: str, extra: dict[str, Any]) -> None:
-        await self.redis.hset(keys.session(session_id), "extra", json.dumps(extra))
+        await self.set_fields(session_id, extra=json.dumps(extra))
 
     async def set_consent(self, session_id: str, version: str, at: float) -> None:
         """Record the candidate's consent to the disclosure `version`. The voice loop reads it
@@ -207,19 +265,22 @@ class SessionStore:
         return json.loads(raw) if raw else None
 
     async def reissue_token(self, session_id: str, token_ttl_s: int) -> tuple[str, float]:
-        """A new token for the session; the old one stops working at once."""
-        old_hash = await self.redis.hget(keys.session(session_id), "token_hash")
+        """A new token for the session; the old one stops working at once. Sockets streaming
+        with the old one are told by `server.revocation.revoke` (the caller's part)."""
         token = secrets.token_urlsafe(32)
         expires_at = time.time() + token_ttl_s
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if old_hash:
-                pipe.delete(keys.session_token(str(old_hash)))
-            pipe.hset(
-                keys.session(session_id),
-                mapping={"token_hash": hash_token(token), "expires_at": repr(expires_at)},
-            )
-            pipe.set(keys.session_token(hash_token(token)), session_id, ex=token_ttl_s)
-            await pipe.execute()
+        reissued = await self.redis.eval(
+            _REISSUE,
+            3,
+            *guard.live_keys(session_id),
+            keys.session_token(hash_token(token)),
+            hash_token(token),
+            repr(expires_at),
+            str(token_ttl_s),
+            session_id,
+        )
+        if not reissued:
+            raise SessionNotFound(f"no session {session_id}")
         return token, expires_at
 
     async def tenant_session_ids(self, tenant_id: str, batch: int = 100) -> AsyncIterator[str]:
@@ -233,7 +294,9 @@ class SessionStore:
 
     async def erase(self, record: SessionRecord) -> None:
         """Delete every key of the session (its `viva:session:{id}*` keys), its token and its
-        entry in the tenant's index."""
+        entry in the tenant's index. The deletion marker goes first: a writer still running
+        (server/guard.py) cannot put back a key after the scan below has passed it."""
+        await guard.mark_deleted(self.redis, record.id)
         token_hash = await self.redis.hget(keys.session(record.id), "token_hash")
         doomed = [k async for k in self.redis.scan_iter(match=f"{keys.session(record.id)}*")]
         # The prefix also matches ids that merely start with this one; keep only ours.

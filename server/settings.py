@@ -96,6 +96,9 @@ class Settings(BaseSettings):
         parse_networks(value)  # ValueError naming the entry that is not a network
         return value
 
+    # issue 12, data: a recording's longest kept silence (longer ones are cut, and the cut noted).
+    recording_max_gap_s: float = Field(60.0, alias="VIVA_RECORDING_MAX_GAP_S", gt=0)
+
     # issue 13: the phone channel over Twilio (server/phone/). Unset SID/token: phone is off.
     # Twilio must reach VIVA_PUBLIC_URL (webhook and Media Streams WebSocket).
     twilio_account_sid: str = Field("", alias="TWILIO_ACCOUNT_SID")

@@ -26,14 +26,14 @@ from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
 from pipeline.voice.loop import SessionClock, VoiceLoop
 from pipeline.voice.messages import ErrorMessage, Finished, ServerMessage, TurnMetrics, to_wire
-from server import audit, keys, metrics
+from server import audit, guard, keys, metrics, revocation
 from server.api.candidate import DISCLOSURE_VERSION
 from server.engines import engine_for
 from server.lifecycle import finish_session
 from server.observers import StreamObservers
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
-from server.sessions import InvalidToken, SessionNotFound, SessionStore
+from server.sessions import AppendResult, InvalidToken, SessionNotFound, SessionStore
 from server.store import Redis
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,12 @@ class OwnedTurnLog:
 
     async def append(self, turn: Turn) -> bool:
         await self._check_owner()
-        return await self.sessions.append_turn(self.session_id, turn)
+        result = await self.sessions.store_turn(self.session_id, turn)
+        if result is AppendResult.FINISHED:
+            raise StreamClosed(*revocation.close_for("ended"))
+        if result is AppendResult.ERASED:
+            raise StreamClosed(*revocation.close_for("deleted"))
+        return result is AppendResult.STORED
 
     async def replace(self, turn: Turn) -> bool:
         await self._check_owner()
@@ -283,7 +288,7 @@ def _credentials(ws: WebSocket) -> tuple[str | None, str | None]:
 
 
 async def _session_clock(redis: Redis, session_id: str) -> SessionClock:
-    await redis.set(keys.session_clock(session_id), repr(time.time()), nx=True)
+    await guard.set_nx(redis, session_id, keys.session_clock(session_id), repr(time.time()))
     epoch = float(await redis.get(keys.session_clock(session_id)) or time.time())
     return SessionClock(offset_s=time.time() - epoch)
 
@@ -426,7 +431,8 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
         )
     await runtime.ready()
     await runtime.claim(session_id, conn)
-    await redis.set(keys.session_stream_owner(session_id), conn.id)
+    # Not for a session deleted since the token check (its watch below closes the socket).
+    await guard.set_value(redis, session_id, keys.session_stream_owner(session_id), conn.id)
     observers: StreamObservers | None = None
     try:
         if record.status == "created":
@@ -436,9 +442,12 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
         async def finisher(ended_early: bool) -> Finished:
             sections = await opened.report_sections()
             await opened.save_recordings()
-            result = await finish_session(
-                services, session_id, ended_early=ended_early, integrity=sections
-            )
+            try:
+                result = await finish_session(
+                    services, session_id, ended_early=ended_early, integrity=sections
+                )
+            except SessionNotFound as exc:  # deleted while it was being scored
+                raise StreamClosed(*revocation.close_for("deleted")) from exc
             return Finished(result.status, result.score, result.report_url)
 
         transport = SocketTransport(ws)
@@ -458,7 +467,7 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
             sink=opened.sink,
             answer_filter=opened.answer_filter,
         )
-        loop.speak_audio = record.mode == "voice"
+        loop.speak_audio = record.mode != "chat"
         first_frame = asyncio.Event()
         consent = ConsentGate(sessions, session_id, transport)
         tasks = {
@@ -467,6 +476,8 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
                 loop.run(opening_after=functools.partial(_hello_or_grace, first_frame))
             ),
             "superseded": asyncio.create_task(conn.superseded.wait()),
+            # A reinvite, a delete or an end elsewhere (REST, idle expiry), in any process.
+            "revoked": asyncio.create_task(revocation.wait_revoked(redis, session_id, token)),
         }
         try:
             await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
@@ -476,7 +487,10 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
             await asyncio.gather(*tasks.values(), return_exceptions=True)
         if tasks["superseded"].done() and not tasks["superseded"].cancelled():
             raise StreamClosed(CLOSE_SUPERSEDED, "superseded", "a newer connection took over")
-        for name in ("run", "receive"):
+        revoked = tasks["revoked"]
+        if revoked.done() and not revoked.cancelled() and revoked.exception() is None:
+            raise StreamClosed(*revocation.close_for(str(revoked.result())))
+        for name in ("run", "receive", "revoked"):
             task = tasks[name]
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import redis.exceptions
 
-from server import keys, netguard, webhook_http
+from server import guard, keys, netguard, webhook_http
 from server.settings import Settings
 from server.store import Redis
 
@@ -55,10 +55,11 @@ for _, member in ipairs(due) do
 end
 return #due
 """
-# Settle one attempt atomically: log it and park the retry only while the session exists (an
-# erased session is never recreated, its retry is dropped), then take it off the stream.
+# Settle one attempt atomically: log it and park the retry only while the session exists and is
+# not being erased (an erased session is never recreated, its retry is dropped), then take it
+# off the stream. KEYS[5]: the session's deletion marker.
 _SETTLE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[5]) == 0 then
   redis.call('RPUSH', KEYS[2], ARGV[1])
   if ARGV[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) end
 end
@@ -117,7 +118,9 @@ async def rotate_secret(redis: Redis, tenant_id: str) -> str:
 
 async def enqueue(
     redis: Redis, *, tenant_id: str, session_id: str, url: str, event: str, data: dict[str, Any]
-) -> Delivery:
+) -> Delivery | None:
+    """Queue one delivery, unless the session is gone or being erased (then None): an erase
+    drops the queued ones (`forget_session`) after its marker stops new ones."""
     delivery_id = "whd_" + secrets.token_hex(8)
     body = {
         "id": delivery_id,
@@ -126,8 +129,8 @@ async def enqueue(
         "data": data,
     }
     delivery = Delivery(delivery_id, tenant_id, session_id, event, url, json.dumps(body))
-    await redis.xadd(keys.WEBHOOKS, {"delivery": delivery.to_json()})
-    return delivery
+    queued = await guard.xadd(redis, session_id, keys.WEBHOOKS, {"delivery": delivery.to_json()})
+    return delivery if queued is not None else None
 
 
 async def delivery_log(redis: Redis, session_id: str) -> list[dict[str, Any]]:
@@ -319,6 +322,7 @@ class WebhookWorker:
                 keys.session_webhooks(delivery.session_id),
                 keys.WEBHOOK_RETRIES,
                 keys.WEBHOOKS,
+                keys.session_deleted(delivery.session_id),
             ],
             args=[json.dumps(attempt_log), retry, retry_at or 0, keys.WEBHOOK_GROUP, entry_id],
         )

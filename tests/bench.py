@@ -338,9 +338,16 @@ def long_answers_section(models: ModelRegistry) -> Section:
     return bench_realspeech.long_answers_section(models)
 
 
+def phone_section(models: ModelRegistry) -> Section:
+    from tests import phone_quality
+
+    return phone_quality.phone_section(models)
+
+
 SECTIONS: list[Callable[[ModelRegistry], Section]] = [
     realspeech_section,  # the headline: real recorded speech with real pauses
     long_answers_section,
+    phone_section,
     asr_section,
     voice_section,
     scoring_section,
@@ -350,7 +357,7 @@ SECTIONS: list[Callable[[ModelRegistry], Section]] = [
 
 def main() -> None:
     """`python -m tests.bench [section ...]`: only the named sections (asr, realspeech,
-    long_answers, voice, scoring, integrity), printed and not written to BENCHMARKS.md."""
+    long_answers, phone, voice, scoring, integrity), printed and not written to BENCHMARKS.md."""
     chosen = [make for make in SECTIONS if make.__name__.removesuffix("_section") in sys.argv[1:]]
     started = time.monotonic()
     models = ModelRegistry()

@@ -19,6 +19,7 @@ BODIES = {
     "give_consent": {"accepted": True, "version": "2026-01"},
     "post_message": {"text": "An answer."},
     "review_session": {"reviewer": "hm-7", "decision": "advance"},
+    "call_candidate": {"to": "+15551234567"},
 }
 
 

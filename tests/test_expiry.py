@@ -40,7 +40,10 @@ async def services(settings: Settings, models: ModelRegistry) -> AsyncIterator[S
 
 
 async def _half_done_session(sessions: SessionStore, session_id: str) -> None:
-    await sessions.create(SessionRecord(id=session_id, tenant_id="t1", plan=PLAN, status="active"))
+    # Typed answers: a voice session's report would also judge the candidate's speech, of which
+    # there is none here (tests/test_finish_paths.py expires one with its saved evidence).
+    record = SessionRecord(id=session_id, tenant_id="t1", plan=PLAN, mode="chat", status="active")
+    await sessions.create(record)
     turns = [
         Turn(0, "interviewer", PLAN.questions[0].text, 0, "opening"),
         Turn(1, "candidate", ANSWER),

@@ -70,7 +70,8 @@ def test_full_track_mixes_both_sides(tmp_path: Path) -> None:
 
 async def test_references_are_stored_and_deleted(tmp_path: Path, redis: Redis) -> None:
     paths = _record(tmp_path, record_full=True)
-    await save_recordings(redis, "ses_abc123", paths)
+    await redis.hset(keys.session("ses_abc123"), "id", "ses_abc123")  # only a session's are kept
+    assert await save_recordings(redis, "ses_abc123", paths)
     assert await redis.hgetall(keys.session_recordings("ses_abc123")) == {
         "candidate": str(paths["candidate"]),
         "full": str(paths["full"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -97,3 +98,22 @@ class SessionIntegrity:
             "language": language_section(language_read(answers)),
             "low_confidence": is_low_confidence(amount),
         }
+
+
+class _NoAudio:
+    """Stands in for the speaker encoder where no audio comes: evidence restored from storage
+    is already embedded."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError("saved integrity evidence takes no new audio")
+
+
+def saved_report_sections(
+    blobs: Sequence[bytes], config: TrackerConfig | None = None
+) -> dict[str, object]:
+    """The report sections that a session's saved evidence (`unsaved_delta` blobs, oldest first)
+    adds up to: what the stream reports, for a session ended elsewhere (REST, idle expiry).
+    Needs no model; no blobs gives the sections of a session where nothing was heard."""
+    integrity = SessionIntegrity(cast(SpeakerEncoder, _NoAudio()), config or TrackerConfig())
+    integrity.restore(blobs)
+    return integrity.report_sections()

@@ -10,14 +10,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.engine import Turn
-from server import audit, keys
+from server import audit, guard, keys, revocation
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
-from server.api.errors import BadRequest, Conflict
+from server.api.errors import BadRequest, Conflict, NotFound
 from server.api.schemas import Feedback, Progress, SessionStatus, TurnView, progress_of, timestamp
+from server.auth import TenantCaller
 from server.engines import engine_for
-from server.lifecycle import finish_session
-from server.sessions import SessionRecord, SessionStore
+from server.lifecycle import FinishResult, finish_session
+from server.sessions import AppendResult, SessionNotFound, SessionRecord, SessionStore
 
 TAG = "candidate"
 DISCLOSURE_VERSION = "2026-01"
@@ -107,7 +108,7 @@ async def give_consent(call: Call[ConsentIn, None]) -> ConsentState:
 
 async def _session_seconds(call: Call[Any, Any], session_id: str) -> float:
     """Seconds since the session's first turn: the time base turns share with the voice loop."""
-    await call.redis.set(keys.session_clock(session_id), repr(time.time()), nx=True)
+    await guard.set_nx(call.redis, session_id, keys.session_clock(session_id), repr(time.time()))
     zero = await call.redis.get(keys.session_clock(session_id))
     return round(time.time() - float(zero or time.time()), 3)
 
@@ -157,8 +158,9 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
             ended_at=now,
             source="text",
         )
-        if not await sessions.append_turn(record.id, answer):
-            raise Conflict("Another answer was stored first; fetch the transcript.")
+        _stored_or_raise(
+            record, await sessions.store_turn(record.id, answer), "Another answer was stored first"
+        )
         turns.append(answer)
 
     engine = engine_for(call.services, record)
@@ -183,8 +185,11 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
         source="text",
         meta=meta,
     )
-    if not await sessions.append_turn(record.id, said):
-        raise Conflict("The interviewer's turn was stored by another request; fetch it.")
+    _stored_or_raise(
+        record,
+        await sessions.store_turn(record.id, said),
+        "The interviewer's turn was stored by another request",
+    )
     turns.append(said)
     if said.index == 0:
         await sessions.set_fields(record.id, status="active", started_at=repr(time.time()))
@@ -199,10 +204,29 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
             engine_version=engine.version,
         )
     if reply.move.is_complete:
-        result = await finish_session(call.services, record.id, ended_early=False)
+        result = await _finish(call, record.id, ended_early=False)
         record.status = result.status
         return _out(record, turns, said, result.status, result.report_url)
     return _out(record, turns, said, record.status, None)
+
+
+def _stored_or_raise(record: SessionRecord, result: AppendResult, conflict: str) -> None:
+    if result is AppendResult.FINISHED:
+        raise Conflict("The interview is over.", code="session_finished")
+    if result is AppendResult.ERASED:
+        raise NotFound(f"No session {record.id}.")
+    if result is not AppendResult.STORED:
+        raise Conflict(f"{conflict}; fetch the transcript.")
+
+
+async def _finish(call: Call[Any, Any], session_id: str, *, ended_early: bool) -> FinishResult:
+    """End the session away from its stream; a socket still streaming it closes (`ended`)."""
+    try:
+        result = await finish_session(call.services, session_id, ended_early=ended_early)
+    except SessionNotFound as exc:  # erased meanwhile
+        raise NotFound(f"No session {session_id}.") from exc
+    await revocation.revoke(call.redis, session_id, "ended")
+    return result
 
 
 async def start(call: Call[None, None]) -> MessageOut:
@@ -216,18 +240,21 @@ async def post_message(call: Call[MessageIn | None, None]) -> MessageOut:
 
 async def end(call: Call[None, None]) -> EndOut:
     record = await session_for(call)
-    result = await finish_session(call.services, record.id, ended_early=True)
+    result = await _finish(call, record.id, ended_early=True)
     if not record.is_finished:
         await audit.record(call.redis, record.id, "ended", call.caller.actor)
     return EndOut(status=result.status, score=result.score, report_url=result.report_url)
 
 
 async def transcript(call: Call[None, None]) -> Transcript:
+    """The turns so far. The tenant also sees each turn's `meta` (what was left out of an
+    answer as another voice or echo, word timings, the engine); the candidate does not."""
     record = await session_for(call)
     turns = await SessionStore(call.redis).turns(record.id)
+    tenant = isinstance(call.caller, TenantCaller)
     return Transcript(
         session_id=record.id,
-        turns=[TurnView.of(t) for t in turns],
+        turns=[TurnView.of(t, with_meta=tenant) for t in turns],
         progress=progress_of(record, turns),
     )
 
@@ -248,7 +275,7 @@ ENDPOINTS = (
         give_consent,
         "Record the candidate's consent (needed before any answer is processed)",
         TAG,
-        auth="session",
+        auth="candidate",
         body=ConsentIn,
         response=ConsentState,
     ),
@@ -258,7 +285,7 @@ ENDPOINTS = (
         start,
         "Start: the opening question",
         TAG,
-        auth="session",
+        auth="candidate",
         response=MessageOut,
         errors=(409,),
     ),
@@ -268,7 +295,7 @@ ENDPOINTS = (
         post_message,
         "Answer in text; returns the interviewer's next turn",
         TAG,
-        auth="session",
+        auth="candidate",
         body=MessageIn,
         body_required=False,
         response=MessageOut,

@@ -19,7 +19,15 @@ from starlette.routing import Route
 
 from server import keys, ratelimit
 from server.api.body import check_declared_length, read_body
-from server.api.errors import ApiError, BadRequest, TooManyRequests, Unauthorized, from_validation
+from server.api.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    from_validation,
+)
 from server.auth import (
     AuthError,
     Caller,
@@ -33,7 +41,9 @@ from server.store import Redis
 
 BodyT = TypeVar("BodyT")
 QueryT = TypeVar("QueryT")
-Auth = Literal["tenant", "session"]  # session: the tenant's key, or that session's token
+# session: the tenant's key, or that session's token; candidate: that session's token only (what
+# the candidate alone may do: consent, start, answer).
+Auth = Literal["tenant", "session", "candidate"]
 PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -88,6 +98,8 @@ class Endpoint:
     @property
     def error_statuses(self) -> list[int]:
         statuses = {401, 429, *self.errors}
+        if self.auth == "candidate":
+            statuses.add(403)
         if self.body or self.query:
             statuses.add(400)
         if self.body:
@@ -118,11 +130,23 @@ class Endpoint:
     async def _authenticate(self, services: Services, request: Request) -> Caller:
         redis = services.store.redis
         try:
-            if self.auth == "session":
-                return await caller_for_session(redis, request, request.path_params["session_id"])
-            return await tenant_caller(redis, request)
+            if self.auth == "tenant":
+                return await tenant_caller(redis, request)
+            session_id = request.path_params["session_id"]
+            caller = await caller_for_session(redis, request, session_id)
         except AuthError as exc:
             raise Unauthorized(str(exc)) from exc
+        if self.auth == "candidate" and isinstance(caller, TenantCaller):
+            # Another tenant's session is not there (404); the owner's key may not act for the
+            # candidate (403).
+            owner = await redis.hget(keys.session(session_id), "tenant_id")
+            if owner != caller.tenant_id:
+                raise NotFound(f"No session {session_id}.")
+            raise Forbidden(
+                "Only the candidate may do this: send the session token, not the API key.",
+                code="candidate_only",
+            )
+        return caller
 
     async def _parse_body(self, request: Request, limit: int) -> BaseModel | None:
         assert self.body is not None

@@ -27,8 +27,9 @@ SECURITY_SCHEMES = {
 }
 DESCRIPTION = """The Viva Voce REST API. Authenticate with `X-API-Key` (from `viva keys create`).
 Candidate endpoints also accept the session's token (`Authorization: Bearer <token>` or
-`X-Session-Token`). Every error is `{"error": {"code", "message", "fields"}}`; another tenant's
-resources answer 404. Limits answer 429 with `Retry-After`."""
+`X-Session-Token`); consent, start and answers take only the token (the API key: 403). Every
+error is `{"error": {"code", "message", "fields"}}`; another tenant's resources answer 404.
+Limits answer 429 with `Retry-After`."""
 
 
 def _models(endpoints: Sequence[Endpoint]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
@@ -86,9 +87,12 @@ def _operation(
     ]
     if e.query is not None:
         parameters += _query_parameters(e.query, defs)
+    session_token: list[dict[str, list[str]]] = [{"SessionToken": []}, {"SessionTokenHeader": []}]
     security: list[dict[str, list[str]]] = [{"ApiKey": []}]
     if e.auth == "session":
-        security += [{"SessionToken": []}, {"SessionTokenHeader": []}]
+        security += session_token
+    elif e.auth == "candidate":
+        security = session_token
     operation: dict[str, Any] = {
         "operationId": e.handler.__name__,
         "summary": e.summary,

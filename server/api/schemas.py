@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,9 +54,17 @@ class TurnView(BaseModel):
     ended_at: float
     interrupted: bool
     feedback_on_previous: Feedback | None = None
+    meta: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "the tenant's view only (never the candidate's): e.g. `excluded_speech` (speech left"
+            " out of the answer as another voice or echo, with time ranges), `asr_text` (the"
+            " full transcript), `words` (word timings), the engine"
+        ),
+    )
 
     @classmethod
-    def of(cls, turn: Turn) -> TurnView:
+    def of(cls, turn: Turn, *, with_meta: bool = False) -> TurnView:
         feedback = turn.meta.get("feedback_on_previous")
         return cls(
             index=turn.index,
@@ -69,4 +77,5 @@ class TurnView(BaseModel):
             ended_at=turn.ended_at,
             interrupted=turn.interrupted,
             feedback_on_previous=Feedback.model_validate(feedback) if feedback else None,
+            meta=dict(turn.meta) if with_meta else None,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -13,20 +14,32 @@ from starlette.responses import FileResponse, Response
 
 from pipeline.engine import InterviewPlan, PlanSpec
 from pipeline.interview.planning import build_plan
-from server import audit, interviews, keys, netguard, ratelimit, webhooks
+from server import audit, guard, interviews, keys, netguard, ratelimit, revocation
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
 from server.api.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
 from server.catalogue import builtin_interview
+from server.erasure import erase_session
 from server.interviews import PersonaId
 from server.lifecycle import report_url, stored_report
+from server.phone import outbound as phone_outbound
+from server.phone import store as phone_store
+from server.recordings import read_timeline
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.settings import Settings
 from server.store import Redis
 
 TAG = "sessions"
+# Reopen a partial session for a reinvite, only while it is there. KEYS: record, marker, report.
+_REOPEN = f"""
+if not ({guard.LIVE}) then return 0 end
+redis.call('HDEL', KEYS[1], 'finishing_at', 'finished_at')
+redis.call('HSET', KEYS[1], 'status', 'active')
+redis.call('DEL', KEYS[3])
+return 1
+"""
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=500)] | int | bool | None
@@ -42,7 +55,9 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     interview_id: str = Field(min_length=1, max_length=100, description="yours or a catalogue id")
     persona_id: PersonaId | None = None
-    mode: Literal["voice", "chat"] = "voice"
+    mode: Literal["voice", "chat", "phone"] = Field(
+        "voice", description="phone: the candidate calls in with `phone_pin` (or is called)"
+    )
     practice: bool = Field(False, description="per-answer feedback while the interview runs")
     grade: str | None = Field(
         None, max_length=50, description="required where the interview has grades"
@@ -68,6 +83,7 @@ class SessionAccess(BaseModel):
     expires_at: datetime
     embed_url: str
     stream_url: str
+    phone_pin: str | None = Field(None, description='mode "phone": the PIN to key in on the call')
 
 
 class ConsentView(BaseModel):
@@ -78,7 +94,7 @@ class ConsentView(BaseModel):
 class SessionView(BaseModel):
     id: str
     status: SessionStatus
-    mode: Literal["voice", "chat"]
+    mode: Literal["voice", "chat", "phone"]
     practice: bool
     interview_id: str
     persona_id: str
@@ -95,12 +111,15 @@ class SessionView(BaseModel):
     progress: Progress
     report_url: str
     report: dict[str, Any] | None = Field(description="present once the session is scored")
+    phone: dict[str, Any] | None = Field(
+        None, description="calls: the number masked to its last 4 digits (in full: audit log)"
+    )
 
 
 class SessionSummary(BaseModel):
     id: str
     status: SessionStatus
-    mode: Literal["voice", "chat"]
+    mode: Literal["voice", "chat", "phone"]
     interview_id: str
     candidate: CandidateInfo
     tags: list[str]
@@ -263,7 +282,11 @@ async def create_session(call: Call[SessionCreate, None]) -> SessionAccess:
     record, token = await open_session(
         call.services, call.tenant.tenant_id, call.tenant.actor, call.body
     )
-    return access(call.services.settings, record, token)
+    view = access(call.services.settings, record, token)
+    if record.mode == "phone":
+        ttl = call.services.settings.session_token_ttl_s
+        view.phone_pin = await phone_store.issue_pin(call.redis, record.id, ttl)
+    return view
 
 
 async def session_view(call: Call[Any, Any], record: SessionRecord) -> SessionView:
@@ -294,6 +317,7 @@ async def session_view(call: Call[Any, Any], record: SessionRecord) -> SessionVi
         progress=progress_of(record, turns),
         report_url=report_url(call.services, record.id),
         report=await stored_report(call.services, record.id),
+        phone=extra.get("phone"),
     )
 
 
@@ -366,29 +390,30 @@ async def reinvite_session(call: Call[None, None]) -> SessionAccess:
         raise Conflict("The interview is already completed.", code="session_finished")
     sessions = SessionStore(call.redis)
     if record.is_finished:
-        async with call.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(keys.session(record.id), "finishing_at", "finished_at")
-            pipe.hset(keys.session(record.id), "status", "active")
-            pipe.delete(keys.session_report(record.id))
-            await pipe.execute()
+        reopened = await call.redis.eval(
+            _REOPEN, 3, *guard.live_keys(record.id), keys.session_report(record.id)
+        )
+        if not reopened:
+            raise NotFound(f"No session {record.id}.")
         record.status = "active"
-    token, expires_at = await sessions.reissue_token(
-        record.id, call.services.settings.session_token_ttl_s
-    )
+    try:
+        token, expires_at = await sessions.reissue_token(
+            record.id, call.services.settings.session_token_ttl_s
+        )
+    except SessionNotFound as exc:  # erased meanwhile
+        raise NotFound(f"No session {record.id}.") from exc
     record.expires_at = expires_at
+    # A socket streaming with the old token closes, in whichever process serves it.
+    await revocation.revoke(call.redis, record.id, "reinvited")
     await audit.record(call.redis, record.id, "reinvited", call.tenant.actor)
     return access(call.services.settings, record, token)
 
 
 async def delete_session(call: Call[None, None]) -> Response:
-    """Erase the session everywhere: record, transcript, report, logs, recordings, index."""
+    """Erase the session everywhere: record, transcript, report, logs, recordings, index; also
+    what a socket still streaming it would write back, which is closed."""
     record = await session_for(call)
-    paths = await call.redis.hvals(keys.session_recordings(record.id))
-    await webhooks.forget_session(call.redis, record.id)
-    await SessionStore(call.redis).erase(record)
-    for path in paths:
-        Path(str(path)).unlink(missing_ok=True)
-    await audit.record_deletion(call.redis, record.tenant_id, record.id, call.tenant.actor)
+    await erase_session(call.services, record, call.tenant.actor)
     return Response(status_code=204)
 
 
@@ -440,8 +465,13 @@ async def get_recording(call: Call[None, RecordingQuery]) -> Response:
     path = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
     if not path or not Path(str(path)).is_file():
         raise NotFound(f"No {call.query.track} recording for session {record.id}.")
+    # Silences longer than VIVA_RECORDING_MAX_GAP_S were cut: where, as [file s, session s].
+    cuts = read_timeline(Path(str(path)))
     return FileResponse(
-        str(path), media_type="audio/wav", filename=f"{record.id}-{call.query.track}.wav"
+        str(path),
+        media_type="audio/wav",
+        filename=f"{record.id}-{call.query.track}.wav",
+        headers={"X-Viva-Timeline": json.dumps([[round(f, 3), round(t, 3)] for f, t in cuts])},
     )
 
 
@@ -509,6 +539,17 @@ ENDPOINTS = (
         response=AuditEntryView,
         status=201,
         errors=(409,),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/sessions/{session_id}/call",
+        phone_outbound.call_candidate,
+        "Phone the candidate (Twilio) into the session's interview",
+        TAG,
+        body=phone_outbound.CallCreate,
+        response=phone_outbound.CallPlaced,
+        status=202,
+        errors=(409, 502, 503),
     ),
     Endpoint(
         "GET",

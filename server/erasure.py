@@ -1,0 +1,32 @@
+"""Deleting a session everywhere, also while a socket still streams it or a finish scores it.
+
+Order matters:
+1. the deletion marker (`viva:deleted:{id}`): from here on, every writer that still runs for the
+   session (server/guard.py: turns, integrity evidence, recording references, report, status,
+   audit entries, webhooks) drops its write;
+2. the queued and retrying webhooks of the session (none can be added after 1);
+3. every `viva:session:{id}*` key, the token and the index entries;
+4. the whole `recordings/{id}/` directory (a socket still recording removes its own files when
+   it closes, `server.recordings.save_recordings`);
+5. the signal to close the session's sockets, in every process (server/revocation.py);
+6. a content-free "deleted" entry in the tenant's audit log.
+"""
+
+from __future__ import annotations
+
+from server import audit, guard, revocation, webhooks
+from server.recordings import delete_recordings
+from server.services import Services
+from server.sessions import SessionRecord, SessionStore
+
+
+async def erase_session(services: Services, record: SessionRecord, actor: str) -> None:
+    redis = services.store.redis
+    await guard.mark_deleted(redis, record.id)
+    await webhooks.forget_session(redis, record.id)
+    # Before the keys go: the stored paths may lie outside this data directory.
+    await delete_recordings(redis, record.id, services.settings.data_dir)
+    await SessionStore(redis).erase(record)
+    await delete_recordings(redis, record.id, services.settings.data_dir)
+    await revocation.revoke(redis, record.id, "deleted")
+    await audit.record_deletion(redis, record.tenant_id, record.id, actor)
