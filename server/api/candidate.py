@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.conversation import interviewer_turn, typed_answer
 from pipeline.engine import Turn
 from server import audit, guard, keys, revocation
 from server.api.access import session_for
@@ -148,16 +149,7 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
         if not turns:
             raise Conflict("Start the interview first.", code="not_started")
         now = await _session_seconds(call, record.id)
-        answer = Turn(
-            index=len(turns),
-            role="candidate",
-            text=text.strip(),
-            question_index=turns[-1].question_index,
-            kind="answer",
-            started_at=now,
-            ended_at=now,
-            source="text",
-        )
+        answer = typed_answer(len(turns), text, turns[-1].question_index, now)
         _stored_or_raise(
             record, await sessions.store_turn(record.id, answer), "Another answer was stored first"
         )
@@ -167,23 +159,14 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
     started = await _session_seconds(call, record.id)
     reply = await engine.next_reply(record.plan, turns)
     words = " ".join([sentence async for sentence in reply.sentences()])
-    meta: dict[str, object] = {"engine": engine.name, "engine_version": engine.version}
-    if reply.feedback is not None:
-        meta["feedback_on_previous"] = {
-            "strengths": list(reply.feedback.strengths),
-            "improvements": list(reply.feedback.improvements),
-            "score": reply.feedback.score,
-        }
-    said = Turn(
+    said = interviewer_turn(
+        engine,
+        reply,
         index=len(turns),
-        role="interviewer",
         text=words,
-        question_index=reply.move.question_index,
-        kind=reply.move.kind,
         started_at=started,
         ended_at=await _session_seconds(call, record.id),
         source="text",
-        meta=meta,
     )
     _stored_or_raise(
         record,
