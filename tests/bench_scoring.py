@@ -1,22 +1,51 @@
-"""Scoring benchmark: agreement with the labelled gold set, and the cost of scoring.
+"""Scoring benchmark: agreement with the labelled gold sets, resistance to gaming, and cost.
 
-`run()` returns (metric, value) rows for `make bench`; the tests use `gold_agreement()` too.
+Two gold sets: `tests/gold/scoring.json` (the first, 6 questions x 4 answers of clearly different
+quality) and `tests/gold/substance.json` (24 bank questions x 7-8 answers written around the traps
+that fool a scorer; labelling procedure in docs/scoring.md). For the second, per interview type and
+per split (calibration: the thresholds were fitted on it; held_out: never used for fitting):
+
+- pairwise: among two answers to the same question with different labels, how often the higher
+  label has the higher score;
+- Spearman: rank correlation of labels and scores, all answers of the type pooled;
+- MAE: mean distance, in rating steps, between the anchored 1-5 rating and the label's anchor
+  (label 0 -> 1, 1 -> 2, 2 -> 3, 3 -> 4 or 5).
+
+Adversarial variants of every gold answer (filler padding, the question's keywords appended,
+buzzwords appended, the answer said twice) must not score above their source; each strong answer
+cut down to the sentences that carry its key points must stay at least adequate (rating 3).
+
+`run()` returns (metric, value) rows for `make bench`; the tests use the functions too.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import statistics
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
+
 from models.embedding import shared_embedder
 from pipeline.engine import Question
-from pipeline.interview.analysis import Embedder, analyse
+from pipeline.interview import bank
+from pipeline.interview.analysis import Embedder, analyse, sentences
 from pipeline.interview.rubric import score_answer
+from pipeline.interview.vocabulary import FUNCTION_WORDS
 
-GOLD = Path(__file__).resolve().parent / "gold" / "scoring.json"
+GOLD_DIR = Path(__file__).resolve().parent / "gold"
+GOLD = GOLD_DIR / "scoring.json"
+SUBSTANCE = GOLD_DIR / "substance.json"
+TYPES = ("behavioral", "technical", "system_design", "k12")
+SPLITS = ("calibration", "held_out")
+ADEQUATE = 45  # the lowest score rated 3 ("adequate")
+
+Scorer = Callable[[Question, str], int]
 
 
 @dataclass(frozen=True)
@@ -24,6 +53,9 @@ class GoldResult:
     question: str
     labels: tuple[int, ...]
     scores: tuple[int, ...]
+    kind: str = ""  # interview type (substance set)
+    split: str = ""
+    answer_kinds: tuple[str, ...] = ()
 
     def pairs(self) -> tuple[int, int]:
         """(correctly ordered pairs, pairs) among answers with different labels."""
@@ -33,6 +65,25 @@ class GoldResult:
                 total += 1
                 right += (s1 - s2) * (l1 - l2) > 0
         return right, total
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    question: Question
+    kind: str
+    split: str
+    answers: tuple[tuple[int, str, str], ...]  # (label, answer kind, text)
+    core: str  # the strong answer cut down to the sentences carrying its key points
+
+
+def default_scorer(embedder: Embedder) -> Scorer:
+    def score(question: Question, text: str) -> int:
+        return score_answer(analyse(question, text, embedder), question.time_limit_s).score
+
+    return score
+
+
+# -- the first gold set ------------------------------------------------------------------------
 
 
 def gold_questions() -> list[tuple[Question, list[tuple[int, str]]]]:
@@ -51,33 +102,278 @@ def gold_questions() -> list[tuple[Question, list[tuple[int, str]]]]:
     return loaded
 
 
-def gold_agreement(embedder: Embedder) -> list[GoldResult]:
+def gold_agreement(embedder: Embedder, scorer: Scorer | None = None) -> list[GoldResult]:
+    score = scorer or default_scorer(embedder)
     results = []
     for question, answers in gold_questions():
-        scores = tuple(
-            score_answer(analyse(question, text, embedder), question.time_limit_s).score
-            for _, text in answers
-        )
+        scores = tuple(score(question, text) for _, text in answers)
         results.append(GoldResult(question.text, tuple(label for label, _ in answers), scores))
     return results
+
+
+# -- the substance gold set --------------------------------------------------------------------
+
+
+def bank_question(text: str, n: int = 0) -> Question:
+    """A bank question as the planner builds it (same key points, style and time limit)."""
+    found = next((q for q in bank.BANK if q.text == text), None)
+    if found is None:
+        raise KeyError(f"not a bank question: {text!r}")
+    return Question(
+        id=f"sub{n}",
+        text=found.text,
+        time_limit_s=found.time_limit_s,
+        skill=found.skill,
+        source="bank",
+        style=found.style,
+        key_points=found.key_points,
+    )
+
+
+def substance_items() -> list[GoldItem]:
+    items = json.loads(SUBSTANCE.read_text())["items"]
+    loaded = []
+    for n, item in enumerate(items):
+        strong = next(a for a in item["answers"] if "core" in a)
+        parts = sentences(strong["text"])
+        loaded.append(
+            GoldItem(
+                question=bank_question(item["question"], n),
+                kind=item["type"],
+                split=item["split"],
+                answers=tuple((a["label"], a["kind"], a["text"]) for a in item["answers"]),
+                core=" ".join(parts[i] for i in strong["core"]),
+            )
+        )
+    return loaded
+
+
+def substance_agreement(scorer: Scorer, items: list[GoldItem] | None = None) -> list[GoldResult]:
+    results = []
+    for item in items if items is not None else substance_items():
+        results.append(
+            GoldResult(
+                item.question.text,
+                tuple(label for label, _, _ in item.answers),
+                tuple(scorer(item.question, text) for _, _, text in item.answers),
+                item.kind,
+                item.split,
+                tuple(kind for _, kind, _ in item.answers),
+            )
+        )
+    return results
+
+
+def rating(score: int) -> int:
+    from pipeline.interview.rubric import _rating
+
+    return _rating(score)
+
+
+def anchor_error(label: int, score: int) -> int:
+    """Rating steps between the score's anchored rating and the label's anchor(s)."""
+    low, high = {0: (1, 1), 1: (2, 2), 2: (3, 3), 3: (4, 5)}[label]
+    r = rating(score)
+    return max(low - r, 0, r - high)
+
+
+def spearman(labels: Iterable[int], scores: Iterable[int]) -> float:
+    x, y = _ranks(list(labels)), _ranks(list(scores))
+    if np.std(x) == 0 or np.std(y) == 0:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _ranks(values: list[int]) -> np.ndarray:
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = np.zeros(len(values))
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1  # ties share their mean rank
+        i = j + 1
+    return ranks
+
+
+@dataclass(frozen=True)
+class Agreement:
+    pairwise: float
+    pairs: tuple[int, int]
+    spearman: float
+    mae: float
+    answers: int
+
+
+def agreement(results: list[GoldResult]) -> Agreement:
+    right = sum(r.pairs()[0] for r in results)
+    total = sum(r.pairs()[1] for r in results)
+    labels = [label for r in results for label in r.labels]
+    scores = [s for r in results for s in r.scores]
+    errors = [anchor_error(label, s) for label, s in zip(labels, scores, strict=True)]
+    return Agreement(
+        right / total if total else 1.0,
+        (right, total),
+        spearman(labels, scores),
+        sum(errors) / len(errors) if errors else 0.0,
+        len(labels),
+    )
+
+
+def breakdown(results: list[GoldResult]) -> dict[str, Agreement]:
+    """Agreement per split, per interview type within each split, and overall."""
+    out: dict[str, Agreement] = {"all": agreement(results)}
+    for split in SPLITS:
+        mine = [r for r in results if r.split == split]
+        out[split] = agreement(mine)
+        for kind in TYPES:
+            out[f"{split}/{kind}"] = agreement([r for r in mine if r.kind == kind])
+    for kind in TYPES:
+        out[kind] = agreement([r for r in results if r.kind == kind])
+    return out
+
+
+# -- adversarial variants ----------------------------------------------------------------------
+
+FILLER_OPEN = (
+    "That's a really good question, and honestly it's something I've thought about a lot over "
+    "the years, in different teams and different kinds of situations."
+)
+FILLER_CLOSE = (
+    "Overall I think it comes down to communication, teamwork and a positive attitude, making "
+    "sure everyone is on the same page, and always keeping the bigger picture in mind."
+)
+BUZZWORDS = (
+    "We leverage scalable, cloud-native, data-driven best practices, agile synergy, "
+    "microservices, Kubernetes, Kafka, Redis, machine learning and CI/CD for end-to-end "
+    "ownership and impact."
+)
+_STOP = FUNCTION_WORDS | {"tell"}
+
+
+def question_keywords(question: Question) -> str:
+    kept = [w for w in re.findall(r"[a-z0-9]+", question.text.lower()) if w not in _STOP]
+    return " ".join(dict.fromkeys(kept))
+
+
+def variants(question: Question, answer: str) -> dict[str, str]:
+    """Gamed versions of an answer, none of which says anything new."""
+    return {
+        "filler": f"{FILLER_OPEN} {answer} {FILLER_CLOSE}",
+        "question keywords": f"{answer} {question_keywords(question)}.",
+        "buzzwords": f"{answer} {BUZZWORDS}",
+        "said twice": f"{answer} {answer}",
+    }
+
+
+@dataclass(frozen=True)
+class Gaming:
+    checked: int
+    raised: list[tuple[str, str, int, int]]  # (question, variant, source score, variant score)
+    shortened: list[tuple[str, int]]  # (question, score) of each cut-down strong answer
+    max_raise: int
+
+    @property
+    def shortened_below_adequate(self) -> list[tuple[str, int]]:
+        return [(q, s) for q, s in self.shortened if s < ADEQUATE]
+
+
+def gaming(scorer: Scorer, items: list[GoldItem] | None = None) -> Gaming:
+    raised: list[tuple[str, str, int, int]] = []
+    checked = 0
+    worst = 0
+    shortened = []
+    for item in items if items is not None else substance_items():
+        for _, _, text in item.answers:
+            source = scorer(item.question, text)
+            for name, variant in variants(item.question, text).items():
+                gamed = scorer(item.question, variant)
+                checked += 1
+                worst = max(worst, gamed - source)
+                if gamed > source:
+                    raised.append((item.question.text[:50], name, source, gamed))
+        shortened.append((item.question.text[:50], scorer(item.question, item.core)))
+    return Gaming(checked, raised, shortened, worst)
+
+
+# -- cost ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_ms: float
+    p95_ms: float
+    cold_max_ms: float  # the first answer to a question: its key points embedded too
+
+
+def timing(scorer: Scorer, items: list[GoldItem], rounds: int = 2) -> Timing:
+    """Milliseconds to score one answer (analysis + rubric), on this machine as it is."""
+    from pipeline.interview import analysis
+
+    answers = [(item.question, text) for item in items for _, _, text in item.answers]
+    scorer(*answers[0])  # the model's first call
+    cold = []
+    for item in items:  # each question's first answer, with nothing cached
+        analysis._REFERENCE_CACHE.clear()
+        started = time.perf_counter()
+        scorer(item.question, item.answers[0][2])
+        cold.append(1000 * (time.perf_counter() - started))
+    took = []
+    for _ in range(rounds):
+        for question, text in answers:
+            started = time.perf_counter()
+            scorer(question, text)
+            took.append(1000 * (time.perf_counter() - started))
+    took.sort()
+    return Timing(statistics.median(took), took[int(0.95 * (len(took) - 1))], max(cold))
+
+
+def _fmt(a: Agreement) -> str:
+    right, total = a.pairs
+    return (
+        f"pairwise {right}/{total} = {a.pairwise:.3f}, Spearman {a.spearman:.3f}, "
+        f"MAE {a.mae:.2f} ({a.answers} answers)"
+    )
 
 
 def run() -> list[tuple[str, str]]:
     started = time.perf_counter()
     embedder = shared_embedder()
     load_s = time.perf_counter() - started
-    started = time.perf_counter()
-    results = gold_agreement(embedder)
-    answers = sum(len(r.scores) for r in results)
-    per_answer_ms = 1000 * (time.perf_counter() - started) / answers
-    right = sum(r.pairs()[0] for r in results)
-    total = sum(r.pairs()[1] for r in results)
-    return [
+    scorer = default_scorer(embedder)
+    first = gold_agreement(embedder, scorer)
+    right = sum(r.pairs()[0] for r in first)
+    total = sum(r.pairs()[1] for r in first)
+    items = substance_items()
+    results = substance_agreement(scorer, items)
+    parts = breakdown(results)
+    game = gaming(scorer, items)
+    took = timing(scorer, items)
+    rows = [
         ("scoring: gold pairwise accuracy", f"{right}/{total} = {100 * right / total:.1f} %"),
-        ("scoring: gold set", f"{len(results)} questions x {answers // len(results)} answers"),
-        ("scoring: embedding model load", f"{load_s:.2f} s"),
-        ("scoring: one answer (analysis + rubric)", f"{per_answer_ms:.1f} ms"),
+        ("scoring: gold set", f"{len(first)} questions x {len(first[0].scores)} answers"),
+        ("scoring: substance set", f"{len(items)} questions, {parts['all'].answers} answers"),
     ]
+    for key in ("all", *SPLITS, *TYPES, *(f"{s}/{k}" for s in SPLITS for k in TYPES)):
+        rows.append((f"scoring: substance {key}", _fmt(parts[key])))
+    rows += [
+        (
+            "scoring: gamed variants scored above their source",
+            f"{len(game.raised)}/{game.checked} (largest rise {game.max_raise})",
+        ),
+        (
+            "scoring: shortened strong answers below adequate",
+            f"{len(game.shortened_below_adequate)}/{len(game.shortened)}",
+        ),
+        ("scoring: embedding model load", f"{load_s:.2f} s"),
+        (
+            "scoring: one answer (analysis + rubric)",
+            f"median {took.median_ms:.1f} ms, p95 {took.p95_ms:.1f} ms, "
+            f"first answer to a question at most {took.cold_max_ms:.1f} ms",
+        ),
+    ]
+    return rows
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from models.embedding import SentenceEmbedder
 from pipeline.engine import InterviewPlan, Question, Turn
 from pipeline.interview.analysis import analyse
 from pipeline.interview.report import build_report
-from pipeline.interview.rubric import RUBRIC_VERSION
+from pipeline.interview.rubric import RUBRIC_VERSION, explain, score_answer
 from tests.bench_scoring import gold_agreement
 
 STAR_ANSWER = (
@@ -159,3 +159,81 @@ def test_excluded_turns_are_not_scored(embedder: SentenceEmbedder) -> None:
     whispered = build_report(_plan(), with_whisper, ended_early=False, embedder=embedder)
     assert plain["overall_score"] == whispered["overall_score"]
     assert "Psst" not in json.dumps(whispered)
+
+
+SEASONS = Question(
+    "k1",
+    "Why do we have seasons on Earth?",
+    120,
+    "Earth science",
+    style="explanation",
+    key_points=("tilt of the axis", "orbit", "sunlight angle"),
+)
+
+
+def test_key_points_are_judged_by_meaning_with_quoted_evidence(embedder: SentenceEmbedder) -> None:
+    # No key point's words ("tilt of the axis", "sunlight angle") appear as such.
+    answer = (
+        "Because the planet leans over to one side as it travels around the Sun. For half the "
+        "year our half points toward the Sun, so the light comes in more directly and the days "
+        "are longer."
+    )
+    analysis = analyse(SEASONS, answer, embedder)
+    found = {p.label: p for p in analysis.points if p.found}
+    assert {"orbit", "sunlight angle"} <= set(found)
+    for point in found.values():
+        assert point.evidence and point.evidence in answer  # quoted verbatim
+    explanation = explain(analysis)
+    assert explanation.startswith("Key points found:") and '("' in explanation
+
+
+def test_a_claim_contradicting_a_key_point_is_penalised_and_quoted(
+    embedder: SentenceEmbedder,
+) -> None:
+    wrong = (
+        "We have seasons because the Earth is much closer to the Sun in summer and much farther "
+        "away in winter, so it is hotter when we are close."
+    )
+    analysis = analyse(SEASONS, wrong, embedder)
+    assert [p.label for p in analysis.contradictions] == ["tilt of the axis"]
+    assert analysis.contradictions[0].contradiction in wrong
+    score = score_answer(analysis, SEASONS.time_limit_s)
+    assert score.score < 25
+    assert any("contradicts" in tip for tip in score.improvements)
+    right = analyse(
+        SEASONS,
+        "The Earth's axis is tilted, so each half leans toward the Sun "
+        "for part of the orbit and gets more direct light.",
+        embedder,
+    )
+    assert not right.contradictions
+    assert score_answer(right, SEASONS.time_limit_s).score > score.score + 30
+
+
+def test_report_names_key_points_found_and_missed_with_turn_quotes(
+    embedder: SentenceEmbedder,
+) -> None:
+    report = build_report(
+        _plan(), _transcript(STAR_ANSWER, TECH_ANSWER), ended_early=False, embedder=embedder
+    )
+    technical = report["questions"][1]
+    points = {p["point"]: p for p in technical["key_points"]}
+    assert set(points) == {"hash map", "single pass", "O(n) time"}
+    assert points["hash map"]["found"]
+    evidence = points["hash map"]["evidence"]
+    assert evidence["turn"] == 3 and evidence["quote"].rstrip(" …") in TECH_ANSWER
+    assert "hash map" in technical["explanation"]
+    assert report["questions"][0]["key_points"] == []  # a custom question: none to name
+
+
+def test_scores_do_not_depend_on_what_was_scored_before(embedder: SentenceEmbedder) -> None:
+    from pipeline.interview import analysis as module
+
+    question = _plan().questions[1]
+    module._REFERENCE_CACHE.clear()
+    first = analyse(question, TECH_ANSWER, embedder)
+    analyse(_plan().questions[0], STAR_ANSWER, embedder)
+    module._REFERENCE_CACHE.clear()
+    analyse(question, "I would use two loops.", embedder)
+    again = analyse(question, TECH_ANSWER, embedder)
+    assert first == again

@@ -1,11 +1,16 @@
 """The built-in question bank, tagged by track, interview type, skill and level.
 
-Each question carries the key points a strong answer covers: the anchors of its rating scale.
+Each question carries the key points a strong answer covers: the anchors of its rating scale. A
+key point is a short label plus the statements that make it (judged by meaning, see
+`keypoints.py`) and, where one is common, the wrong claims that contradict it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from pipeline.engine import Question
+from pipeline.interview.keypoints import KeyPoint, bare, point
 
 ANY_LEVEL: tuple[str, ...] = ()
 
@@ -17,104 +22,220 @@ class BankQuestion:
     types: tuple[str, ...]
     skill: str
     style: str  # behavioral | technical | explanation (K-12)
-    key_points: tuple[str, ...] = ()
+    criteria: tuple[KeyPoint, ...] = ()
     levels: tuple[str, ...] = ANY_LEVEL  # empty: every level
     time_limit_s: int = 120
 
+    @property
+    def key_points(self) -> tuple[str, ...]:
+        return tuple(k.label for k in self.criteria)
+
 
 def _b(
-    text: str, track: str, skill: str, *key_points: str, types: str = "behavioral"
+    text: str, track: str, skill: str, *key_points: KeyPoint, types: str = "behavioral"
 ) -> BankQuestion:
     return BankQuestion(text, track, tuple(types.split(",")), skill, "behavioral", key_points)
 
 
 def _t(
-    text: str, track: str, skill: str, *key_points: str, types: str = "technical", time: int = 180
+    text: str,
+    track: str,
+    skill: str,
+    *key_points: KeyPoint,
+    types: str = "technical",
+    time: int = 180,
 ) -> BankQuestion:
     return BankQuestion(
         text, track, tuple(types.split(",")), skill, "technical", key_points, (), time
     )
 
 
-def _k(text: str, track: str, skill: str, *key_points: str) -> BankQuestion:
+def _k(text: str, track: str, skill: str, *key_points: KeyPoint) -> BankQuestion:
     return BankQuestion(text, track, ("technical",), skill, "explanation", key_points, (), 120)
 
 
+p = point
 BANK: tuple[BankQuestion, ...] = (
     # behavioral
     _b(
         "Tell me about a time you had to deliver a project under a tight deadline.",
         "behavioral",
         "Ownership",
-        "deadline",
-        "prioritised scope",
-        "outcome",
+        p(
+            "deadline",
+            "We had only days or a few weeks to deliver it, by a date that could not move.",
+            "The date was fixed because a customer, a launch or an audit depended on it.",
+        ),
+        p(
+            "prioritised scope",
+            "I cut the scope down to what was really needed and dropped or postponed the rest.",
+            "I agreed with the stakeholders which features were essential and which could wait.",
+            weight=1.5,
+        ),
+        p(
+            "outcome",
+            "We delivered it on time and it worked for the people who needed it.",
+            "In the end the result was delivered by the date, and here is what it achieved.",
+        ),
     ),
     _b(
         "Describe a disagreement with a colleague and how you resolved it.",
         "behavioral",
         "Collaboration",
-        "conflict",
-        "listened",
-        "agreement",
+        p(
+            "conflict",
+            "A colleague and I disagreed about how to build or decide something specific.",
+            "We had different views on a technical or product decision and neither would give way.",
+        ),
+        p(
+            "listened",
+            "I listened to their reasons and asked what they were worried about.",
+            "I tried to understand their point of view before arguing for mine.",
+            weight=1.5,
+        ),
+        p(
+            "agreement",
+            "We agreed on a solution together, settled by data, a test or a compromise.",
+            "We resolved it and both accepted the decision.",
+        ),
     ),
     _b(
         "Tell me about a time you failed. What did you learn?",
         "behavioral",
         "Growth mindset",
-        "mistake",
-        "lesson",
-        "changed behaviour",
+        p(
+            "mistake",
+            "I made a mistake that caused a real problem, and it was my fault.",
+            "Something I was responsible for went wrong because of a decision I made.",
+            weight=1.5,
+        ),
+        p(
+            "lesson",
+            "I learned that I should have checked my work or asked for help before it went out.",
+            "I realised I had trusted an assumption I had never tested.",
+        ),
+        p(
+            "changed behaviour",
+            "Since then I do things differently so that it does not happen again.",
+            "I changed how I work afterwards, and it has helped.",
+        ),
     ),
     _b(
         "Tell me about a time you led a team or an initiative without formal authority.",
         "behavioral",
         "Leadership",
-        "influence",
-        "aligned people",
-        "result",
+        p(
+            "influence",
+            "I persuaded people who did not report to me, by showing them evidence or a prototype.",
+            "I made the case to the other teams and won their support without being their manager.",
+            weight=1.5,
+        ),
+        p(
+            "aligned people",
+            "I brought the people involved together around a shared plan with clear roles.",
+            "I organised the volunteers and kept everyone moving in the same direction.",
+        ),
+        p(
+            "result",
+            "The initiative was adopted and it changed something measurable.",
+            "In the end it succeeded and here is what it achieved.",
+        ),
     ),
     _b(
         "Describe a decision you made with incomplete information.",
         "behavioral",
         "Judgement",
-        "risk",
-        "data",
-        "outcome",
+        p(
+            "risk",
+            "I weighed what could go wrong and chose an option that could be reversed.",
+            "I limited the risk of being wrong, for example with a small trial or a fallback.",
+            weight=1.5,
+            wrong=("I never decide until I have all the information; I wait for complete data.",),
+        ),
+        p(
+            "data",
+            "I gathered the little data I could get quickly and used it to estimate.",
+            "I looked at past numbers and asked an expert to judge how likely each outcome was.",
+        ),
+        p(
+            "outcome",
+            "The decision turned out well or badly, and I checked it afterwards.",
+            "Later, when more information came in, we saw whether the call was right.",
+        ),
     ),
     _b(
         "Tell me about a time you went beyond what was asked to help a customer or user.",
         "behavioral",
         "Customer focus",
-        "customer",
-        "problem",
-        "impact",
+        p(
+            "customer",
+            "A particular customer or user had a problem that was not really my job to solve.",
+        ),
+        p(
+            "problem",
+            "I dug into the cause of their problem and fixed it myself.",
+            "I went out of my way to find what was really wrong for them.",
+            weight=1.5,
+        ),
+        p(
+            "impact",
+            "Afterwards the customer could do their work again and other users benefited too.",
+            "It made a real difference to the customer and to the business.",
+        ),
     ),
     # culture fit
     _b(
         "What kind of team environment helps you do your best work, and why?",
         "culture_fit",
         "Values",
-        "environment",
-        "example",
+        p(
+            "environment",
+            "I do my best work in a team where people give honest feedback and share ownership.",
+            "The kind of team that suits me, and the reason it helps me work well.",
+        ),
+        p(
+            "example",
+            "For example, in one team I worked in, this is what happened and why it helped.",
+        ),
         types="culture_fit,behavioral",
     ),
     _b(
         "Tell me about a time you gave or received difficult feedback.",
         "culture_fit",
         "Communication",
-        "feedback",
-        "conversation",
-        "change",
+        p(
+            "feedback",
+            "I had to tell a colleague that their work or behaviour was a problem.",
+            "My manager told me something critical about my work that was hard to hear.",
+        ),
+        p(
+            "conversation",
+            "I had the conversation in private, with specific examples, and listened to them.",
+            "I asked questions to understand the feedback instead of getting defensive.",
+            weight=1.5,
+        ),
+        p(
+            "change",
+            "Afterwards the work improved and the relationship stayed good.",
+            "I changed what I was doing because of the feedback.",
+        ),
         types="culture_fit,behavioral",
     ),
     _b(
         "Describe a time you had to adapt to a big change at work.",
         "culture_fit",
         "Adaptability",
-        "change",
-        "adapted",
-        "result",
+        p(
+            "change",
+            "A big change happened at work, such as a reorganisation, a new tool or a new role.",
+        ),
+        p(
+            "adapted",
+            "I learned what I needed quickly and adjusted my plans to the new situation.",
+            "I helped the team get used to the change.",
+            weight=1.5,
+        ),
+        p("result", "In the end we came out of the change working well, and here is how."),
         types="culture_fit,behavioral",
     ),
     # DSA
@@ -122,80 +243,250 @@ BANK: tuple[BankQuestion, ...] = (
         "Given an array of integers and a target, return the indices of two numbers that add up to the target. How would you solve it?",
         "dsa",
         "Hash maps",
-        "hash map",
-        "single pass",
-        "O(n) time",
+        p(
+            "hash map",
+            "Store each number's index in a hash map or dictionary keyed by the value.",
+            "For each number, look up whether target minus that number is already in the map.",
+            weight=2.0,
+            wrong=("Sorting the array keeps the original indices, so return them directly.",),
+        ),
+        p(
+            "single pass",
+            "Do it in one pass: check for the complement, then insert the current number.",
+            "Go through the array once, looking up and adding as you go.",
+        ),
+        p(
+            "O(n) time",
+            "This runs in linear time, O(n), using O(n) extra memory for the map.",
+            wrong=("Binary search on the array takes constant time.",),
+        ),
     ),
     _t(
         "How would you detect a cycle in a linked list?",
         "dsa",
         "Two pointers",
-        "slow and fast pointers",
-        "O(1) space",
-        "O(n) time",
+        p(
+            "slow and fast pointers",
+            "Move a slow pointer one step and a fast pointer two steps; if they meet, there is a "
+            "cycle.",
+            "Floyd's tortoise and hare: two pointers at different speeds.",
+            weight=2.0,
+            wrong=("If you keep following next and reach a null pointer, the list has a cycle.",),
+        ),
+        p(
+            "O(1) space",
+            "It needs only constant extra memory, two pointers, unlike a set of visited nodes.",
+        ),
+        p("O(n) time", "It finishes in linear time in the length of the list."),
     ),
     _t(
         "How would you find the k most frequent words in a large list?",
         "dsa",
         "Heaps",
-        "hash map counts",
-        "heap of size k",
-        "n log k",
+        p(
+            "hash map counts",
+            "Count how many times each word occurs in a hash map.",
+            weight=1.5,
+            wrong=("Sort the words alphabetically and the most frequent ones come first.",),
+        ),
+        p(
+            "heap of size k",
+            "Keep a min-heap of size k, and pop the smallest count when it grows past k.",
+            "Use a priority queue holding only the k best words seen so far.",
+            weight=1.5,
+        ),
+        p(
+            "n log k",
+            "That takes O(n log k) time, better than sorting every distinct word.",
+            "Alternatively bucket the words by count for linear time.",
+        ),
     ),
     _t(
         "How would you find the shortest path between two cells in a grid with obstacles?",
         "dsa",
         "Graphs",
-        "breadth-first search",
-        "visited set",
-        "O(rows times columns)",
+        p(
+            "breadth-first search",
+            "Run breadth-first search from the start cell, level by level, because every step "
+            "costs the same.",
+            weight=2.0,
+            wrong=("Depth-first search finds the shortest path.",),
+        ),
+        p("visited set", "Mark cells as visited so each cell is processed only once."),
+        p(
+            "O(rows times columns)",
+            "It takes time and memory proportional to the number of cells, rows times columns.",
+        ),
     ),
     _t(
         "How would you merge overlapping intervals?",
         "dsa",
         "Sorting",
-        "sort by start",
-        "merge adjacent",
-        "n log n",
+        p(
+            "sort by start",
+            "First sort the intervals by their start point.",
+            weight=1.5,
+            wrong=("There is no need to sort; merge the intervals in the order given.",),
+        ),
+        p(
+            "merge adjacent",
+            "Walk through them; if the next interval starts before the current one ends, extend "
+            "the current end to the larger of the two ends.",
+            "Otherwise close the current interval and start a new one.",
+            weight=1.5,
+        ),
+        p("n log n", "Sorting dominates, so it is O(n log n) time."),
     ),
     # system design
     _t(
         "Design a URL shortener that handles 100 million new links a month.",
         "system_design",
         "Scalability",
-        "id generation",
-        "key-value store",
-        "cache",
-        "read-heavy",
+        p(
+            "id generation",
+            "Generate a unique short code for each link, for example a counter encoded in base "
+            "62, or a hash checked for collisions.",
+            weight=1.5,
+            wrong=("Random codes cannot collide, so no check for duplicates is needed.",),
+        ),
+        p(
+            "key-value store",
+            "Store the mapping from short code to long URL in a key-value store or database.",
+        ),
+        p(
+            "cache",
+            "Cache the popular short codes in memory in front of the database.",
+        ),
+        p(
+            "read-heavy",
+            "Redirects far outnumber new links, so the design should optimise reads.",
+            "100 million links a month is only about 40 writes per second, but reads are many "
+            "times that.",
+            wrong=("One database server will always be enough; it never needs to scale.",),
+        ),
         types="system_design,technical",
     ),
     _t(
         "Design a rate limiter for a public API.",
         "system_design",
         "Distributed systems",
-        "token bucket",
-        "per-client counters",
-        "Redis",
-        "consistency",
+        p(
+            "token bucket",
+            "Use a token bucket: each client's bucket refills at a fixed rate and every request "
+            "takes a token.",
+            "Use a sliding window that counts requests in the last minute.",
+            weight=1.5,
+        ),
+        p(
+            "per-client counters",
+            "Keep a separate count for each API key or client address.",
+        ),
+        p(
+            "Redis",
+            "Keep the counters in a shared store such as Redis, so every API server sees the "
+            "same counts, with atomic increments and expiry.",
+        ),
+        p(
+            "consistency",
+            "Make the check and the increment atomic so concurrent requests cannot race past "
+            "the limit.",
+            "Accept slightly approximate limits across regions in exchange for lower latency.",
+        ),
+        p(
+            "reject with 429",
+            "Reject requests over the limit with HTTP 429 and tell the client when to retry.",
+        ),
         types="system_design,technical",
     ),
     _t(
         "Design the backend of a chat application with online presence.",
         "system_design",
         "Real-time systems",
-        "WebSocket",
-        "message store",
-        "fan-out",
-        "presence",
+        p(
+            "WebSocket",
+            "Each client keeps a persistent WebSocket connection to a gateway server for "
+            "real-time delivery.",
+            wrong=("Clients poll the server over HTTP every few seconds to fetch new messages.",),
+        ),
+        p(
+            "message store",
+            "Persist messages in a database partitioned by conversation and ordered by a "
+            "sequence number, so history can be loaded.",
+        ),
+        p(
+            "fan-out",
+            "Route each message to the servers that hold the recipients' connections, through a "
+            "publish-subscribe layer.",
+            "Deliver to offline users later, or with a push notification.",
+        ),
+        p(
+            "presence",
+            "Track who is online with heartbeats that refresh an entry that expires after a few "
+            "seconds.",
+        ),
         types="system_design,technical",
     ),
     _t(
         "Design a news feed for a social network.",
         "system_design",
         "Data modelling",
-        "fan-out on write",
-        "ranking",
-        "cache",
+        p(
+            "fan-out on write",
+            "When someone posts, push the post id into each follower's precomputed feed list.",
+            "For accounts with millions of followers, merge their posts in at read time instead.",
+            weight=1.5,
+        ),
+        p("ranking", "Rank the feed items by recency and predicted interest, not only by time."),
+        p("cache", "Keep each user's recent feed in a cache so it loads quickly."),
+        types="system_design,technical",
+    ),
+    _t(
+        "Design an API that lets clients retry a payment request without charging the customer "
+        "twice.",
+        "system_design",
+        "Reliability",
+        p(
+            "idempotency key",
+            "The client sends a unique idempotency key with each payment request and reuses it "
+            "when it retries.",
+            "The server remembers each key with the result, and for a repeated key returns the "
+            "stored result instead of charging again.",
+            weight=2.0,
+            wrong=("Retries are safe as long as the API uses HTTPS and proper status codes.",),
+        ),
+        p(
+            "atomic check",
+            "Record the key with a unique constraint, in the same transaction as the payment, so "
+            "two concurrent retries cannot both charge.",
+        ),
+        p(
+            "expiry",
+            "Keep the stored keys for a limited time, such as 24 hours, then expire them.",
+        ),
+        types="system_design,technical",
+    ),
+    _t(
+        "Design a service that sends email and push notifications to millions of users.",
+        "system_design",
+        "Distributed systems",
+        p(
+            "queue",
+            "Put notification requests on a message queue and let a pool of workers send them.",
+            weight=1.5,
+        ),
+        p(
+            "retries",
+            "Retry failed sends with exponential back-off, and move repeated failures to a "
+            "dead-letter queue.",
+        ),
+        p(
+            "deduplication",
+            "Deduplicate so a user does not get the same notification twice after a retry.",
+        ),
+        p(
+            "preferences and limits",
+            "Respect each user's notification preferences and rate-limit how many they get.",
+        ),
         types="system_design,technical",
     ),
     # frontend
@@ -203,81 +494,160 @@ BANK: tuple[BankQuestion, ...] = (
         "How would you make a slow React page load faster?",
         "frontend",
         "Performance",
-        "measure",
-        "code splitting",
-        "memoization",
-        "bundle size",
+        p(
+            "measure",
+            "First measure with the profiler or Lighthouse to find what is actually slow.",
+            weight=1.5,
+        ),
+        p("code splitting", "Split the bundle and lazy-load routes and heavy components."),
+        p(
+            "memoization",
+            "Avoid needless re-renders with memo, useMemo and useCallback.",
+        ),
+        p("bundle size", "Shrink the bundle: remove large dependencies and compress assets."),
     ),
     _t(
         "How do you manage state in a large single-page application?",
         "frontend",
         "State management",
-        "local versus global state",
-        "store",
-        "server cache",
+        p(
+            "local versus global state",
+            "Keep state local to a component unless several distant components need it.",
+            weight=1.5,
+        ),
+        p("store", "Put shared application state in one store, such as Redux or a context."),
+        p(
+            "server cache",
+            "Treat data from the server as a cache, with a library like React Query.",
+        ),
     ),
     _t(
         "How do you make a web form accessible?",
         "frontend",
         "Accessibility",
-        "labels",
-        "keyboard",
-        "ARIA",
-        "contrast",
+        p("labels", "Every input has a visible label tied to it."),
+        p("keyboard", "The whole form works with the keyboard alone, in a sensible tab order."),
+        p(
+            "ARIA",
+            "Errors are announced to screen readers, using ARIA attributes where HTML is not "
+            "enough.",
+        ),
+        p("contrast", "Text and controls have enough colour contrast."),
     ),
     # backend
     _t(
         "How would you design a REST API for an order service, including errors and versioning?",
         "backend",
         "API design",
-        "resources",
-        "status codes",
-        "idempotency",
-        "versioning",
+        p(
+            "resources",
+            "Model orders as resources with nouns in the URLs, such as POST /orders and GET "
+            "/orders/{id}.",
+        ),
+        p(
+            "status codes",
+            "Return precise status codes: 201 on create, 400 for invalid input, 404 when not "
+            "found, 409 on a conflict, with a consistent error body.",
+        ),
+        p(
+            "idempotency",
+            "Let clients send an idempotency key so a retried create does not make a duplicate "
+            "order.",
+        ),
+        p(
+            "versioning",
+            "Version the API in the path or a header, such as /v1, and keep old versions "
+            "working while clients migrate.",
+        ),
     ),
     _t(
         "A database query has become slow in production. How do you investigate and fix it?",
         "backend",
         "Databases",
-        "explain plan",
-        "index",
-        "measure",
-        "N+1",
+        p(
+            "measure",
+            "First find the slow query in the slow-query log or monitoring and measure how long "
+            "it takes.",
+            wrong=("A slow query always means the server is too small: upgrade the machine.",),
+        ),
+        p(
+            "explain plan",
+            "Run EXPLAIN or EXPLAIN ANALYZE to see the query plan, for example a full table scan.",
+            weight=1.5,
+        ),
+        p(
+            "index",
+            "Add an index on the columns used in the filter or the join.",
+            weight=1.5,
+        ),
+        p(
+            "N+1",
+            "Check whether the code issues one query per row, the N+1 pattern, and batch it.",
+        ),
     ),
     _t(
         "How do you make a background job system reliable?",
         "backend",
         "Reliability",
-        "queue",
-        "retries with back-off",
-        "idempotency",
-        "dead-letter",
+        p("queue", "Jobs go on a durable queue and are acknowledged only after they finish."),
+        p(
+            "retries with back-off",
+            "Failed jobs are retried with exponential back-off.",
+        ),
+        p(
+            "idempotency",
+            "Jobs are idempotent, so running one twice does no harm.",
+            weight=1.5,
+        ),
+        p(
+            "dead-letter",
+            "Jobs that keep failing go to a dead-letter queue for someone to inspect.",
+        ),
     ),
     # data
     _t(
         "How would you design a pipeline that loads daily events into a warehouse?",
         "data",
         "Data pipelines",
-        "ingestion",
-        "schema",
-        "idempotent loads",
-        "backfill",
+        p("ingestion", "Land the raw events first, for example in object storage, per day."),
+        p("schema", "Validate the events against a schema and handle changes to it."),
+        p(
+            "idempotent loads",
+            "Make each day's load idempotent, replacing that day's partition, so a rerun does not "
+            "duplicate rows.",
+            weight=1.5,
+        ),
+        p("backfill", "Support backfilling past days when logic changes or data arrives late."),
     ),
     _t(
         "How would you tell whether an A/B test result is real?",
         "data",
         "Statistics",
-        "hypothesis",
-        "sample size",
-        "p-value or confidence interval",
+        p("hypothesis", "Fix the hypothesis and the success metric before the test starts."),
+        p(
+            "sample size",
+            "Compute the sample size needed in advance and do not stop early when it looks good.",
+            weight=1.5,
+        ),
+        p(
+            "p-value or confidence interval",
+            "Check that the difference is statistically significant, with a p-value or a "
+            "confidence interval.",
+            weight=1.5,
+        ),
     ),
     _t(
         "A dashboard metric suddenly dropped by 30 percent. How do you find out why?",
         "data",
         "Analysis",
-        "data quality",
-        "segment",
-        "root cause",
+        p(
+            "data quality",
+            "First check whether the data itself is broken: a failed pipeline, a tracking change "
+            "or missing events.",
+            weight=1.5,
+        ),
+        p("segment", "Break the drop down by platform, region or version to see where it is."),
+        p("root cause", "Match the timing to a release or an outside event to find the cause."),
         types="technical,case_study",
     ),
     # product
@@ -285,28 +655,36 @@ BANK: tuple[BankQuestion, ...] = (
         "How would you decide what to build next for a product with falling retention?",
         "product",
         "Product sense",
-        "users",
-        "data",
-        "prioritisation",
-        "metric",
+        p("users", "Talk to the users who left to learn why."),
+        p("data", "Look at the retention data by cohort to see when users drop off."),
+        p(
+            "prioritisation",
+            "Rank the ideas by expected impact against effort.",
+            weight=1.5,
+        ),
+        p("metric", "Choose a metric that will show whether the change worked."),
         types="case_study,technical",
     ),
     _t(
         "Estimate how many ride-share trips happen in a large city in a day.",
         "product",
         "Estimation",
-        "assumptions",
-        "population",
-        "calculation",
+        p("assumptions", "State the assumptions, such as how many people ride and how often."),
+        p("population", "Start from the city's population, for example ten million people."),
+        p(
+            "calculation",
+            "Multiply it through step by step to reach a number of trips per day.",
+            weight=1.5,
+        ),
         types="case_study",
     ),
     _t(
         "What metrics would you track for a new onboarding flow, and why?",
         "product",
         "Metrics",
-        "activation",
-        "funnel",
-        "guardrail",
+        p("activation", "Track activation: the share of new users who reach the key action."),
+        p("funnel", "Measure the drop-off at each step of the onboarding funnel."),
+        p("guardrail", "Watch guardrail metrics such as support tickets or churn."),
         types="case_study,technical",
     ),
     # K-12
@@ -314,72 +692,151 @@ BANK: tuple[BankQuestion, ...] = (
         "How would you solve 3x + 7 = 22, and how would you check your answer?",
         "k12_math",
         "Algebra",
-        "subtract 7",
-        "divide by 3",
-        "x = 5",
-        "check",
+        p(
+            "subtract 7",
+            "Subtract 7 from both sides to get 3x = 15.",
+            wrong=("Add 7 to both sides to get 3x = 29.",),
+        ),
+        p("divide by 3", "Divide both sides by 3."),
+        p(
+            "x = 5",
+            "So x is 5.",
+            weight=1.5,
+            wrong=("So x is 7.", "So x is 29 divided by 3.", "So x is 15."),
+        ),
+        p("check", "Check by putting 5 back in: 3 times 5 plus 7 is 22."),
     ),
     _k(
         "What is the area of a rectangle 8 cm long and 5 cm wide, and how did you work it out?",
         "k12_math",
         "Geometry",
-        "length times width",
-        "40 square centimetres",
+        p("length times width", "Multiply the length by the width: 8 times 5."),
+        p(
+            "40 square centimetres",
+            "The area is 40 square centimetres.",
+            weight=1.5,
+            wrong=("The area is 26 centimetres.", "The area is 13 square centimetres."),
+        ),
     ),
     _k(
         "A shirt costs 40 dollars and is 25 percent off. What is the sale price?",
         "k12_math",
         "Percentages",
-        "25 percent of 40 is 10",
-        "30 dollars",
+        p("25 percent of 40 is 10", "25 percent of 40 is a quarter of 40, which is 10 dollars."),
+        p(
+            "30 dollars",
+            "So the sale price is 40 minus 10, which is 30 dollars.",
+            weight=1.5,
+            wrong=("The sale price is 15 dollars.", "The sale price is 10 dollars."),
+        ),
     ),
     _k(
         "Explain how plants make their food.",
         "k12_science",
         "Biology",
-        "photosynthesis",
-        "sunlight",
-        "carbon dioxide",
-        "water",
-        "glucose",
-        "oxygen",
+        p(
+            "photosynthesis",
+            "Plants make food by photosynthesis in their leaves, using chlorophyll.",
+            weight=1.5,
+            wrong=("Plants get their food from the soil through their roots.",),
+        ),
+        p("sunlight", "They use energy from sunlight."),
+        p("carbon dioxide", "They take in carbon dioxide from the air."),
+        p("water", "They take up water through their roots."),
+        p("glucose", "They turn these into sugar, glucose, which is their food."),
+        p("oxygen", "They give off oxygen."),
     ),
     _k(
         "Why do we have seasons on Earth?",
         "k12_science",
         "Earth science",
-        "tilt of the axis",
-        "orbit",
-        "sunlight angle",
+        p(
+            "tilt of the axis",
+            "The Earth's axis is tilted.",
+            weight=1.5,
+            wrong=(
+                "We have seasons because the Earth is closer to the Sun in summer and farther "
+                "away in winter.",
+            ),
+        ),
+        p(
+            "orbit",
+            "As the Earth orbits the Sun over a year, each hemisphere leans towards the Sun for "
+            "part of the year and away for the rest.",
+        ),
+        p(
+            "sunlight angle",
+            "When a hemisphere leans towards the Sun, sunlight hits it more directly and the days "
+            "are longer, so it is warmer.",
+            weight=1.5,
+        ),
     ),
     _k(
         "What happens to water when it boils, and why?",
         "k12_science",
         "Physical science",
-        "heat energy",
-        "liquid to gas",
-        "100 degrees Celsius",
+        p(
+            "heat energy",
+            "Heating gives the water molecules more energy, so they move faster and break away "
+            "from each other.",
+            weight=1.5,
+        ),
+        p(
+            "liquid to gas",
+            "The liquid water turns into a gas, water vapour or steam, as bubbles.",
+            weight=1.5,
+            wrong=("When water boils it splits into hydrogen and oxygen gas.",),
+        ),
+        p(
+            "100 degrees Celsius",
+            "At sea level water boils at 100 degrees Celsius.",
+        ),
     ),
     _k(
         "What is the main idea of a story you read recently, and how do you know?",
         "k12_english",
         "Reading comprehension",
-        "main idea",
-        "evidence from the text",
+        p("main idea", "The main idea of the story is what the author wants us to understand."),
+        p(
+            "evidence from the text",
+            "I know because of what happens in the story, for example a particular scene.",
+            weight=1.5,
+        ),
     ),
     _k(
         "Describe your favourite place using three vivid details.",
         "k12_english",
         "Descriptive writing",
-        "senses",
-        "details",
+        p("senses", "What you can see, hear, smell or feel in that place."),
+        p("details", "Specific details that make the place easy to picture."),
     ),
     _k(
         "What is the difference between a fact and an opinion? Give an example of each.",
         "k12_english",
         "Critical reading",
-        "fact can be checked",
-        "opinion is a belief",
-        "examples",
+        p(
+            "fact can be checked",
+            "A fact is something that can be checked and proved true.",
+            weight=1.5,
+            wrong=("A fact is something most people agree with.",),
+        ),
+        p(
+            "opinion is a belief",
+            "An opinion is what someone thinks or feels, and can't be proved.",
+        ),
+        p(
+            "examples",
+            "For example, a fact is that water freezes at 0 degrees, and an opinion is "
+            "that winter is the best season.",
+        ),
     ),
 )
+
+_CRITERIA = {q.text.lower(): q.criteria for q in BANK}
+
+
+def criteria_for(question: Question) -> tuple[KeyPoint, ...]:
+    """The question's key points in full: the bank's, where it is a bank question with the same
+    key points; otherwise each label alone."""
+    known = {k.label: k for k in _CRITERIA.get(question.text.lower(), ())}
+    return tuple(known.get(label) or bare(label) for label in question.key_points)

@@ -15,7 +15,7 @@ from typing import Any
 from models.embedding import shared_embedder
 from pipeline.engine import InterviewPlan, Question, Turn
 from pipeline.interview.analysis import AnswerAnalysis, Embedder, analyse
-from pipeline.interview.rubric import RUBRIC_VERSION, AnswerScore, score_answer
+from pipeline.interview.rubric import RUBRIC_VERSION, AnswerScore, explain, score_answer
 
 LOW_CONFIDENCE_WORDS = 30  # all candidate answers together, below this: nothing to score
 SKILLS_WEIGHT = 0.6  # shared by the interview's skills; the rest to the two general ones
@@ -163,6 +163,18 @@ def _question_entry(a: AnsweredQuestion) -> dict[str, Any]:
         "feedback": a.score.summary,
         "strengths": list(a.score.strengths),
         "improvements": list(a.score.improvements),
+        "explanation": explain(a.analysis),
+        "key_points": [
+            {
+                "point": p.label,
+                "found": p.found,
+                "coverage": p.coverage,
+                "similarity": p.similarity,
+                "evidence": _turn_quote(a, p.evidence) if p.evidence else None,
+                "contradicted_by": _turn_quote(a, p.contradiction) if p.contradiction else None,
+            }
+            for p in a.analysis.points
+        ],
         "signals": {
             "relevance": round(a.analysis.relevance, 3),
             **a.score.components,
@@ -202,7 +214,8 @@ def _competencies(plan: InterviewPlan, answered: list[AnsweredQuestion]) -> list
             "problem_solving",
             general,
             problem_solving,
-            "Specific approaches, key points covered, results or reasoning shown.",
+            "Key points of each question made, judged by meaning (structure where a question has "
+            "none).",
             answered,
         )
     )
@@ -223,7 +236,11 @@ def _entry(
 
 
 def _quote(a: AnsweredQuestion) -> dict[str, Any]:
-    sentence = a.analysis.best_sentence
+    return _turn_quote(a, a.analysis.best_sentence)
+
+
+def _turn_quote(a: AnsweredQuestion, sentence: str) -> dict[str, Any]:
+    """Words quoted verbatim from the answer, with the turn they were said in."""
     turn = next((t.index for t in a.turns if sentence in t.text), a.turns[0].index)
     words = sentence.split()
     quote = " ".join(words[:MAX_QUOTE_WORDS]) + (" …" if len(words) > MAX_QUOTE_WORDS else "")
@@ -237,9 +254,12 @@ def _communication(a: AnsweredQuestion) -> float:
 
 
 def _problem_solving(a: AnsweredQuestion) -> float:
+    """The substance shown: key points made (or, without key points, structure and the story)."""
     c = a.score.components
-    coverage = c.get("key_points", c["relevance"])
-    return 100 * (c["specificity"] + coverage + c["structure"]) / 3
+    substance = c.get("substance")
+    if substance is None:
+        return 100 * (c["structure"] + c["specificity"]) / 2
+    return 100 * substance
 
 
 def _mean(values: list[float] | list[int]) -> int | None:

@@ -9,27 +9,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.engine import Feedback
-from pipeline.interview.analysis import MIN_WORDS, OFF_TOPIC_RELEVANCE, AnswerAnalysis
+from pipeline.interview.analysis import AnswerAnalysis
 
-RUBRIC_VERSION = "2026.11-1"
+RUBRIC_VERSION = "2026.12-substance-1"
 
-WEIGHTS = {
-    "relevance": 0.30,
-    "structure": 0.20,
-    "specificity": 0.20,
-    "key_points": 0.10,
-    "ownership": 0.05,
-    "length": 0.15,
-}
+# Questions with key points (every bank question): the score is the substance (analysis.py): the
+# weighted share of key points made, judged by meaning, and for a behavioural question also the
+# story told; on a fixed scale, less contradictions and hedges. Nothing else adds to it: not
+# length beyond "enough to judge", not vocabulary, not buzzwords, not the question's own words.
+# Calibration of the thresholds and the gold set: docs/scoring.md.
+SUBSTANCE_FLOOR = 0.25  # engages with the question (beyond restating it), but no point made
+NOTHING_SAID = 0.08  # only the question restated, or strings of terms
+SUBSTANCE_SPAN = 0.70  # every point made: 95
+ENOUGH_WORDS = 8  # fewer words than this are too few to judge; more earn nothing
+CONTRADICTION_PENALTY = 0.12  # per key point contradicted, at most two
+
+# Questions without key points (custom, CV and job-description questions): what can be judged
+# without them, on the same scale. A behavioural answer: its story (a specific event, what the
+# candidate did, how it ended), and a little its structure; any other: its structure (approach,
+# complexity, trade-offs; or steps, reasoning, check), as said in its claims.
+STORY_SHARE = 0.8  # of a behavioural answer's substance; the rest is structure
+RELEVANT_ENOUGH = 0.6  # relevance (reported) at or above this is full marks
 HEDGE_PENALTY = 0.03  # per hedge, at most three
-OFF_TOPIC_CAP = 25
+OFF_TOPIC_CAP = 5  # below an on-topic answer that says nothing
 
 ANCHORS = {
     1: "Off-topic or no real answer.",
-    2: "Touches the question but vague: few specifics, little structure.",
-    3: "Adequate: answers the question with some structure and detail.",
-    4: "Good: structured, specific, with a clear result or reasoning.",
-    5: "Strong: complete, specific, quantified, weighs alternatives.",
+    2: "Touches the question but shows little: vague, generic, or wrong.",
+    3: "Adequate: answers the question and makes some of its key points.",
+    4: "Good: makes most of the key points, specifically.",
+    5: "Strong: makes the key points completely and specifically.",
 }
 
 _PART_NAMES = {
@@ -80,14 +89,20 @@ class AnswerScore:
 
 def score_answer(a: AnswerAnalysis, time_limit_s: int) -> AnswerScore:
     components = _components(a, time_limit_s)
-    weights = dict(WEIGHTS)
-    if components["key_points"] < 0:  # the question has no key points: weigh relevance instead
-        weights["relevance"] += weights.pop("key_points")
-        components.pop("key_points")
-    raw = sum(weights[name] * components[name] for name in weights)
+    substance = a.substance
+    if substance is None:  # no key points: what can be judged without them
+        if a.style == "behavioral":
+            substance = STORY_SHARE * a.story_quality + (1 - STORY_SHARE) * a.structure
+        else:
+            substance = a.structure
+    floor = SUBSTANCE_FLOOR if a.engaged else NOTHING_SAID
+    raw = (floor + SUBSTANCE_SPAN * substance) * components["length"]
+    raw -= CONTRADICTION_PENALTY * min(len(a.contradictions), 2)
+    if a.engaged:  # wrong is worse than vague, but still more than saying nothing
+        raw = max(raw, NOTHING_SAID + 0.02)
     raw -= HEDGE_PENALTY * min(len(a.hedges), 3)
     score = round(100 * max(0.0, min(1.0, raw)))
-    if a.relevance < OFF_TOPIC_RELEVANCE:
+    if a.off_topic:
         score = min(score, OFF_TOPIC_CAP)
     return AnswerScore(
         score=score,
@@ -100,25 +115,29 @@ def score_answer(a: AnswerAnalysis, time_limit_s: int) -> AnswerScore:
 
 def _components(a: AnswerAnalysis, time_limit_s: int) -> dict[str, float]:
     ownership = a.ownership if a.style == "behavioral" else 1.0 if a.word_count else 0.0
-    return {
-        "relevance": a.relevance,
+    components = {
+        "relevance": min(1.0, a.relevance / RELEVANT_ENOUGH),
         "structure": a.structure,
-        "specificity": a.specificity,
-        "key_points": (
-            len(a.key_points_covered) / (len(a.key_points_covered) + len(a.key_points_missing))
-        )
-        if (a.key_points_covered or a.key_points_missing)
-        else -1.0,
+        "specificity": min(1.0, (len(a.numbers) + len(a.key_points_covered)) / 3),
         "ownership": ownership,
-        "length": _length_fit(a.word_count, a.speaking_s, time_limit_s),
+        "length": _length_fit(a, time_limit_s),
     }
+    if a.style == "behavioral":
+        components["story"] = a.story_quality
+    if a.coverage is not None:
+        components["key_points"] = a.coverage
+        components["contradictions"] = float(len(a.contradictions))
+    if a.substance is not None:
+        components["substance"] = a.substance
+    return components
 
 
-def _length_fit(word_count: int, speaking_s: float, time_limit_s: int) -> float:
-    if word_count == 0:
+def _length_fit(a: AnswerAnalysis, time_limit_s: int) -> float:
+    """1.0 once there is enough to judge; less only when too short (or far over the time)."""
+    if a.word_count == 0:
         return 0.0
-    enough = min(1.0, word_count / (MIN_WORDS * 3))  # ~75 words makes a full answer
-    overrun = max(0.0, speaking_s / max(time_limit_s, 1) - 1.2)
+    enough = min(1.0, a.word_count / ENOUGH_WORDS)
+    overrun = max(0.0, a.speaking_s / max(time_limit_s, 1) - 1.2)
     return max(0.0, enough - overrun)
 
 
@@ -127,29 +146,53 @@ def _rating(score: int) -> int:
 
 
 def _strengths(a: AnswerAnalysis) -> tuple[str, ...]:
+    if a.off_topic:
+        return ()
     found: list[str] = []
-    if a.relevance >= 0.6:
+    for point in a.points:
+        if point.found:
+            found.append(f'Made the point "{point.label}": "{_quote(point.evidence)}"')
+    if a.relevance >= 0.6 and not a.points:
         found.append("Stayed on the question.")
     done = [_PART_NAMES[p] for p, present in a.parts.items() if present]
-    if len(done) >= 2:
+    if len(done) >= 2 and (a.substance is None or a.substance >= 0.5):
         found.append("Structured: " + ", ".join(done) + ".")
-    if a.technologies:
-        found.append("Specific: named " + ", ".join(a.technologies[:4]) + ".")
-    if a.quantified_outcome:
+    if a.quantified_outcome and a.substance is None:
         found.append("Quantified the result (" + ", ".join(a.numbers[:3]) + ").")
     if a.style == "behavioral" and a.i_count >= 3 and a.ownership >= 0.5:
         found.append("Clear about your own part.")
-    if a.key_points_covered:
-        found.append("Covered " + ", ".join(a.key_points_covered[:3]) + ".")
-    return tuple(found) if a.relevance >= OFF_TOPIC_RELEVANCE else ()
+    return tuple(found)
 
 
 def _improvements(a: AnswerAnalysis, time_limit_s: int) -> tuple[str, ...]:
     advice = [_ADVICE[gap] for gap in a.gaps]
+    for point in a.contradictions:
+        advice.append(f'Check this: "{_quote(point.contradiction)}" contradicts "{point.label}".')
     if len(a.hedges) >= 2:
         advice.append(_ADVICE["hedging"])
     if a.speaking_s > 1.2 * time_limit_s:
         advice.append(_ADVICE["length"])
-    if a.key_points_missing and a.relevance >= OFF_TOPIC_RELEVANCE:
+    if a.key_points_missing and not a.off_topic:
         advice.append("Also cover: " + ", ".join(a.key_points_missing[:3]) + ".")
     return tuple(advice)
+
+
+def explain(a: AnswerAnalysis) -> str:
+    """One line a reviewer can check: the key points found (with the words that made them),
+    missed, and contradicted."""
+    if not a.points:
+        return "No key points for this question: scored on relevance, structure and specifics."
+    found = [f'{p.label} ("{_quote(p.evidence)}")' for p in a.points if p.found]
+    missed = [p.label for p in a.points if not p.found and not p.contradiction]
+    wrong = [f'{p.label} ("{_quote(p.contradiction)}")' for p in a.contradictions]
+    text = f"Key points found: {'; '.join(found) if found else 'none'}."
+    if missed:
+        text += f" Missed: {', '.join(missed)}."
+    if wrong:
+        text += f" Contradicted: {'; '.join(wrong)}."
+    return text
+
+
+def _quote(text: str, limit: int = 25) -> str:
+    words = text.split()
+    return " ".join(words[:limit]) + (" …" if len(words) > limit else "")

@@ -335,3 +335,154 @@ def contains_phrase(text_lower: str, phrase: str) -> bool:
 
 def matched(text_lower: str, phrases: tuple[str, ...]) -> list[str]:
     return [p for p in phrases if contains_phrase(text_lower, p)]
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that carry grammar rather than topic. A claim ("I would keep a map from value to index")
+# has plenty of them; a string of terms ("hash map, single pass, O(n)") has next to none.
+FUNCTION_WORDS = _word_set(
+    """
+    a an the this that these those there here it its it's they them their theirs he him his she
+    her hers we us our you your i i'm i'd i've i'll me my mine myself one ones some any each every
+    all both either neither no not nor and or but so if then than because since while when where
+    whether though although unless until as of to in on at by for from with without into onto
+    over under about after before between through during against among per via up down out off
+    is are was were be been being am do does did doing done have has had having will would shall
+    should can could may might must let let's get got gets make makes made go goes went just also
+    only even still already too very more most less much many few own same such what which who
+    whom whose how why isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't
+    wouldn't that's there's what's it'll we'd we're we've they're they'd you'd you're he's she's
+    times plus minus equals divided multiplied over
+    """
+)
+# Said of how one usually is, not of what happened: a behavioural answer made only of these
+# describes the candidate, it does not tell the story that was asked for.
+HABITUAL_MARKERS: tuple[str, ...] = (
+    "always",
+    "never",
+    "usually",
+    "generally",
+    "typically",
+    "every time",
+    "whenever",
+    "tend to",
+    "i'm someone",
+    "i am someone",
+    "i'm a ",
+    "i am a ",
+    "i'm very",
+    "i am very",
+    "i'm the kind",
+    "i'm the person",
+    "people tell me",
+    "people say",
+    "i believe in",
+    "natural leader",
+)
+IRREGULAR_PAST = _word_set(
+    """
+    was were had did made went took told said got gave found met ran wrote led sent built thought
+    knew saw came became spent kept brought began chose fell felt held left lost paid put set sat
+    stood understood won taught caught bought sold drove broke grew shut split cut hit hurt let
+    quit read heard meant overcame rebuilt rewrote undertook
+    """
+)
+_NOT_PAST = _word_set(
+    "need indeed speed feed seed embed shed proceed exceed succeed breed bleed red bed"
+)
+
+
+def past_tense(tokens: list[str]) -> bool:
+    """Whether any of the words is a verb in the past tense (a story, not a habit)."""
+    for before, t in zip(["", *tokens], tokens, strict=False):
+        if before in _PERFECT:  # "I've worked in many teams": a summary, not an event
+            continue
+        if t in IRREGULAR_PAST or (len(t) > 4 and t.endswith("ed") and t not in _NOT_PAST):
+            return True
+    return False
+
+
+_PERFECT = _word_set("have has i've we've you've they've")
+
+
+_NUMBER_WORDS = {
+    "zero": "0",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "fifteen": "15",
+    "twenty": "20",
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "hundred": "100",
+    "thousand": "1000",
+    "million": "1000000",
+}
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """The numbers a text states, as digits ("five" and "5" alike): sentence embeddings barely
+    tell 5 from 15, so a point that hinges on a number is checked for the number itself."""
+    lowered = text.lower()
+    found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(lowered)}
+    found |= {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", lowered) if w in _NUMBER_WORDS}
+    return frozenset(found)
+
+
+# When things happened: a story names its time; a habit does not.
+TIME_WORDS = _word_set(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december spring summer autumn winter weekend
+    morning afternoon evening night yesterday
+    """
+)
+# Words that report how a story ended, beyond the result markers.
+OUTCOME_MARKERS: tuple[str, ...] = (
+    "passed",
+    "went fine",
+    "went well",
+    "worked out",
+    "turned out",
+    "ended up",
+    "agreed",
+    "resolved",
+    "signed off",
+    "afterwards",
+    "since then",
+    "later",
+    "dropped",
+    "lost",
+    "shipped",
+    "finished",
+    "got it",
+)
+
+# What the candidate took from a story: present tense, but part of the story.
+REFLECTION_MARKERS: tuple[str, ...] = (
+    "since then",
+    "from then on",
+    "ever since",
+    "these days",
+    "now i",
+    "today i",
+    "i learned",
+    "i learnt",
+    "i realised",
+    "i realized",
+    "the lesson",
+    "taught me",
+)

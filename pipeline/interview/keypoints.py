@@ -1,0 +1,35 @@
+"""Key points: what a strong answer to a question says, judged by meaning rather than by words.
+
+A key point has a short label (what feedback names), one or more statements that make the point
+(`meaning`: an answer covers the point when one of its sentences says the same thing, by the
+sentence embedder's cosine similarity), and optionally claims that contradict it (`wrong`: an
+answer that says one of those, more than it says the point, is penalised for it).
+
+Bank questions carry full key points; a question built elsewhere (focus areas, or a caller's own
+Question) may carry bare labels, which become key points whose only statement is the label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    label: str
+    meaning: tuple[str, ...]
+    wrong: tuple[str, ...] = ()
+    weight: float = 1.0
+
+    @property
+    def bare(self) -> bool:
+        """Only a label: no statement of the point was written for it."""
+        return self.meaning == (self.label,)
+
+
+def point(label: str, *meaning: str, wrong: tuple[str, ...] = (), weight: float = 1.0) -> KeyPoint:
+    return KeyPoint(label, tuple(meaning) or (label,), wrong, weight)
+
+
+def bare(label: str) -> KeyPoint:
+    return KeyPoint(label, (label,))
