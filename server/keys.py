@@ -18,6 +18,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:webhooks` | list | webhook delivery log (JSON per attempt) |
 | `viva:session:{id}:recordings` | hash | WAV paths: fields `candidate`, `full` |
 | `viva:session:{id}:integrity` | list | speaker evidence and answers' words, one base64 `.npz` per save |
+| `viva:session:{id}:connects:{minute}` | string | stream connections to the session this minute; expires |
 | `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
 | `viva:session:{id}:revoked` | hash | `count`, `reason`, `at` of the latest signal to close the session's sockets (server/revocation.py) |
 | `viva:deleted:{id}` | string | deletion marker, set before a session's keys go; every writer checks it (server/guard.py); expires after a day |
@@ -131,6 +132,11 @@ def session_deleted(session_id: str) -> str:
     """string: the session is being (or was) erased; outside the session's prefix, so the erase
     leaves it for writers still running to see."""
     return f"{PREFIX}deleted:{session_id}"
+
+
+def session_connects(session_id: str, minute: int) -> str:
+    """stream connections to the session in one minute (reconnect loops are refused)."""
+    return f"{session_prefix(session_id)}:connects:{minute}"
 
 
 def session_rate(session_id: str) -> str:

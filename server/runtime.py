@@ -53,7 +53,9 @@ class VoiceRuntime:
         self.services = services
         self.config = voice_config(services.settings)
         self.capacity = services.settings.max_streams
+        self.tenant_capacity = services.settings.max_streams_per_tenant
         self.streams: dict[str, Connection] = {}
+        self._tenant_of: dict[str, str] = {}  # session id -> tenant id, of the streams here
         self._transcriber: TranscriptionScheduler | None = None
         self._synthesizer: Synthesizer | None = None
         self._lock = asyncio.Lock()
@@ -81,15 +83,24 @@ class VoiceRuntime:
                 self._synthesizer = Synthesizer(tts, self.config.tts)
                 self._transcriber = TranscriptionScheduler(asr)
 
-    def admits(self, session_id: str) -> bool:
-        """Room for one more stream (a session taking its own stream over always has)."""
-        return session_id in self.streams or len(self.streams) < self.capacity
+    def refusal(self, session_id: str, tenant_id: str) -> str | None:
+        """None when a stream of this session may open here, else why not: `server_busy` (the
+        process is at capacity) or `tenant_busy` (the tenant's share of it is used). A session
+        taking its own stream over always may."""
+        if session_id in self.streams:
+            return None
+        if len(self.streams) >= self.capacity:
+            return "server_busy"
+        if sum(t == tenant_id for t in self._tenant_of.values()) >= self.tenant_capacity:
+            return "tenant_busy"
+        return None
 
-    async def claim(self, session_id: str, conn: Connection) -> None:
+    async def claim(self, session_id: str, conn: Connection, tenant_id: str) -> None:
         """The newest socket of a session wins: the previous one is closed and awaited, so it
         stores nothing after the new one has read the transcript."""
         previous = self.streams.get(session_id)
         self.streams[session_id] = conn
+        self._tenant_of[session_id] = tenant_id
         if previous is not None:
             previous.superseded.set()
             with contextlib.suppress(TimeoutError):
@@ -98,6 +109,7 @@ class VoiceRuntime:
     def release(self, session_id: str, conn: Connection) -> None:
         if self.streams.get(session_id) is conn:
             del self.streams[session_id]
+            self._tenant_of.pop(session_id, None)
 
     async def close(self) -> None:
         if self._transcriber is not None:

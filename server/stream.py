@@ -406,6 +406,23 @@ async def _close(ws: WebSocket, closed: StreamClosed) -> None:
         await ws.close(closed.code)
 
 
+async def _limit_connects(redis: Redis, session_id: str, per_minute: int) -> None:
+    """Each connect reloads the session's evidence and speaks the open question again: a
+    client reconnecting in a loop gets 4429 instead."""
+    now = time.time()
+    key = keys.session_connects(session_id, int(now // 60))
+    count = await redis.incr(key)
+    if count == 1:
+        await redis.expire(key, 120)
+    if count > per_minute:
+        raise StreamClosed(
+            4429,
+            "too_many_connects",
+            f"more than {per_minute} connections to this session in a minute",
+            retry_after_s=round(60 - now % 60, 1),
+        )
+
+
 async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connection) -> None:
     services: Services = ws.app.state.services
     redis = services.store.redis
@@ -420,17 +437,20 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
         raise StreamClosed(4401, "unauthorized", "bad or expired session token") from exc
     if record.is_finished:
         raise StreamClosed(4409, "session_finished", f"the session is {record.status}")
+    await _limit_connects(redis, session_id, services.settings.connects_per_minute)
     runtime: VoiceRuntime = ws.app.state.voice_runtime
-    if not runtime.admits(session_id):
+    refusal = runtime.refusal(session_id, record.tenant_id)
+    if refusal is not None:
         metrics.STREAMS_REFUSED.inc()
+        whose = "this server's" if refusal == "server_busy" else "your organisation's"
         raise StreamClosed(
             CLOSE_TRY_AGAIN,
-            "server_busy",
-            f"this server is serving its {runtime.capacity} interviews; try again shortly",
+            refusal,
+            f"{whose} interviews are all in progress; try again shortly",
             retry_after_s=RETRY_AFTER_S,
         )
     await runtime.ready()
-    await runtime.claim(session_id, conn)
+    await runtime.claim(session_id, conn, record.tenant_id)
     # Not for a session deleted since the token check (its watch below closes the socket).
     await guard.set_value(redis, session_id, keys.session_stream_owner(session_id), conn.id)
     observers: StreamObservers | None = None

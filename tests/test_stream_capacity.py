@@ -57,3 +57,37 @@ async def test_one_stream_beyond_capacity_is_refused_with_a_retry_hint(
             await retry.close()
         finally:
             await redis.aclose()
+
+
+async def test_a_tenant_gets_only_its_share_and_a_reconnect_loop_is_refused(
+    tmp_path: Path, models: ModelRegistry
+) -> None:
+    with live_server(
+        tmp_path, models, VIVA_MAX_STREAMS_PER_TENANT=1, VIVA_CONNECTS_PER_MINUTE=3
+    ) as server:
+        redis = Redis.from_url(server.redis_url, decode_responses=True)
+        try:
+            token_a = await create_session(redis, "ten-a", PLAN, tenant_id="t1")
+            token_b = await create_session(redis, "ten-b", PLAN, tenant_id="t1")
+            token_c = await create_session(redis, "ten-c", PLAN, tenant_id="t2")
+            first = await StreamClient.connect(server.url("ten-a"), token_a)
+            await first.wait_for(matches(type="ready"))
+
+            same_tenant = await StreamClient.connect(server.url("ten-b"), token_b)
+            assert await same_tenant.wait_closed() == 1013
+            assert same_tenant.messages("error")[0]["code"] == "tenant_busy"
+            other_tenant = await StreamClient.connect(server.url("ten-c"), token_c)
+            await other_tenant.wait_for(matches(type="ready"))
+            await other_tenant.close()
+
+            # Session a connected once; two more are fine, the fourth in a minute is not.
+            for _ in range(2):
+                again = await StreamClient.connect(server.url("ten-a"), token_a)
+                await again.wait_for(matches(type="ready"))
+            looping = await StreamClient.connect(server.url("ten-a"), token_a)
+            assert await looping.wait_closed() == 4429
+            error = looping.messages("error")[0]
+            assert error["code"] == "too_many_connects" and 0 < error["retry_after_s"] <= 60
+            await again.close()
+        finally:
+            await redis.aclose()

@@ -313,10 +313,11 @@ class PhoneCall:
             raise PhoneClosed("session_not_found", say=STOPPED) from exc
         if record.is_finished:
             raise PhoneClosed("session_finished", say=FINISHED)
-        if not self.runtime.admits(record.id):
+        refusal = self.runtime.refusal(record.id, record.tenant_id)
+        if refusal is not None:
             metrics.STREAMS_REFUSED.inc()
-            raise PhoneClosed("server_busy", say=BUSY)
-        await self.runtime.claim(record.id, self.conn)
+            raise PhoneClosed(refusal, say=BUSY)
+        await self.runtime.claim(record.id, self.conn, record.tenant_id)
         # Not for a session deleted since the stream token was issued (the watch then ends it).
         await guard.set_value(
             self.redis, record.id, keys.session_stream_owner(record.id), self.conn.id
