@@ -390,12 +390,7 @@ class VoiceLoop:
         if self.transcript[-1].index != repairable.turn.index:
             return None  # the reply is stored: too late, this is a new turn
         if agent is not None:
-            self._agent = None
-            if agent.task is not None:
-                agent.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await agent.task
-            await self.transport.send_message(Interrupt(agent.index))
+            await self._stop_agent(agent)
             self._publish_agent(agent, interrupted=True)  # heard, so echo is still recognised
         self._playing_until = 0.0
         self._close_after_answer = False
@@ -673,15 +668,19 @@ class VoiceLoop:
                 self._playing_until = 0.0
                 await self.transport.send_message(Interrupt(self.transcript[-1].index))
             return
+        await self._stop_agent(agent)
+        await self._store_agent(agent, interrupted=True)
+        if agent.reply.move.is_complete:
+            self._close_after_answer = True  # the answer they are giving is stored first
+
+    async def _stop_agent(self, agent: AgentTurn) -> None:
+        """Stop speaking now and tell the client to drop the audio it has queued."""
         self._agent = None
         if agent.task is not None:
             agent.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await agent.task
         await self.transport.send_message(Interrupt(agent.index))
-        await self._store_agent(agent, interrupted=True)
-        if agent.reply.move.is_complete:
-            self._close_after_answer = True  # the answer they are giving is stored first
 
     def _publish_agent(self, agent: AgentTurn, *, interrupted: bool) -> None:
         """The interviewer audio the client heard, for the echo checks and the recording."""
