@@ -53,7 +53,7 @@ class VoiceRuntime:
         self.services = services
         self.config = voice_config(services.settings)
         self.capacity = services.settings.max_streams
-        self.tenant_capacity = services.settings.max_streams_per_tenant
+        self.tenant_capacity = services.settings.max_streams_per_tenant or self.capacity
         self.streams: dict[str, Connection] = {}
         self._tenant_of: dict[str, str] = {}  # session id -> tenant id, of the streams here
         self._transcriber: TranscriptionScheduler | None = None

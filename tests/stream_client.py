@@ -62,6 +62,8 @@ def live_server(
     redis_url = valkey.start() if valkey is not None else redis_url
     assert redis_url is not None
     port = free_port()
+    # Many tests share one server: streams a test left closing must not fill its capacity.
+    settings_env.setdefault("VIVA_MAX_STREAMS", 32)
     settings = Settings(
         VIVA_DATA_DIR=data_dir,
         REDIS_URL=redis_url,
