@@ -108,3 +108,16 @@ def test_a_repetition_loop_at_the_end_of_a_hypothesis_is_dropped() -> None:
     assert text_of(stream.offset(loop)) == "and the team runs it."
     said_twice = [("very", 0.0, 0.3), ("very", 0.3, 0.6), ("good", 0.6, 0.9)]
     assert text_of(stream.offset(said_twice)) == "very very good"
+
+
+def test_a_word_stretched_over_a_pause_does_not_hide_the_words_after_it() -> None:
+    stream = CommittedTranscript()
+    # Whisper stretched "billing." over the pause to 6 s; both hypotheses agree on it.
+    stretched = [("We", 0.2, 0.4), ("moved", 0.4, 0.8), ("billing.", 0.8, 6.0)]
+    stream.add_hypothesis(stream.offset(stretched), 2.0)
+    stream.add_hypothesis(stream.offset(stretched), 2.5)
+    assert stream.text == "We moved billing."
+    tail = stream.offset(
+        [("It", 2.4, 2.6), ("took", 2.6, 2.9), ("a", 2.9, 3.0), ("year.", 3.0, 3.5)]
+    )
+    assert text_of(stream.final(tail)) == "We moved billing. It took a year."

@@ -24,6 +24,9 @@ _PUNCT = re.compile(r"[^\w']+")
 TIME_TOLERANCE_S = 0.15
 # The n-gram check that drops words a new hypothesis repeats from the committed tail.
 MAX_OVERLAP_WORDS = 5
+# Longer than any spoken word: Whisper sometimes stretches a word over a pause to the end of the
+# clip. Committed, such an end would hide every word said before it from later hypotheses.
+MAX_WORD_S = 1.2
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,9 @@ class CommittedTranscript:
         """Whisper's words (times relative to the buffer) on the turn's clock, without a
         repetition loop at their end."""
         start = self.buffer_start_s
-        return without_repeats([Word(w, start + s, start + e) for w, s, e in words if norm(w)])
+        return without_repeats(
+            [Word(w, start + s, start + min(e, s + MAX_WORD_S)) for w, s, e in words if norm(w)]
+        )
 
     def _new_words(self, hypothesis: Sequence[Word]) -> list[Word]:
         """The words of a hypothesis beyond what is committed: by time, then by the n-gram the
