@@ -86,3 +86,17 @@ def test_an_onset_is_pending_until_confirmed_or_broken() -> None:
     for i in range(frames(250)):
         detector.update(0.9, 1.1 + i * FRAME_S)
     assert detector.speaking and not detector.onset_pending
+
+
+def test_span_audio_is_the_turns_audio_between_two_times() -> None:
+    import numpy as np
+
+    from pipeline.voice.candidate import CandidateTurn
+
+    turn = CandidateTurn(10.0)
+    turn.frames = [np.arange(i * 512, (i + 1) * 512, dtype=np.float32) for i in range(50)]
+    whole = np.concatenate(turn.frames)
+    for start, end in [(10.0, 10.5), (10.013, 11.2), (10.9, 11.6), (11.5, 12.0), (9.0, 10.1)]:
+        first = max(0, round((start - 10) * 16000))
+        last = max(first, round((end - 10) * 16000))
+        assert np.array_equal(turn.span_audio(start, end), whole[first:last]), (start, end)

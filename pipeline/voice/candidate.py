@@ -68,9 +68,15 @@ class CandidateTurn:
         return audio[sample - first * FRAME_SAMPLES :]
 
     def span_audio(self, start_s: float, end_s: float) -> np.ndarray:
+        """The audio between two session times: only the frames under the span are joined (a
+        turn's spans are published one by one, and a long answer has dozens)."""
         first = max(0, round((start_s - self.audio_start_s) * PIPELINE_RATE))
         last = max(first, round((end_s - self.audio_start_s) * PIPELINE_RATE))
-        return self.audio()[first:last]
+        frames = self.frames[first // FRAME_SAMPLES : -(-last // FRAME_SAMPLES)]
+        if not frames:
+            return np.zeros(0, np.float32)
+        offset = (first // FRAME_SAMPLES) * FRAME_SAMPLES
+        return np.concatenate(frames)[first - offset : last - offset]
 
     def pauses(self) -> list[tuple[float, float]]:
         """Silences between voiced spans, on the turn's clock (0 = `audio_start_s`)."""
