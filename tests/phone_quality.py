@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import jiwer
 import numpy as np
 import redis.asyncio as aioredis
 import soxr
@@ -57,6 +56,7 @@ from tests.phone_client import (
     twilio_env,
 )
 from tests.stream_client import create_session
+from tests.test_stream_e2e import wer
 
 REPLY_TIMEOUT_S = 90.0
 
@@ -67,21 +67,6 @@ class PhoneOutcome:
     streamed: str = ""
     hash_to_audio_ms: float | None = None
     cut_off: bool = False
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    clean = jiwer.Compose(
-        [
-            jiwer.ToLowerCase(),
-            jiwer.RemovePunctuation(),
-            jiwer.RemoveMultipleSpaces(),
-            jiwer.Strip(),
-            jiwer.ReduceToListOfListOfWords(),
-        ]
-    )
-    return float(
-        jiwer.wer(reference, hypothesis, reference_transform=clean, hypothesis_transform=clean)
-    )
 
 
 def last_turn_mark(call: MediaStreamClient) -> int:
