@@ -120,7 +120,8 @@ async def test_a_second_voice_in_an_answer_is_flagged_and_left_out_of_the_score(
     scored = answer.text.lower()
     assert any(w in asr_text for w in INTRUDER_WORDS), asr_text  # Whisper heard them ...
     assert not any(w in scored for w in INTRUDER_WORDS), scored  # ... scoring does not
-    assert "disagree" in scored and "cheaper" in scored, scored  # the candidate's words stay
+    # The candidate's words stay (the message has the word times and the excluded ranges).
+    assert "disagree" in scored and "cheaper" in scored, answer.meta
     excluded: list[dict[str, Any]] = answer.meta["excluded_speech"]
     assert {e["reason"] for e in excluded} == {"other_speaker"}
     assert any(w in " ".join(e["text"] for e in excluded).lower() for w in INTRUDER_WORDS)

