@@ -6,9 +6,10 @@ Answers are real read speech (LibriSpeech test-other, `../shared/data`): one spe
 utterances in file order, each cut to its voiced part (Silero VAD) and joined with seeded random
 pauses of 0.4-1.6 s (measured voice to voice: the recordings' own room tone as far as it goes,
 digital silence for the rest); and the 30 s pyannote sample of a real conversation as it is.
-Every answer ends where its speech ends. The reference is Whisper on the whole answer in one
-offline pass (no streaming, no window); "words lost" are the reference's words that the streamed
-final transcript(s) do not match in a word alignment.
+Every answer ends where its speech ends. The reference is Whisper offline (no streaming, no
+window) on each recording's voice in one pass, joined in order (the pyannote sample: the whole
+file); "words lost" are the reference's words that the streamed final transcript(s) do not match
+in a word alignment.
 
 Sizes come from the environment: `BENCH_QUICK=1` for a smoke run of a few minutes, or
 
@@ -36,11 +37,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import jiwer
 import numpy as np
 import redis.asyncio as aioredis
 import soundfile as sf
@@ -142,12 +143,26 @@ def offline_transcript(models: ModelRegistry, audio: np.ndarray) -> str:
     return models.asr().transcribe(audio).text
 
 
+_OFFLINE: dict[Path, str] = {}
+
+
+def offline_of(models: ModelRegistry, files: list[Path]) -> str:
+    """The reference of an answer joined from recordings: each recording's voice transcribed
+    offline in one pass, in order. (Not the joined answer in one pass: past 30 s Whisper
+    decodes window after window and can skip one, and an answer longer than a speaker's ~70 s
+    of recordings repeats them, so a skipped window made the streamed words look lost.)"""
+    for path in files:
+        if path not in _OFFLINE:
+            _OFFLINE[path] = offline_transcript(models, utterance(models, path).voice)
+    return " ".join(_OFFLINE[path] for path in files)
+
+
 def answer_from(
     models: ModelRegistry, name: str, files: list[Path], seed: int, *, offline: bool = True
 ) -> Answer:
     rng = random.Random(seed)
     audio = join([utterance(models, f) for f in files], (rng.uniform(*PAUSE_S) for _ in files[1:]))
-    return Answer(name, audio, offline_transcript(models, audio) if offline else "")
+    return Answer(name, audio, offline_of(models, files) if offline else "")
 
 
 def speaker_answer(
@@ -186,7 +201,7 @@ def answer_of_length(models: ModelRegistry, seconds: float, variant: int, seed: 
     chosen = [files[(start + i) % len(files)] for i in range(count)]
     audio = join([utterance(models, f) for f in chosen], pauses)
     name = f"{seconds:.0f} s #{variant} ({speaker})"
-    return Answer(name, audio, offline_transcript(models, audio))
+    return Answer(name, audio, offline_of(models, chosen))
 
 
 # -- words lost ---------------------------------------------------------------------------------
@@ -213,15 +228,15 @@ class WordDiff:
 
 
 def word_diff(reference: str, streamed: str) -> WordDiff:
+    """By the minimum-edit word alignment (jiwer, as for WER): deletions are lost words,
+    substitutions misheard ones. (Not difflib's longest-block matching: answers longer than a
+    speaker's recordings repeat them, and a block matched across two repeats counted a whole
+    repeat as lost.)"""
     ref, hyp = words(reference), words(streamed)
-    lost = misheard = 0
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, ref, hyp, autojunk=False).get_opcodes():
-        if op == "delete":
-            lost += i2 - i1
-        elif op == "replace":
-            misheard += min(i2 - i1, j2 - j1)
-            lost += max(0, (i2 - i1) - (j2 - j1))
-    return WordDiff(lost, misheard, len(ref))
+    if not ref:
+        return WordDiff(0, 0, 0)
+    aligned = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    return WordDiff(aligned.deletions, aligned.substitutions, len(ref))
 
 
 # -- one answer over the socket -----------------------------------------------------------------
