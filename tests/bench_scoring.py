@@ -15,6 +15,10 @@ Adversarial variants of every gold answer (filler padding, the question's keywor
 buzzwords appended, the answer said twice) must not score above their source; each strong answer
 cut down to the sentences that carry its key points must stay at least adequate (rating 3).
 
+The substance set's labels come from two independent passes (docs/scoring.md): `label_agreement`
+compares any two of them (the author's `first` and `second`, the `independent` one, the adjudicated
+`label`): exact, within one step, and Cohen's kappa with quadratic weights.
+
 `run()` returns (metric, value) rows for `make bench`; the tests use the functions too.
 """
 
@@ -234,6 +238,58 @@ def breakdown(results: list[GoldResult]) -> dict[str, Agreement]:
     return out
 
 
+# -- the labels: agreement between labelling passes -------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelAgreement:
+    answers: int
+    exact: float
+    within_one: float
+    kappa: float  # Cohen's, quadratic weights (the labels are ordinal, 0-3)
+    disagreements: tuple[tuple[int, int, int, int], ...]  # (question, answer, first, second)
+
+
+def weighted_kappa(first: list[int], second: list[int], levels: int = 4) -> float:
+    """Cohen's kappa with quadratic weights: 1 is perfect agreement, 0 what chance gives."""
+    n = len(first)
+    observed = np.zeros((levels, levels))
+    for a, b in zip(first, second, strict=True):
+        observed[a, b] += 1
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / n
+    grid = np.arange(levels)
+    weights = (grid[:, None] - grid[None, :]) ** 2 / (levels - 1) ** 2
+    chance = float((weights * expected).sum())
+    return 1.0 - float((weights * observed).sum()) / chance if chance else 1.0
+
+
+def _pass(answer: dict[str, object], name: str) -> int:
+    """One labelling pass of a gold answer: `first` and `second` are the author's two passes,
+    `independent` the blind second labeller's, `label` the adjudicated one."""
+    passes = answer["passes"]
+    assert isinstance(passes, list)
+    value = {"first": passes[0], "second": passes[1]}.get(name, answer.get(name))
+    assert isinstance(value, int)
+    return value
+
+
+def label_agreement(first: str = "first", second: str = "independent") -> LabelAgreement:
+    items = json.loads(SUBSTANCE.read_text())["items"]
+    pairs = [
+        (qi, ai, _pass(a, first), _pass(a, second))
+        for qi, item in enumerate(items)
+        for ai, a in enumerate(item["answers"])
+    ]
+    x, y = [p[2] for p in pairs], [p[3] for p in pairs]
+    return LabelAgreement(
+        len(pairs),
+        sum(a == b for a, b in zip(x, y, strict=True)) / len(pairs),
+        sum(abs(a - b) <= 1 for a, b in zip(x, y, strict=True)) / len(pairs),
+        weighted_kappa(x, y),
+        tuple(p for p in pairs if p[2] != p[3]),
+    )
+
+
 # -- adversarial variants ----------------------------------------------------------------------
 
 FILLER_OPEN = (
@@ -355,6 +411,15 @@ def run() -> list[tuple[str, str]]:
         ("scoring: gold set", f"{len(first)} questions x {len(first[0].scores)} answers"),
         ("scoring: substance set", f"{len(items)} questions, {parts['all'].answers} answers"),
     ]
+    for author in ("first", "second"):
+        labels = label_agreement(author, "independent")
+        rows.append(
+            (
+                f"scoring: substance labels, author's {author} pass vs independent pass",
+                f"exact {100 * labels.exact:.1f} %, within one {100 * labels.within_one:.1f} %, "
+                f"weighted kappa {labels.kappa:.3f} ({labels.answers} answers)",
+            )
+        )
     for key in ("all", *SPLITS, *TYPES, *(f"{s}/{k}" for s in SPLITS for k in TYPES)):
         rows.append((f"scoring: substance {key}", _fmt(parts[key])))
     rows += [
