@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-DEBS   := espeak-ng sox chromium
+DEBS   := espeak-ng sox chromium poppler-utils fonts-dejavu-core
 export HOST PORT
 
 .PHONY: setup system-deps run test test-fast bench lint clean

@@ -36,6 +36,9 @@ class InterviewPlan:
     candidate_first_name: str | None = None  # for the greeting only; never used in scoring
     interview_type: str = "behavioral"
     skills: tuple[str, ...] = ()  # the interview's competencies, scored in the report
+    # The customer's weight per competency (skills, communication, problem_solving), summing
+    # to 1; () keeps the rubric's default weights (pipeline/interview/report.py).
+    competency_weights: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class PlanSpec:
     persona_id: str = "maya"
     practice: bool = False
     language: str = "en"
+    competency_weights: tuple[tuple[str, float], ...] = ()  # (competency, weight); () default
 
 
 @dataclass(frozen=True)

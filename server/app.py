@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
 from server import api, embed, health, phone, startup, stream
+from server.compat.routes import ROOM_ROUTES as COMPAT_ROOM_ROUTES
 from server.expiry import ExpiryWorker
 from server.runtime import VoiceRuntime
 from server.services import Services, model_config
@@ -57,6 +58,13 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
             await store.close()
 
     return Starlette(
-        routes=[*health.routes, *stream.routes, *embed.routes, *api.routes(), *phone.routes],
+        routes=[
+            *health.routes,
+            *stream.routes,
+            *COMPAT_ROOM_ROUTES,  # before the native room: a OneCompiler user's token opens it
+            *embed.routes,
+            *api.routes(),
+            *phone.routes,
+        ],
         lifespan=lifespan,
     )

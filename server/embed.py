@@ -29,6 +29,8 @@ from server.sessions import InvalidToken, SessionNotFound, SessionStore
 STATIC_DIR = Path(web.__file__).resolve().parent / "static"
 STATIC_PATH = "/embed/static"
 TOKEN_PARAMS = ("token", "userApiToken")
+DEFAULT_EVENT_SOURCE = "viva-interview"
+EVENT_SOURCES = {"oc-interview": "oc-interview"}  # `?events=` values the room accepts
 
 # What the room's page may do; the frame-ancestors part is added per tenant.
 _ROOM_CSP = (
@@ -96,6 +98,9 @@ async def room_page(request: Request) -> Response:
         "streamPath": f"/v1/sessions/{record.id}/stream",
         "consentPath": f"/v1/sessions/{record.id}/consent",
         "staticPath": STATIC_PATH,
+        # The `source` of the events posted to the framing page: OneCompiler's room (opened
+        # with a user's token, server/compat/onecompiler.py) posts "oc-interview".
+        "eventSource": EVENT_SOURCES.get(query.get("events", ""), DEFAULT_EVENT_SOURCE),
     }
     csp = _ROOM_CSP.format(ws=_ws_origin(request)) + "; " + frame_ancestors(origins)
     return HTMLResponse(

@@ -17,6 +17,7 @@ from pipeline.interview.llm_client import ChatClient, LLMConfig
 from pipeline.interview.structured import StructuredEngine
 from server.services import Services
 from server.sessions import SessionRecord
+from server.settings import Settings
 
 
 class RegistryStructuredEngine(StructuredEngine):
@@ -38,21 +39,35 @@ def structured_engine(models: ModelRegistry) -> StructuredEngine:
 
 
 @lru_cache(maxsize=4)
+def _chat_client(config: LLMConfig) -> ChatClient:
+    return ChatClient(config)
+
+
+@lru_cache(maxsize=4)
 def _llm_engine(config: LLMConfig, fallback: StructuredEngine) -> LLMEngine:
-    return LLMEngine(ChatClient(config), fallback)
+    return LLMEngine(_chat_client(config), fallback)
+
+
+def _llm_config(settings: Settings) -> LLMConfig | None:
+    if not settings.llm_base_url:
+        return None
+    return LLMConfig(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        timeout_s=settings.llm_timeout_s,
+    )
+
+
+def second_opinion_client(settings: Settings) -> ChatClient | None:
+    """The configured LLM, for the report's second opinion; None without one."""
+    config = _llm_config(settings)
+    return _chat_client(config) if config is not None else None
 
 
 def engine_for(services: Services, record: SessionRecord) -> TurnEngine:
-    settings = services.settings
     structured = structured_engine(services.models)
-    if settings.llm_base_url:
-        return _llm_engine(
-            LLMConfig(
-                base_url=settings.llm_base_url,
-                model=settings.llm_model,
-                api_key=settings.llm_api_key,
-                timeout_s=settings.llm_timeout_s,
-            ),
-            structured,
-        )
+    config = _llm_config(services.settings)
+    if config is not None:
+        return _llm_engine(config, structured)
     return structured

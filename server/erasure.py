@@ -5,7 +5,8 @@ Order matters:
    session (server/guard.py: turns, integrity evidence, recording references, report, status,
    audit entries, webhooks) drops its write;
 2. the queued and retrying webhooks of the session (none can be added after 1);
-3. every `viva:session:{id}*` key, the token and the index entries;
+3. every `viva:session:{id}*` key, the token and the index entries, and the session's
+   demographic categories (`viva:demographics:{id}`, kept apart from the session's keys);
 4. the whole `recordings/{id}/` directory (a socket still recording removes its own files when
    it closes, `server.recordings.save_recordings`);
 5. the signal to close the session's sockets, in every process (server/revocation.py);
@@ -14,7 +15,7 @@ Order matters:
 
 from __future__ import annotations
 
-from server import audit, guard, revocation, webhooks
+from server import audit, guard, keys, revocation, webhooks
 from server.recordings import delete_recordings
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore
@@ -27,6 +28,7 @@ async def erase_session(services: Services, record: SessionRecord, actor: str) -
     # Before the keys go: the stored paths may lie outside this data directory.
     await delete_recordings(redis, record.id, services.settings.data_dir)
     await SessionStore(redis).erase(record)
+    await redis.delete(keys.demographics(record.id))
     await delete_recordings(redis, record.id, services.settings.data_dir)
     await revocation.revoke(redis, record.id, "deleted")
     await audit.record_deletion(redis, record.tenant_id, record.id, actor)

@@ -7,7 +7,15 @@ import secrets
 import time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from pipeline.engine import PlanSpec
 from pipeline.personas import PERSONAS
@@ -55,6 +63,10 @@ TrackId = Annotated[
 ]
 
 
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MetadataValue = Annotated[str, StringConstraints(max_length=2000)] | int | bool | None
+
+
 class Skill(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: ShortText
@@ -68,6 +80,49 @@ class CustomQuestion(BaseModel):
     ]
     time_limit_s: int = Field(120, ge=60, le=240, description="answer time, 1 to 4 minutes")
     answer: Literal["audio", "text"] = "audio"
+
+
+# Customer-set weights must sum to 1 within this (floats such as 0.1 + 0.2 are not exact).
+WEIGHTS_SUM_TOLERANCE = 1e-6
+GENERAL_COMPETENCIES = ("communication", "problem_solving")  # as pipeline/interview/report.py
+
+
+def check_competency_weights(
+    weights: dict[str, float] | None, skills: list[Skill] | None
+) -> dict[str, float] | None:
+    """Weights name exactly the interview's competencies (its skills, `communication`,
+    `problem_solving`), each in [0, 1], summing to 1 within WEIGHTS_SUM_TOLERANCE."""
+    if weights is None or skills is None:  # skills invalid: their own error says why
+        return weights
+    names = [s.name for s in skills]
+    clash = sorted(set(names) & set(GENERAL_COMPETENCIES))
+    if clash:
+        raise ValueError(
+            f"a skill may not be named {', '.join(clash)} when weights are set: that name is a "
+            "general competency"
+        )
+    expected = [*names, *GENERAL_COMPETENCIES]
+    missing = [n for n in expected if n not in weights]
+    unknown = [n for n in weights if n not in expected]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown {', '.join(unknown)}")
+        raise ValueError(
+            f"weights must name exactly the interview's competencies: {', '.join(expected)} "
+            f"({'; '.join(parts)})"
+        )
+    total = sum(weights.values())
+    if abs(total - 1.0) > WEIGHTS_SUM_TOLERANCE:
+        raise ValueError(
+            f"weights must sum to 1 (within {WEIGHTS_SUM_TOLERANCE:g}); they sum to {total:.6g}"
+        )
+    return weights
+
+
+Weight = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
 class InterviewFields(BaseModel):
@@ -88,6 +143,11 @@ class InterviewFields(BaseModel):
     focus_areas: list[ShortText] = Field(default_factory=list, max_length=10)
     job_description: str = Field("", max_length=20_000)
     company_context: str = Field("", max_length=5_000)
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="your own keys, returned as given; never used by the interview or its scoring",
+    )
     invite_sessions: int = Field(
         0,
         strict=True,
@@ -95,6 +155,20 @@ class InterviewFields(BaseModel):
         le=100_000,
         description="sessions the invite link may open in all; 0 (the default) turns it off",
     )
+    competency_weights: dict[str, Weight] | None = Field(
+        None,
+        max_length=12,
+        description="the weight of each competency in the overall score: every skill's name, "
+        "`communication` and `problem_solving`, each 0 to 1, summing to 1 (within 1e-6); "
+        "unset: the rubric's default (skills share 0.6, the two general ones 0.2 each)",
+    )
+
+    @field_validator("competency_weights")
+    @classmethod
+    def _weights_fit_the_competencies(
+        cls, weights: dict[str, float] | None, info: ValidationInfo
+    ) -> dict[str, float] | None:
+        return check_competency_weights(weights, info.data.get("skills"))
 
 
 class StoredInterview(InterviewFields):
@@ -130,6 +204,7 @@ class StoredInterview(InterviewFields):
             persona_id=persona_id or self.persona_id,
             practice=practice,
             language=self.language,
+            competency_weights=tuple((self.competency_weights or {}).items()),
         )
 
 

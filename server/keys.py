@@ -16,15 +16,17 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:report` | string | the report (JSON), once the session finished |
 | `viva:session:{id}:audit` | stream | append-only audit log: created, started, scored, reviewed... |
 | `viva:session:{id}:webhooks` | list | webhook delivery log (JSON per attempt) |
+| `viva:session:{id}:reviews` | list | reviewers' decisions (JSON), latest last, each with its report's digest (server/reviews.py) |
 | `viva:session:{id}:recordings` | hash | WAV paths: fields `candidate`, `full` |
 | `viva:session:{id}:integrity` | list | speaker evidence and answers' words, one base64 `.npz` per save |
 | `viva:session:{id}:connects:{minute}` | string | stream connections to the session this minute; expires |
 | `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
 | `viva:session:{id}:revoked` | hash | `count`, `reason`, `at` of the latest signal to close the session's sockets (server/revocation.py) |
+| `viva:demographics:{id}` | string | a session's self-reported demographic categories (JSON), for bias audits only; outside the session's prefix, read by server/demographics.py alone, erased with the session (server/erasure.py) |
 | `viva:deleted:{id}` | string | deletion marker, set before a session's keys go; every writer checks it (server/guard.py); expires after a day |
 | `viva:tenant:{tenant_id}:sessions` | zset | the tenant's session ids by creation time (index) |
 | `viva:tenant:{tenant_id}:interviews` | zset | the tenant's interview ids by creation time (index) |
-| `viva:tenant:{tenant_id}:audit` | stream | tenant-level audit: sessions deleted (id only, no content) |
+| `viva:tenant:{tenant_id}:audit` | stream | tenant-level audit: sessions deleted (id only, no content), review rules set |
 | `viva:interview:{id}` | string | an interview (JSON) with its tenant id |
 | `viva:interview:{id}:invites` | string | sessions the interview's invite link opened (its cap: `invite_sessions`) |
 | `viva:interview:{id}:invites:ratelimit:{minute}` | string | invite-link sessions opened this minute; expires |
@@ -40,12 +42,18 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:phone:ticket:{ticket}` | string | outbound call ticket in the webhook URL given to Twilio (JSON: session, number, call sid); read once |
 | `viva:phone:call:{call_sid}:pin_tries` | string | wrong PINs keyed on this call; expires |
 | `viva:phone:caller:{sha256(number)}:pin_tries` | string | wrong PINs from one caller number this hour; expires |
+| `viva:compat:user:{user_id}` | hash | a user of the OneCompiler-compatible API: tenant, name, email, external id, plan, daily quota, token hash (server/compat/onecompiler.py) |
+| `viva:compat:usertoken:{sha256(token)}` | string | user id for a user's API token (the token itself is never stored) |
+| `viva:compat:user:{user_id}:quota:{day}` | string | sessions the user created on this UTC day; expires |
+| `viva:tenant:{tenant_id}:compat-users` | hash | the tenant's users by external id (or id) |
 
 Pub/sub channel (not a key): `viva:revoked:{id}`, a session's sockets must close (the message is
 the reason).
 
 Tenant hash fields beyond the record: `webhook_secret`, `rate_limit_per_minute`,
-`daily_session_quota` (the last two override the settings' defaults).
+`daily_session_quota` (the last two override the settings' defaults), `review_rules` (JSON: the
+tenant's review-queue rules, server/reviews.py), `webhook_format` (`zenhire`: webhooks' `data`
+in ZenHire's shape, server/compat/zenhire.py).
 """
 
 from __future__ import annotations
@@ -108,6 +116,11 @@ def session_webhooks(session_id: str) -> str:
     return f"{session_prefix(session_id)}:webhooks"
 
 
+def session_reviews(session_id: str) -> str:
+    """list: reviewers' decisions as JSON, latest last (server/reviews.py)."""
+    return f"{session_prefix(session_id)}:reviews"
+
+
 def session_recordings(session_id: str) -> str:
     """hash: WAV file paths of the session, fields `candidate` and `full`."""
     return f"{session_prefix(session_id)}:recordings"
@@ -132,6 +145,12 @@ def session_deleted(session_id: str) -> str:
     """string: the session is being (or was) erased; outside the session's prefix, so the erase
     leaves it for writers still running to see."""
     return f"{PREFIX}deleted:{session_id}"
+
+
+def demographics(session_id: str) -> str:
+    """string: the session's self-reported demographic categories (JSON). Apart from the
+    session's keys: only server/demographics.py reads it, never the scoring code."""
+    return f"{PREFIX}demographics:{session_id}"
 
 
 def session_connects(session_id: str, minute: int) -> str:
@@ -220,3 +239,26 @@ def phone_call_pin_tries(call_sid: str) -> str:
 def phone_caller_pin_tries(number_hash: str) -> str:
     """string: wrong PINs from one caller number (its SHA-256) in the current hour."""
     return f"{PREFIX}phone:caller:{number_hash}:pin_tries"
+
+
+# -- issue 14: users of the OneCompiler-compatible API (server/compat/onecompiler.py) -------
+
+
+def compat_user(user_id: str) -> str:
+    """hash: one user of the OneCompiler-compatible API (tenant, profile, plan, token hash)."""
+    return f"{PREFIX}compat:user:{user_id}"
+
+
+def compat_user_token(token_hash: str) -> str:
+    """string: user id for the SHA-256 of a user's API token."""
+    return f"{PREFIX}compat:usertoken:{token_hash}"
+
+
+def compat_user_quota(user_id: str, day: int) -> str:
+    """string: sessions the user created on UTC day `day` (days since the epoch)."""
+    return f"{compat_user(user_id)}:quota:{day}"
+
+
+def tenant_compat_users(tenant_id: str) -> str:
+    """hash: the tenant's users of the OneCompiler-compatible API, by external id (or id)."""
+    return f"{PREFIX}tenant:{tenant_id}:compat-users"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,12 @@ from typing import Any
 from pipeline.engine import Turn
 from pipeline.integrity.session import saved_report_sections
 from pipeline.interview.report import build_report
+from pipeline.interview.second_opinion import with_second_opinion
 from server import audit, guard, keys, webhooks
+from server.engines import second_opinion_client
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.store import Redis
 
 # Claim the finish once: concurrent finishers (the stream and REST `end`) build one report.
 # Never recreates an erased session. KEYS: record, deletion marker.
@@ -42,6 +46,9 @@ return 1
 """
 WEBHOOK_COMPETENCY_FIELDS = ("name", "weight", "score", "explanation")
 FINISH_WAIT_S = 60.0
+SECOND_OPINION_TIMEOUT_S = 120.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,17 @@ def webhook_data(record: SessionRecord, report: dict[str, Any], url: str) -> dic
     }
 
 
+async def _webhook_data(
+    redis: Redis, record: SessionRecord, report: dict[str, Any], url: str
+) -> dict[str, Any]:
+    """The native `data`, or the shape the tenant picked (`PUT /v1/webhook-format`)."""
+    from server.compat import zenhire  # the compat layer builds on the API, which imports this
+
+    if await zenhire.webhook_format(redis, record.tenant_id) == zenhire.FORMAT:
+        return zenhire.webhook_data(record, report, url)
+    return webhook_data(record, report, url)
+
+
 def merge_integrity(report: dict[str, Any], sections: Mapping[str, object]) -> dict[str, Any]:
     """Add the integrity checks' sections (`pipeline.integrity.session.report_sections`) to a
     report. Too little of the candidate's own speech: low confidence, and no number."""
@@ -128,6 +146,23 @@ def _score(
     return build_report(record.plan, transcript, ended_early=ended_early, embedder=embedder)
 
 
+async def _with_second_opinion(
+    services: Services, record: SessionRecord, report: dict[str, Any]
+) -> dict[str, Any]:
+    """With an LLM configured, its opinion beside the deterministic score (which it never
+    changes); bounded, so a slow LLM costs the report only its second opinion."""
+    client = second_opinion_client(services.settings)
+    if client is None:
+        return report
+    try:
+        return await asyncio.wait_for(
+            with_second_opinion(report, record.plan, client), SECOND_OPINION_TIMEOUT_S
+        )
+    except TimeoutError:
+        log.warning("second opinion for %s timed out", record.id)
+        return report
+
+
 async def finish_session(
     services: Services,
     session_id: str,
@@ -155,6 +190,7 @@ async def finish_session(
         transcript = await sessions.turns(session_id)
         # CPU-bound (sentence embeddings, clustering): off the event loop.
         report = await asyncio.to_thread(_score, services, record, transcript, ended_early)
+        report = await _with_second_opinion(services, record, report)
         if integrity is None:
             integrity = await saved_integrity(services, record)
         if integrity is not None:
@@ -200,6 +236,6 @@ async def finish_session(
             session_id=session_id,
             url=webhook_url,
             event=webhooks.EVENT_FOR_STATUS[status],
-            data=webhook_data(record, report, url),
+            data=await _webhook_data(redis, record, report, url),
         )
     return FinishResult(status, report.get("overall_score"), url)

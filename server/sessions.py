@@ -134,6 +134,7 @@ def _tuples(data: dict[str, Any]) -> dict[str, Any]:
 def plan_from_json(raw: str) -> InterviewPlan:
     data = _tuples(json.loads(raw))
     data["questions"] = tuple(Question(**_tuples(q)) for q in data.get("questions", ()))
+    data["competency_weights"] = tuple(tuple(w) for w in data.get("competency_weights", ()))
     return InterviewPlan(**data)
 
 

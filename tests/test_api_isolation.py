@@ -11,6 +11,7 @@ import pytest
 
 from server import keys
 from server.api import ENDPOINTS
+from server.compat.routes import ENDPOINTS as COMPAT_ENDPOINTS
 from server.settings import Settings
 from tests.api_support import Api, bearer, running_app
 
@@ -18,8 +19,9 @@ BODIES = {
     "update_interview": {"name": "Renamed"},
     "give_consent": {"accepted": True, "version": "2026-01"},
     "post_message": {"text": "An answer."},
-    "review_session": {"reviewer": "hm-7", "decision": "advance"},
+    "review_session": {"reviewer": "hm-7", "decision": "advance", "reason": "Checked."},
     "call_candidate": {"to": "+15551234567"},
+    "record_demographics": {"sex": "female"},
 }
 
 
@@ -53,7 +55,8 @@ def test_another_tenants_ids_answer_404_on_every_endpoint(api: Api, tmp_path: Pa
     api.run(api.redis.hset, keys.session_recordings(session_id), "full", str(wav))
     ids = {"interview_id": interview_id, "session_id": session_id}
 
-    with_ids = [e for e in ENDPOINTS if e.path_params]
+    # The seed products' APIs authenticate their own way; their tests check isolation.
+    with_ids = [e for e in ENDPOINTS if e.path_params and e not in COMPAT_ENDPOINTS]
     assert len(with_ids) >= 15
     for e in with_ids:
         path = e.path.format(**ids)

@@ -119,6 +119,18 @@ class ChatClient:
             raise LLMBadOutput(f"not a chat completion: {response.text[:200]!r}") from exc
         return parse_json_answer(content, schema)
 
+    async def model_id(self) -> str:
+        """The model's name: the configured one, else the first the server lists (a file path
+        reduced to its name); "" when the server does not say."""
+        if self.config.model:
+            return self.config.model
+        try:
+            response = await self._http.get("models")
+            name = str(response.json()["data"][0]["id"])
+        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+            return ""
+        return name.replace("\\", "/").rsplit("/", 1)[-1]
+
     async def _send(self, path: str, body: dict[str, Any], *, stream: bool) -> httpx.Response:
         try:
             request = self._http.build_request("POST", path, json=body)

@@ -80,6 +80,7 @@ def build_plan(spec: PlanSpec) -> InterviewPlan:
         language=spec.language,
         interview_type=spec.type,
         skills=skills,
+        competency_weights=spec.competency_weights,
     )
 
 

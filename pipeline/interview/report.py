@@ -118,6 +118,7 @@ def build_report(
         "engine_version": engine_version,
         "rubric_version": RUBRIC_VERSION,
         "model_versions": {"embedding": embedder.version},
+        "scoring": _scoring(plan),  # the rubric version and the weights that scored it
         # Other sections (language, fraud_signals) are merged in by their owners.
     }
     if words < LOW_CONFIDENCE_WORDS:
@@ -133,8 +134,16 @@ def build_report(
         return report
 
     competencies = _competencies(plan, answered)
-    assessed = [c for c in competencies if c["score"] is not None]
+    assessed = [c for c in competencies if c["score"] is not None and c["weight"] > 0]
     total_weight = sum(c["weight"] for c in assessed)
+    if total_weight <= 0:  # customer weights only on competencies no answer showed
+        report["status"] = "low_confidence"
+        report["verdict"] = "Not enough evidence to score"
+        report["summary"] = (
+            "None of the weighted competencies was assessed by an answer. No score is given."
+        )
+        report["competencies"] = competencies
+        return report
     overall = round(sum(c["weight"] * c["score"] for c in assessed) / total_weight)
     report["overall_score"] = overall
     report["verdict"] = _verdict(overall)
@@ -184,12 +193,43 @@ def _question_entry(a: AnsweredQuestion) -> dict[str, Any]:
     }
 
 
-def _competencies(plan: InterviewPlan, answered: list[AnsweredQuestion]) -> list[dict[str, Any]]:
-    skills = list(plan.skills) or list(dict.fromkeys(q.skill for q in plan.questions if q.skill))
+def _skills(plan: InterviewPlan) -> list[str]:
+    return list(plan.skills) or list(dict.fromkeys(q.skill for q in plan.questions if q.skill))
+
+
+def _weights(plan: InterviewPlan) -> list[tuple[str, float]]:
+    """Each competency the report scores, in order (the skills, then the general ones), with its
+    weight: the interview's own (validated at the API edge to sum to 1; a competency it does not
+    name weighs 0), else the rubric's default, rounded as it is used."""
+    skills = _skills(plan)
+    if plan.competency_weights:
+        custom = {str(name): float(weight) for name, weight in plan.competency_weights}
+        return [(name, custom.get(name, 0.0)) for name in [*skills, *GENERAL_COMPETENCIES]]
     share = SKILLS_WEIGHT / len(skills) if skills else 0.0
     general = (1.0 - SKILLS_WEIGHT) / 2 if skills else 0.5
+    return [
+        *((name, round(share, 3)) for name in skills),
+        *((name, round(general, 3)) for name in GENERAL_COMPETENCIES),
+    ]
+
+
+def competency_weights(plan: InterviewPlan) -> dict[str, float]:
+    """The weights that score the plan's report, by competency name."""
+    return dict(_weights(plan))
+
+
+def _scoring(plan: InterviewPlan) -> dict[str, Any]:
+    return {
+        "rubric_version": RUBRIC_VERSION,
+        "weights_source": "interview" if plan.competency_weights else "default",
+        "weights": competency_weights(plan),
+    }
+
+
+def _competencies(plan: InterviewPlan, answered: list[AnsweredQuestion]) -> list[dict[str, Any]]:
+    weights = _weights(plan)
     entries: list[dict[str, Any]] = []
-    for skill in skills:
+    for skill, weight in weights[: len(weights) - len(GENERAL_COMPETENCIES)]:
         mine = [a for a in answered if (a.question.skill or "").lower() == skill.lower()]
         score = _mean([a.score.score for a in mine])
         explanation = (
@@ -197,12 +237,12 @@ def _competencies(plan: InterviewPlan, answered: list[AnsweredQuestion]) -> list
             if mine
             else f"Not assessed: no answered question was on {skill}."
         )
-        entries.append(_entry(skill, share, score, explanation, mine))
+        entries.append(_entry(skill, weight, score, explanation, mine))
     communication = _mean([_communication(a) for a in answered])
     entries.append(
         _entry(
             "communication",
-            general,
+            weights[-2][1],
             communication,
             "Structure, staying on the question, length for the time, and few hedges.",
             answered,
@@ -212,7 +252,7 @@ def _competencies(plan: InterviewPlan, answered: list[AnsweredQuestion]) -> list
     entries.append(
         _entry(
             "problem_solving",
-            general,
+            weights[-1][1],
             problem_solving,
             "Key points of each question made, judged by meaning (structure where a question has "
             "none).",
@@ -228,7 +268,7 @@ def _entry(
     best = sorted(answers, key=lambda a: (-a.score.score, a.index))[:2]
     return {
         "name": name,
-        "weight": round(weight, 3),
+        "weight": weight,
         "score": score,
         "explanation": explanation,
         "evidence": [_quote(a) for a in best if a.analysis.best_sentence],

@@ -6,8 +6,19 @@ from importlib.metadata import PackageNotFoundError, version
 
 from starlette.routing import BaseRoute
 
-from server.api import candidate, catalogue, interviews, join, openapi, sessions, webhooks
+from server.api import audits as audit_endpoints
+from server.api import (
+    candidate,
+    catalogue,
+    interviews,
+    join,
+    openapi,
+    reviews,
+    sessions,
+    webhooks,
+)
 from server.api.endpoint import Endpoint, routes_for
+from server.compat.routes import ENDPOINTS as COMPAT_ENDPOINTS
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *catalogue.ENDPOINTS,
@@ -15,6 +26,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *sessions.ENDPOINTS,
     *candidate.ENDPOINTS,
     *webhooks.ENDPOINTS,
+    *audit_endpoints.ENDPOINTS,  # demographics and impact ratios (bias audits)
+    *reviews.ENDPOINTS,  # review queue and overrides, the PDF report
+    *COMPAT_ENDPOINTS,  # the seed products' APIs, at their own paths (server/compat/)
 )
 
 

@@ -17,11 +17,14 @@ from server.interviews import (
     InterviewFields,
     InterviewType,
     Language,
+    MetadataKey,
+    MetadataValue,
     PersonaId,
     ShortText,
     Skill,
     StoredInterview,
     TrackId,
+    Weight,
 )
 
 TAG = "interviews"
@@ -75,7 +78,11 @@ class InterviewPatch(BaseModel):
     focus_areas: list[ShortText] | None = Field(None, max_length=10)
     job_description: str | None = Field(None, max_length=20_000)
     company_context: str | None = Field(None, max_length=5_000)
+    metadata: dict[MetadataKey, MetadataValue] | None = Field(None, max_length=50)
     invite_sessions: int | None = Field(None, strict=True, ge=0, le=100_000)
+    competency_weights: dict[str, Weight] | None = Field(
+        None, max_length=12, description="null: back to the rubric's default weights"
+    )
 
 
 def invite_url(call: Call[Any, Any], interview_id: str) -> str:

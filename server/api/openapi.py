@@ -35,11 +35,18 @@ Limits answer 429 with `Retry-After`."""
 def _models(endpoints: Sequence[Endpoint]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
     for e in endpoints:
+        pairs.append((_error_model(e), "serialization"))
         if e.body is not None:
             pairs.append((e.body, "validation"))
         if e.response is not None:
             pairs.append((e.response, "serialization"))
     return list(dict.fromkeys(pairs))
+
+
+def _error_model(e: Endpoint) -> type[BaseModel]:
+    # A compat endpoint (server/compat/) answers errors in its product's own shape.
+    model: type[BaseModel] = getattr(e, "error_model", ErrorBody)
+    return model
 
 
 def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -61,7 +68,7 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
 def _operation(
     e: Endpoint, refs: Mapping[tuple[Any, Any], Any], defs: dict[str, Any]
 ) -> dict[str, Any]:
-    error_ref = refs[(ErrorBody, "serialization")]
+    error_ref = refs[(_error_model(e), "serialization")]
     responses: dict[str, Any] = {}
     if e.response is not None:
         content = {"application/json": {"schema": refs[(e.response, "serialization")]}}
@@ -93,6 +100,8 @@ def _operation(
         security += session_token
     elif e.auth == "candidate":
         security = session_token
+    if hasattr(e, "security"):  # a compat endpoint: its product's credentials
+        security = [{name: [] for name in names} for names in e.security]
     operation: dict[str, Any] = {
         "operationId": e.handler.__name__,
         "summary": e.summary,
@@ -106,7 +115,11 @@ def _operation(
     if e.body is not None:
         operation["requestBody"] = {
             "required": e.body_required,
-            "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
+            "content": {
+                getattr(e, "body_media_type", "application/json"): {
+                    "schema": refs[(e.body, "validation")]
+                }
+            },
         }
     return operation
 
@@ -117,12 +130,21 @@ def build_spec(endpoints: Sequence[Endpoint], *, version: str) -> dict[str, Any]
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
         paths.setdefault(e.path, {})[e.method.lower()] = _operation(e, refs, defs)
-    return {
+    schemes = dict(SECURITY_SCHEMES)
+    tags: dict[str, str] = {}
+    for e in endpoints:  # compat endpoints: their products' schemes, one tag per product
+        schemes.update(getattr(e, "security_schemes", {}))
+        if getattr(e, "tag_description", ""):
+            tags[e.tag] = e.tag_description  # type: ignore[attr-defined]
+    spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Viva Voce", "version": version, "description": DESCRIPTION},
         "paths": paths,
-        "components": {"schemas": defs, "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": defs, "securitySchemes": schemes},
     }
+    if tags:
+        spec["tags"] = [{"name": name, "description": text} for name, text in tags.items()]
+    return spec
 
 
 def render_docs(spec: dict[str, Any]) -> str:
@@ -152,7 +174,7 @@ def render_docs(spec: dict[str, Any]) -> str:
                     f"<code>{esc(json.dumps(param['schema']))}</code></p>"
                 )
             if "requestBody" in op:
-                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                ref = next(iter(op["requestBody"]["content"].values()))["schema"]["$ref"]
                 name = ref.rsplit("/", 1)[-1]
                 parts.append(f"<p>Body: <a href='#{esc(name)}'>{esc(name)}</a></p>")
             codes = ", ".join(op["responses"])

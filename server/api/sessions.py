@@ -1,4 +1,5 @@
-"""`/v1/sessions`: create, read, list, reinvite, delete; audit log and recording."""
+"""`/v1/sessions`: create, read, list, reinvite, delete; audit log and recording (reviews and the
+PDF report: server/api/reviews.py)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,20 @@ from starlette.responses import FileResponse, Response
 
 from pipeline.engine import InterviewPlan, PlanSpec
 from pipeline.interview.planning import build_plan
-from server import audit, guard, interviews, keys, netguard, ratelimit, revocation
+from server import audit, guard, interviews, keys, netguard, ratelimit, reviews, revocation
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
 from server.api.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
 from server.catalogue import builtin_interview
+from server.compat import zenhire
 from server.erasure import erase_session
 from server.interviews import PersonaId
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound
 from server.phone import store as phone_store
 from server.recordings import read_timeline
+from server.reviews import ReviewView
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.settings import Settings
@@ -111,6 +114,11 @@ class SessionView(BaseModel):
     progress: Progress
     report_url: str
     report: dict[str, Any] | None = Field(description="present once the session is scored")
+    review: ReviewView | None = Field(
+        None,
+        description="the latest reviewer's decision on this report (POST .../review): the"
+        " machine's and the reviewer's values side by side; `report` stays the machine's",
+    )
     phone: dict[str, Any] | None = Field(
         None, description="calls: the number masked to its last 4 digits (in full: audit log)"
     )
@@ -151,13 +159,6 @@ class AuditEntryView(BaseModel):
     action: str
     actor: str = Field(description="tenant:{id} | candidate | system")
     detail: dict[str, Any]
-
-
-class ReviewCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reviewer: str = Field(min_length=1, max_length=200, description="who reviewed (your user id)")
-    decision: Literal["advance", "hold", "reject"] | None = None
-    note: str = Field("", max_length=5000)
 
 
 class AuditLog(BaseModel):
@@ -295,6 +296,7 @@ async def session_view(call: Call[Any, Any], record: SessionRecord) -> SessionVi
     times = await sessions.field_values(record.id, "started_at", "finished_at")
     consent = await sessions.consent(record.id)
     extra = record.extra
+    report = await stored_report(call.services, record.id)
     return SessionView(
         id=record.id,
         status=record.status,
@@ -316,13 +318,18 @@ async def session_view(call: Call[Any, Any], record: SessionRecord) -> SessionVi
         else None,
         progress=progress_of(record, turns),
         report_url=report_url(call.services, record.id),
-        report=await stored_report(call.services, record.id),
+        report=report,
+        review=await reviews.current(call.redis, record.id, report),
         phone=extra.get("phone"),
     )
 
 
-async def get_session(call: Call[None, None]) -> SessionView:
-    return await session_view(call, await session_for(call))
+async def get_session(call: Call[None, None]) -> SessionView | zenhire.ZenHireResult:
+    """With `?format=zenhire`: the result in ZenHire's shape (server/compat/zenhire.py)."""
+    record = await session_for(call)
+    if call.request.query_params.get("format") == zenhire.FORMAT:
+        return await zenhire.result_for(call.services, record)
+    return await session_view(call, record)
 
 
 def _matches(record: SessionRecord, q: SessionQuery) -> bool:
@@ -435,31 +442,6 @@ async def get_audit(call: Call[None, None]) -> AuditLog:
     )
 
 
-async def review_session(call: Call[ReviewCreate, None]) -> AuditEntryView:
-    """A human reviewer's decision on the report, kept in the audit log beside the scoring."""
-    record = await session_for(call)
-    if not record.is_finished:
-        raise Conflict("The interview has no report to review yet.", code="session_not_finished")
-    body = call.body
-    await audit.record(
-        call.redis,
-        record.id,
-        "reviewed",
-        call.tenant.actor,
-        reviewer=body.reviewer,
-        decision=body.decision,
-        note=body.note,
-    )
-    entry = (await audit.entries(call.redis, record.id))[-1]
-    return AuditEntryView(
-        id=entry.id,
-        at=timestamp(entry.at),
-        action=entry.action,
-        actor=entry.actor,
-        detail=entry.detail,
-    )
-
-
 async def get_recording(call: Call[None, RecordingQuery]) -> Response:
     record = await session_for(call)
     path = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
@@ -528,17 +510,6 @@ ENDPOINTS = (
         "The session's audit log",
         TAG,
         response=AuditLog,
-    ),
-    Endpoint(
-        "POST",
-        "/v1/sessions/{session_id}/review",
-        review_session,
-        "Record a human reviewer's decision in the audit log",
-        TAG,
-        body=ReviewCreate,
-        response=AuditEntryView,
-        status=201,
-        errors=(409,),
     ),
     Endpoint(
         "POST",

@@ -95,7 +95,8 @@ function notifyParent(action, extra = {}) {
   if (!eventsEnabled || window.parent === window) return;
   const origin = parentOrigin();
   if (!origin) return; // never "*": an unknown page must not learn about the interview
-  window.parent.postMessage({ source: "viva-interview", action, sessionId: config.sessionId, ...extra }, origin);
+  const source = config.eventSource || "viva-interview";
+  window.parent.postMessage({ source, action, sessionId: config.sessionId, ...extra }, origin);
 }
 
 // --- screens -------------------------------------------------------------------------------

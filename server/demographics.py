@@ -1,0 +1,83 @@
+"""Self-reported demographic categories of a session, kept for bias audits only.
+
+Stored apart from the session (`viva:demographics:{id}`, outside the `viva:session:{id}` prefix
+the scoring reads), written and read only here, and erased with the session
+(server/erasure.py). Never an input to scoring: tests/test_import_boundaries.py checks that no
+scoring module can import this one, and that only the audit modules do.
+
+The categories are those of the EEO-1 Component 1 report, which the NYC Local Law 144 rules
+(6 RCNY § 5-301) use for bias audits: sex, race/ethnicity, and their intersections. Each is
+optional: not given (or given as `unknown`) counts as unknown, which audits count apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server import guard, keys
+from server.store import Redis
+
+UNKNOWN = "unknown"
+SEX_CATEGORIES = ("female", "male")
+RACE_ETHNICITY_CATEGORIES = (
+    "hispanic_or_latino",
+    "white",
+    "black_or_african_american",
+    "native_hawaiian_or_other_pacific_islander",
+    "asian",
+    "american_indian_or_alaska_native",
+    "two_or_more_races",
+)
+Sex = Literal["female", "male", "unknown"]
+RaceEthnicity = Literal[
+    "hispanic_or_latino",
+    "white",
+    "black_or_african_american",
+    "native_hawaiian_or_other_pacific_islander",
+    "asian",
+    "american_indian_or_alaska_native",
+    "two_or_more_races",
+    "unknown",
+]
+
+
+class Demographics(BaseModel):
+    """What the candidate reported; anything not reported is `unknown`."""
+
+    model_config = ConfigDict(extra="forbid")
+    sex: Sex = Field("unknown", description="self-reported; `unknown` when not given")
+    race_ethnicity: RaceEthnicity = Field(
+        "unknown", description="self-reported (EEO-1 categories); `unknown` when not given"
+    )
+
+
+class StoredDemographics(Demographics):
+    recorded_at: float
+
+
+async def store(redis: Redis, session_id: str, demographics: Demographics) -> float | None:
+    """Keep the session's categories (replacing earlier ones) while the session lives: the time
+    recorded, None when the session is gone or being erased."""
+    stored = StoredDemographics(**demographics.model_dump(), recorded_at=time.time())
+    kept = await guard.set_value(
+        redis, session_id, keys.demographics(session_id), stored.model_dump_json()
+    )
+    return stored.recorded_at if kept else None
+
+
+async def load_many(
+    redis: Redis, session_ids: Sequence[str]
+) -> dict[str, StoredDemographics | None]:
+    """Each session's categories; None where none were recorded."""
+    if not session_ids:
+        return {}
+    raw = await redis.mget([keys.demographics(s) for s in session_ids])
+    return {
+        session_id: StoredDemographics.model_validate(json.loads(value)) if value else None
+        for session_id, value in zip(session_ids, raw, strict=True)
+    }
