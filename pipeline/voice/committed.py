@@ -83,10 +83,13 @@ class CommittedTranscript:
     def text(self) -> str:
         return text_of(self.committed)
 
-    def offset(self, words: Sequence[tuple[str, float, float]]) -> list[Word]:
+    def offset(
+        self, words: Sequence[tuple[str, float, float]], origin: float | None = None
+    ) -> list[Word]:
         """Whisper's words (times relative to the buffer) on the turn's clock, without a
-        repetition loop at their end."""
-        start = self.buffer_start_s
+        repetition loop at their end. `origin`: where the transcribed audio started on the
+        turn's clock, when the buffer may have been trimmed since it was cut."""
+        start = self.buffer_start_s if origin is None else origin
         return without_repeats(
             [Word(w, start + s, start + min(e, s + MAX_WORD_S)) for w, s, e in words if norm(w)]
         )

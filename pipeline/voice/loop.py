@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -167,7 +168,8 @@ class VoiceLoop:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._done: asyncio.Future[None] | None = None
         self._finishing = False
-        self._pending_store: asyncio.Task[None] | None = None  # a committed answer being filtered
+        self._pending_store: asyncio.Task[None] | None = None  # the last turn queued to store
+        self._writes: set[asyncio.Task[None]] = set()  # turns queued to store, in order
 
     @property
     def speak_audio(self) -> bool:
@@ -279,9 +281,9 @@ class VoiceLoop:
             await self._done
         finally:
             for task in list(self._tasks):
-                if task is not self._pending_store:
+                if task not in self._writes:
                     task.cancel()
-            # A committed answer is stored even if the socket goes: its reply was already sent.
+            # A committed turn is stored even if the socket goes: its reply was already sent.
             await self._settle()
 
     async def _open(self, opening_after: Callable[[], Awaitable[None]] | None) -> None:
@@ -429,9 +431,13 @@ class VoiceLoop:
     async def _final_words(self, candidate: CandidateTurn) -> list[Word]:
         """Every word of the turn: the committed ones and a final pass over the buffer."""
         stream = candidate.transcript
-        tail = candidate.audio_since(stream.buffer_start_s)
+        origin = stream.buffer_start_s
+        tail = candidate.audio_since(origin)
         result = await self.transcriber.final(self, tail)
-        return stream.final(stream.offset(result.words))
+        # A partial still in flight may have committed words and trimmed the buffer while the
+        # final ran: the tail's words are on the origin its audio was cut at, or they would
+        # all land after the committed ones and be said twice.
+        return stream.final(stream.offset(result.words, origin))
 
     def _start_responder(self, *, typed: bool) -> None:
         self._cancel_responder()
@@ -552,8 +558,10 @@ class VoiceLoop:
         self.transcript.append(turn)
         replace = candidate.stored_index == turn.index
         candidate.stored_index = turn.index
-        self._pending_store = self._spawn(
-            self._store_candidate(turn, spoken_text, list(candidate.typed), replace=replace)
+        self._write(
+            functools.partial(
+                self._store_candidate, turn, spoken_text, list(candidate.typed), replace=replace
+            )
         )
 
     async def _store_candidate(
@@ -583,8 +591,9 @@ class VoiceLoop:
             self.transcript[turn.index] = turn
 
     async def _settle(self) -> None:
-        """Wait for the committed answer still being filtered to be stored: turns are stored in
-        order, and the engine should see the answer as stored."""
+        """Wait for the committed answer still being filtered, or the turn still being written,
+        to be stored: turns are stored in order, and the engine should see the answer as
+        stored."""
         pending = self._pending_store
         if pending is not None and pending is not asyncio.current_task():
             await asyncio.shield(pending)
@@ -714,7 +723,27 @@ class VoiceLoop:
         )
 
     async def _store(self, turn: Turn) -> None:
+        self._write(functools.partial(self._append, turn))
         await self._settle()
+
+    def _write(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Queue a turn's write behind the one before, as the pending store `_settle` waits for.
+        Turns reach Redis in the order they were committed, and an answer committed while the
+        interviewer's turn is still being written (a slow Redis, or one waiting an outage out)
+        waits for it, so it takes the next index instead of that turn's, and is not refused."""
+        previous = self._pending_store
+
+        async def in_order() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await write()
+
+        task = self._spawn(in_order())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        self._pending_store = task
+
+    async def _append(self, turn: Turn) -> None:
         await self.turn_log.append(turn)
         # Stored or already there (a retry): either way the transcript has it now.
         self.transcript.append(turn)
