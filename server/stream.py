@@ -14,10 +14,13 @@ import json
 import logging
 import re
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -52,7 +55,20 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class OneLineForClientErrors(logging.Filter):
+    """uvicorn logs a client's text frame that is not UTF-8 with a traceback (and rightly closes
+    the socket with 1007): a client's mistake, not ours; the line is enough, and a client
+    sending such frames in a loop must not fill the log with tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage().startswith("Invalid UTF-8 sequence"):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 logging.getLogger("uvicorn.error").addFilter(RedactTokens())
+logging.getLogger("uvicorn.error").addFilter(OneLineForClientErrors())
 
 SUBPROTOCOL = "viva.v1"
 TOKEN_SUBPROTOCOL_PREFIX = "token."
@@ -62,6 +78,7 @@ MAX_TEXT_CHARS = 20_000
 CLOSE_SUPERSEDED = 4000
 CLOSE_TRY_AGAIN = 1013  # RFC 6455: try again later
 RETRY_AFTER_S = 15.0
+STORE_DOWN = "the interview's state store is unavailable; reconnect to resume"
 
 
 class StreamClosed(Exception):
@@ -241,11 +258,26 @@ class SocketTransport:
             metrics.TURN_ENGINE.observe(message.engine_ms / 1000)
             metrics.TURN_TTS_FIRST_CHUNK.observe(message.tts_first_chunk_ms / 1000)
         async with self._lock:
-            await self.ws.send_text(json.dumps(to_wire(message)))
+            await _sent(self.ws.send_text(json.dumps(to_wire(message))))
 
     async def send_audio(self, pcm: bytes) -> None:
         async with self._lock:
-            await self.ws.send_bytes(pcm)
+            await _sent(self.ws.send_bytes(pcm))
+
+    async def send_pong(self) -> None:
+        async with self._lock:
+            await _sent(self.ws.send_text(json.dumps({"type": "pong"})))
+
+
+async def _sent(sending: Awaitable[None]) -> None:
+    """uvicorn closes a socket itself on a frame it cannot take (1007: text that is not UTF-8;
+    1009: over its size limit), and then refuses with a RuntimeError any send the app makes
+    before it has read the disconnect (say, the pong to a ping queued just before that frame).
+    That is the client gone, as any dropped socket, not a failure of ours."""
+    try:
+        await sending
+    except RuntimeError as exc:
+        raise WebSocketDisconnect(1006) from exc
 
 
 class OwnedTurnLog:
@@ -360,7 +392,7 @@ async def _receive(
         elif isinstance(parsed, End):
             await loop.end()
         elif isinstance(parsed, Ping):
-            await transport.ws.send_text(json.dumps({"type": "pong"}))
+            await transport.send_pong()
         elif isinstance(parsed, Consent):
             await consent.give(parsed.version)
         else:
@@ -537,6 +569,11 @@ async def stream_endpoint(ws: WebSocket) -> None:
         await _close(ws, closed)
     except WebSocketDisconnect:
         pass
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        # Redis stayed away longer than each command waits (server/store.py): no bug, and the
+        # session resumes from what was stored once it is back; 1013 tells the client so.
+        log.warning("stream of session %s closed: Redis is unavailable (%s)", session_id, exc)
+        await _close(ws, StreamClosed(CLOSE_TRY_AGAIN, "store_unavailable", STORE_DOWN, 5.0))
     except Exception:
         log.exception("stream of session %s failed", session_id)
         await _close(ws, StreamClosed(1011, "internal", "internal error"))
