@@ -16,7 +16,7 @@ import logging
 import time
 
 from server import keys, revocation
-from server.lifecycle import finish_session
+from server.lifecycle import FinishPending, finish_session
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
 
@@ -48,6 +48,8 @@ async def expire_idle_sessions(services: Services, *, now: float | None = None) 
                 await finish_session(services, session_id, ended_early=True)
             except SessionNotFound:  # erased meanwhile
                 await redis.zrem(keys.OPEN_SESSIONS, session_id)
+                continue
+            except FinishPending:  # another finisher's claim, not yet past its lease
                 continue
             await revocation.revoke(redis, session_id, "expired")
             finished.append(session_id)

@@ -31,10 +31,16 @@ from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.store import Redis
 
 # Claim the finish once: concurrent finishers (the stream and REST `end`) build one report.
-# Never recreates an erased session. KEYS: record, deletion marker.
+# A claim older than the lease is taken over: its finisher died (a SIGKILL while scoring) and
+# would otherwise leave the session unfinishable. Never recreates an erased session; never
+# claims a finished one. KEYS: record, deletion marker. ARGV: now, lease seconds.
 _CLAIM_FINISH = f"""
 if not ({guard.LIVE}) then return -1 end
-return redis.call('HSETNX', KEYS[1], 'finishing_at', ARGV[1])
+if redis.call('HEXISTS', KEYS[1], 'finished_at') == 1 then return 0 end
+local held = redis.call('HGET', KEYS[1], 'finishing_at')
+if held and tonumber(held) > tonumber(ARGV[1]) - tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'finishing_at', ARGV[1])
+return 1
 """
 # Store the report and the final status, only if the session was not erased meanwhile.
 # KEYS: record, deletion marker, report; ARGV: report, status, finished_at.
@@ -47,6 +53,8 @@ return 1
 WEBHOOK_COMPETENCY_FIELDS = ("name", "weight", "score", "explanation")
 FINISH_WAIT_S = 60.0
 SECOND_OPINION_TIMEOUT_S = 120.0
+# Longer than any scoring (the second opinion included): a claim this old has no finisher.
+FINISH_LEASE_S = SECOND_OPINION_TIMEOUT_S + 60.0
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +75,32 @@ async def stored_report(services: Services, session_id: str) -> dict[str, Any] |
     return json.loads(raw) if raw else None
 
 
-async def _finished_report(services: Services, session_id: str) -> dict[str, Any]:
-    """The report of a session another caller is finishing: wait for it to be stored."""
+class FinishPending(RuntimeError):
+    """Another finisher holds the session's claim and has not stored the report yet."""
+
+
+async def _claim(redis: Redis, session_id: str) -> int:
+    """1: ours to score; 0: another finisher's (or finished); -1: erased."""
+    return int(
+        await redis.eval(
+            _CLAIM_FINISH, 2, *guard.live_keys(session_id), repr(time.time()), FINISH_LEASE_S
+        )
+    )
+
+
+async def _finished_report(services: Services, session_id: str) -> dict[str, Any] | None:
+    """The report of a session another caller is finishing, once stored; None when its claim
+    outlived the lease and is now ours."""
     deadline = time.monotonic() + FINISH_WAIT_S
     while (report := await stored_report(services, session_id)) is None:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"session {session_id} is still being scored")
+            raise FinishPending(f"session {session_id} is still being scored")
         await asyncio.sleep(0.1)
+        claimed = await _claim(services.store.redis, session_id)
+        if claimed == 1:
+            return None
+        if claimed == -1:
+            raise SessionNotFound(f"no session {session_id}")
     return report
 
 
@@ -179,12 +206,13 @@ async def finish_session(
     sessions = SessionStore(redis)
     url = report_url(services, session_id)
     record = await sessions.get(session_id)
-    claimed = await redis.eval(_CLAIM_FINISH, 2, *guard.live_keys(session_id), repr(time.time()))
+    claimed = await _claim(redis, session_id)
     if claimed == -1:
         raise SessionNotFound(f"no session {session_id}")
     if claimed == 0:
-        report = await _finished_report(services, session_id)
-        return FinishResult(str(report["status"]), report.get("overall_score"), url)
+        finished = await _finished_report(services, session_id)
+        if finished is not None:
+            return FinishResult(str(finished["status"]), finished.get("overall_score"), url)
 
     try:
         transcript = await sessions.turns(session_id)

@@ -206,3 +206,25 @@ def test_the_webhook_carries_the_reports_summary(api: Api) -> None:
     for sent, full in zip(data["competencies"], report["competencies"], strict=True):
         assert sent == {k: full[k] for k in ("name", "weight", "score", "explanation")}
     assert any(c["score"] is not None for c in data["competencies"])
+
+
+def test_a_finish_claim_left_by_a_killed_finisher_is_taken_over(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGKILL while scoring leaves `finishing_at` and no report: past the lease the next
+    finisher scores the session; inside it, `end` answers 409 instead of waiting forever."""
+    from server import lifecycle
+
+    headers = api.tenant()
+    stuck = _answered_voice_session(api, headers)
+    api.run(api.redis.hset, keys.session(stuck), "finishing_at", repr(time.time() - 3600))
+    ended = api.client.post(f"/v1/sessions/{stuck}/end", headers=headers)
+    assert ended.status_code == 200, ended.text
+    assert _stored_report(api, stuck)["status"] == "partial"
+
+    monkeypatch.setattr(lifecycle, "FINISH_WAIT_S", 0.5)
+    busy = _answered_voice_session(api, headers)
+    api.run(api.redis.hset, keys.session(busy), "finishing_at", repr(time.time()))
+    pending = api.client.post(f"/v1/sessions/{busy}/end", headers=headers)
+    assert pending.status_code == 409 and pending.json()["error"]["code"] == "being_scored"
+    assert api.run(api.redis.get, keys.session_report(busy)) is None

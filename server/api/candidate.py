@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.conversation import interviewer_turn, typed_answer
+from pipeline.conversation import interviewer_turn, reply_in_time, typed_answer
 from pipeline.engine import Turn
 from server import audit, guard, keys, revocation
 from server.api.access import session_for
@@ -18,7 +18,7 @@ from server.api.errors import BadRequest, Conflict, NotFound
 from server.api.schemas import Feedback, Progress, SessionStatus, TurnView, progress_of, timestamp
 from server.auth import TenantCaller
 from server.engines import engine_for
-from server.lifecycle import FinishResult, finish_session
+from server.lifecycle import FinishPending, FinishResult, finish_session
 from server.sessions import AppendResult, SessionNotFound, SessionRecord, SessionStore
 
 TAG = "candidate"
@@ -157,7 +157,8 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
 
     engine = engine_for(call.services, record)
     started = await _session_seconds(call, record.id)
-    reply = await engine.next_reply(record.plan, turns)
+    # Past the interview's duration, the answer just given is the last: the closing follows.
+    reply = await reply_in_time(engine, record.plan, turns, started)
     words = " ".join([sentence async for sentence in reply.sentences()])
     said = interviewer_turn(
         engine,
@@ -208,6 +209,10 @@ async def _finish(call: Call[Any, Any], session_id: str, *, ended_early: bool) -
         result = await finish_session(call.services, session_id, ended_early=ended_early)
     except SessionNotFound as exc:  # erased meanwhile
         raise NotFound(f"No session {session_id}.") from exc
+    except FinishPending as exc:
+        raise Conflict(
+            "The interview is being scored; ask again in a minute.", code="being_scored"
+        ) from exc
     await revocation.revoke(call.redis, session_id, "ended")
     return result
 
