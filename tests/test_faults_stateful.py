@@ -75,6 +75,8 @@ def _workflow(base_url: str, api_key: str, seen: Counter[tuple[str, int]]) -> An
             # The phone channel's documented 503 (Twilio not configured) is no server error.
             status = 0 if _phone_off(response) else response.status_code
             seen[(f"{case.operation.method.upper()} {case.operation.path}", status)] += 1
+            if status >= 500:  # shown with a failure (captured output)
+                print("server error:", case.operation.path, status, response.text[:500])
             if response.status_code in (200, 201):
                 _remember_token(response, tokens)
 
