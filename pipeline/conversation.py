@@ -1,9 +1,49 @@
 """How the interview's turns are recorded, the same for the voice loop and chat mode: which
-engine spoke and why, practice feedback, what an interrupted turn actually said."""
+engine spoke and why, practice feedback, what an interrupted turn actually said; and the
+interview's time budget, which ends it with the closing once its duration has passed."""
 
 from __future__ import annotations
 
-from pipeline.engine import Reply, Turn, TurnEngine
+from collections.abc import AsyncIterator, Sequence
+
+from pipeline.engine import Feedback, InterviewPlan, Move, Reply, Turn, TurnEngine
+from pipeline.personas import get_persona
+
+TIME_UP = "We've reached the end of our time, so let's stop here."
+
+
+def over_time(plan: InterviewPlan, elapsed_s: float) -> bool:
+    """The interview has used its whole duration (`plan.duration_s`; None: no budget)."""
+    return plan.duration_s is not None and elapsed_s >= plan.duration_s
+
+
+async def _iterate(items: Sequence[str]) -> AsyncIterator[str]:
+    for item in items:
+        yield item
+
+
+def time_up_reply(plan: InterviewPlan, feedback: Feedback | None = None) -> Reply:
+    """The closing when time has run out: said as such, and marked `time_up` in the turn's
+    meta, which the report reads."""
+    persona = get_persona(plan.persona_id)
+    return Reply(
+        Move("closing", None, True),
+        _iterate([TIME_UP, persona.closing]),
+        feedback,
+        {"time_up": True},
+    )
+
+
+async def reply_in_time(
+    engine: TurnEngine, plan: InterviewPlan, transcript: Sequence[Turn], elapsed_s: float
+) -> Reply:
+    """The engine's next turn; once the interview is past its duration, an answer is followed by
+    the closing instead of another question or follow-up (practice mode still gets its feedback
+    on that answer). `elapsed_s`: seconds since the session's first turn."""
+    if not transcript or transcript[-1].role != "candidate" or not over_time(plan, elapsed_s):
+        return await engine.next_reply(plan, transcript)
+    feedback = (await engine.next_reply(plan, transcript)).feedback if plan.practice else None
+    return time_up_reply(plan, feedback)
 
 
 def interviewer_meta(

@@ -39,6 +39,9 @@ class InterviewPlan:
     # The customer's weight per competency (skills, communication, problem_solving), summing
     # to 1; () keeps the rubric's default weights (pipeline/interview/report.py).
     competency_weights: tuple[tuple[str, float], ...] = ()
+    # The interview's time budget (its duration), kept in chat as the plan's cap keeps it in voice;
+    # None: no limit beyond the questions' own.
+    duration_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class PlanSpec:
     type: str = "behavioral"  # behavioral | technical | case_study | system_design | culture_fit
     track: str | None = None  # catalogue track id, e.g. "dsa", "k12_math"
     level: str | None = None
-    grade: str | None = None
+    grade: str | None = None  # K-12: "Grade 7", "7", "K"... picks the grade band's questions
+    round: str | None = None  # screening | technical | final, or the caller's own words
     skills: tuple[tuple[str, str], ...] = ()  # (name, description)
     questions: tuple[tuple[str, int], ...] = ()  # custom (question, time_limit_s), asked first
     max_questions: int = 8
@@ -56,7 +60,7 @@ class PlanSpec:
     focus_areas: tuple[str, ...] = ()
     cv_text: str = ""
     job_description: str = ""
-    company_context: str = ""
+    company_context: str = ""  # what the company does: tailors a question, as the JD does
     persona_id: str = "maya"
     practice: bool = False
     language: str = "en"

@@ -132,7 +132,13 @@ class InterviewFields(BaseModel):
     name: ShortText
     type: InterviewType = "behavioral"
     track: TrackId | None = Field(None, description="catalogue track whose bank fills the plan")
-    round: str | None = Field(None, max_length=100)
+    round: str | None = Field(
+        None,
+        max_length=100,
+        description="e.g. screening, technical, final: a screening asks at most 4 questions, "
+        "motivation and a behavioural one first; a final round of a technical interview adds a "
+        "system design question, of a behavioural one asks the deeper questions first",
+    )
     level: str | None = Field(None, max_length=50)
     language: Language = "en"
     persona_id: PersonaId = "maya"
@@ -142,7 +148,12 @@ class InterviewFields(BaseModel):
     duration_minutes: int | None = Field(None, ge=5, le=120)
     focus_areas: list[ShortText] = Field(default_factory=list, max_length=10)
     job_description: str = Field("", max_length=20_000)
-    company_context: str = Field("", max_length=5_000)
+    company_context: str = Field(
+        "",
+        max_length=5_000,
+        description='what the company does ("Stripe is a payments infrastructure company..."): '
+        "one question names the company or its domain",
+    )
     metadata: dict[MetadataKey, MetadataValue] = Field(
         default_factory=dict,
         max_length=50,
@@ -193,6 +204,7 @@ class StoredInterview(InterviewFields):
             track=self.track,
             level=self.level,
             grade=grade,
+            round=self.round,
             skills=tuple((s.name, s.description) for s in self.skills),
             questions=tuple((q.question, q.time_limit_s) for q in self.questions),
             max_questions=self.max_questions,

@@ -6,7 +6,7 @@ import pytest
 
 from models.embedding import SentenceEmbedder
 from pipeline.engine import InterviewPlan, Question, Reply, Turn
-from pipeline.interview.followups import PROBES
+from pipeline.interview.followups import PROBES, QUOTED, gap_of
 from pipeline.interview.structured import StructuredEngine
 
 BEHAVIORAL = Question(
@@ -57,6 +57,14 @@ LACKING = {
         "compute the complement and check whether it is already in the map, otherwise I store "
         "it, and return both indices. That is O(n) time and O(n) space.",
     ),
+}
+# What each follow-up names of the answer above (the candidate's own words, see followups.py).
+NAMED = {
+    "outcome": "a data export",
+    "ownership": "Python scripts",
+    "situation": "50,000 dollars",
+    "complexity": "a hash map",
+    "tradeoffs": "a hash map",
 }
 STRONG = (
     "In 2023 at Finly I was responsible for a reporting export with a ten day deadline. I met "
@@ -116,7 +124,9 @@ async def test_each_follow_up_probes_exactly_what_is_missing(
     words = await _words(reply)
     assert reply.move.kind == "follow_up" and reply.move.question_index == 0
     assert reply.meta["gap"] == gap
-    assert PROBES[gap] in words
+    # The probe names what the candidate said, then asks for exactly what is missing.
+    assert words[-1] == f"You mentioned {NAMED[gap]} — {QUOTED[gap]}"
+    assert (reply.meta["quote"], reply.meta["quote_verb"]) == (NAMED[gap], "mentioned")
 
 
 async def test_off_topic_and_short_answers_get_their_own_probes(engine: StructuredEngine) -> None:
@@ -186,6 +196,19 @@ async def test_resumed_session_repeats_the_open_question(engine: StructuredEngin
     ]
     reply = await engine.next_reply(plan, probing)
     assert reply.move.kind == "follow_up" and PROBES["outcome"] in await _words(reply)
+    # A quoted follow-up is asked again in the same words, from its turn's meta.
+    quoted = f"You mentioned a data export — {QUOTED['outcome']}"
+    meta: dict[str, object] = {
+        "gap": "outcome",
+        "quote": "a data export",
+        "quote_verb": "mentioned",
+    }
+    probing[-1] = Turn(2, "interviewer", f"Thank you. {quoted}", 0, "follow_up", meta=meta)
+    reply = await engine.next_reply(plan, probing)
+    assert (await _words(reply))[-1] == quoted and reply.meta["quote"] == "a data export"
+    # Without the meta (an older turn), its words still tell the gap probed: never twice.
+    probing[-1] = Turn(2, "interviewer", f"Thank you. {quoted}", 0, "follow_up")
+    assert gap_of(probing[-1]) == "outcome"
 
 
 async def test_last_answer_leads_to_the_closing(engine: StructuredEngine) -> None:

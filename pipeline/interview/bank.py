@@ -1,4 +1,6 @@
-"""The built-in question bank, tagged by track, interview type, skill and level.
+"""The built-in question bank, tagged by track, interview type, skill and level, and the K-12
+questions by grade band (K-2, 3-5, 6-8, 9-12): a grade 2 and a grade 11 interview ask different
+questions.
 
 Each question carries the key points a strong answer covers: the anchors of its rating scale. A
 key point is a short label plus the statements that make it (judged by meaning, see
@@ -13,6 +15,7 @@ from pipeline.engine import Question
 from pipeline.interview.keypoints import KeyPoint, bare, point
 
 ANY_LEVEL: tuple[str, ...] = ()
+GRADE_BANDS: tuple[str, ...] = ("k-2", "3-5", "6-8", "9-12")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class BankQuestion:
     criteria: tuple[KeyPoint, ...] = ()
     levels: tuple[str, ...] = ANY_LEVEL  # empty: every level
     time_limit_s: int = 120
+    # K-12 questions: the grade bands they suit (GRADE_BANDS); empty for every other question.
+    grades: tuple[str, ...] = ()
 
     @property
     def key_points(self) -> tuple[str, ...]:
@@ -50,8 +55,12 @@ def _t(
     )
 
 
-def _k(text: str, track: str, skill: str, *key_points: KeyPoint) -> BankQuestion:
-    return BankQuestion(text, track, ("technical",), skill, "explanation", key_points, (), 120)
+def _k(text: str, track: str, skill: str, *key_points: KeyPoint, grades: str) -> BankQuestion:
+    bands = tuple(grades.split(","))
+    assert set(bands) <= set(GRADE_BANDS), bands
+    return BankQuestion(
+        text, track, ("technical",), skill, "explanation", key_points, (), 120, bands
+    )
 
 
 p = point
@@ -705,6 +714,7 @@ BANK: tuple[BankQuestion, ...] = (
             wrong=("So x is 7.", "So x is 29 divided by 3.", "So x is 15."),
         ),
         p("check", "Check by putting 5 back in: 3 times 5 plus 7 is 22."),
+        grades="6-8",
     ),
     _k(
         "What is the area of a rectangle 8 cm long and 5 cm wide, and how did you work it out?",
@@ -717,6 +727,7 @@ BANK: tuple[BankQuestion, ...] = (
             weight=1.5,
             wrong=("The area is 26 centimetres.", "The area is 13 square centimetres."),
         ),
+        grades="3-5",
     ),
     _k(
         "A shirt costs 40 dollars and is 25 percent off. What is the sale price?",
@@ -729,6 +740,203 @@ BANK: tuple[BankQuestion, ...] = (
             weight=1.5,
             wrong=("The sale price is 15 dollars.", "The sale price is 10 dollars."),
         ),
+        grades="6-8",
+    ),
+    _k(
+        "You have 3 red apples and 4 green apples. How many apples do you have in all, and "
+        "how do you know?",
+        "k12_math",
+        "Addition",
+        p(
+            "put the groups together",
+            "I put the 3 apples and the 4 apples together and counted them all.",
+            "I counted on from 4: 5, 6, 7.",
+        ),
+        p(
+            "7 apples",
+            "There are 7 apples in all.",
+            weight=1.5,
+            wrong=("There are 12 apples.",),
+        ),
+        p("3 plus 4", "3 plus 4 equals 7."),
+        grades="k-2",
+    ),
+    _k(
+        "There are 10 birds on a fence and 4 fly away. How many birds are left? Tell me how "
+        "you worked it out.",
+        "k12_math",
+        "Subtraction",
+        p("take away", "I took 4 away from 10.", "I counted back 4 from 10."),
+        p(
+            "6 birds",
+            "There are 6 birds left on the fence.",
+            weight=1.5,
+            wrong=("There are 14 birds left.",),
+        ),
+        grades="k-2",
+    ),
+    _k(
+        "How can you tell if a number is even or odd? Give an example.",
+        "k12_math",
+        "Number sense",
+        p(
+            "pairs with none left over",
+            "An even number can be split into pairs, or shared equally, with none left over.",
+            weight=1.5,
+            wrong=("An even number always has one left over when you make pairs.",),
+        ),
+        p(
+            "last digit",
+            "Even numbers end in 0, 2, 4, 6 or 8, and odd numbers end in 1, 3, 5, 7 or 9.",
+            "Look at the last digit of the number.",
+        ),
+        p(
+            "example",
+            "For example, 8 is even because it makes 4 pairs, and 7 is odd because one is left "
+            "over.",
+        ),
+        grades="k-2",
+    ),
+    _k(
+        "What is three quarters of 12, and how did you work it out?",
+        "k12_math",
+        "Fractions",
+        p(
+            "split 12 into quarters",
+            "Split 12 into 4 equal parts, so each part is 3.",
+            "12 divided by 4 is 3.",
+        ),
+        p(
+            "9",
+            "Three quarters of 12 is 9.",
+            "3 parts of 3 make 9.",
+            weight=1.5,
+            wrong=("Three quarters of 12 is 4.",),
+        ),
+        grades="3-5",
+    ),
+    _k(
+        "A school bus holds 36 children. How many buses are needed to take 150 children on a "
+        "trip? Explain your answer.",
+        "k12_math",
+        "Division",
+        p("divide 150 by 36", "Divide 150 by 36 to see how many full buses that makes."),
+        p(
+            "children left over",
+            "4 buses hold 144 children, so 6 children are left over.",
+        ),
+        p(
+            "5 buses",
+            "So we need 5 buses, because the children left over still need a bus.",
+            weight=1.5,
+        ),
+        grades="3-5",
+    ),
+    _k(
+        "How would you work out 23 times 4 in your head?",
+        "k12_math",
+        "Mental maths",
+        p("split 23 into 20 and 3", "Split 23 into 20 and 3."),
+        p("multiply each part", "20 times 4 is 80, and 3 times 4 is 12."),
+        p(
+            "92",
+            "Add them: 80 plus 12 is 92.",
+            weight=1.5,
+            wrong=("23 times 4 is 82.",),
+        ),
+        grades="3-5",
+    ),
+    _k(
+        "What is the mean of 4, 8, 6 and 10, and what does the mean tell you?",
+        "k12_math",
+        "Averages",
+        p("add them up", "Add the numbers up: 4 plus 8 plus 6 plus 10 is 28."),
+        p("divide by how many", "Divide the total by how many numbers there are."),
+        p("mean is 7", "The mean is 28 divided by 4, which is 7.", weight=1.5),
+        p(
+            "typical value",
+            "The mean is the typical value: what each would be if the total were shared out "
+            "equally.",
+        ),
+        grades="6-8",
+    ),
+    _k(
+        "How would you solve x squared minus 5x plus 6 equals 0? Explain each step.",
+        "k12_math",
+        "Quadratic equations",
+        p(
+            "factorise or use the formula",
+            "Factorise it into x minus 2 times x minus 3 equals 0.",
+            "Find two numbers that multiply to 6 and add up to minus 5.",
+            "Use the quadratic formula.",
+        ),
+        p("x = 2 or x = 3", "So x is 2 or x is 3.", weight=1.5),
+        p("check", "Check by putting 2 back in: 4 minus 10 plus 6 is 0."),
+        grades="9-12",
+    ),
+    _k(
+        "What is the slope of the line through the points (2, 1) and (5, 13), and what does "
+        "it tell you?",
+        "k12_math",
+        "Linear functions",
+        p(
+            "change in y over change in x",
+            "The slope is the change in y divided by the change in x, rise over run.",
+        ),
+        p(
+            "slope of 4",
+            "13 minus 1 is 12 and 5 minus 2 is 3, so the slope is 12 divided by 3, which is 4.",
+            weight=1.5,
+        ),
+        p(
+            "rate of change",
+            "It means y goes up by 4 every time x goes up by 1.",
+            "The slope is the rate of change: how steep the line is.",
+        ),
+        grades="9-12",
+    ),
+    _k(
+        "A colony of bacteria doubles every hour. If it starts with 100 bacteria, how many are "
+        "there after 5 hours, and what kind of growth is this?",
+        "k12_math",
+        "Exponential growth",
+        p(
+            "doubling each hour",
+            "Each hour you multiply by 2: 200, 400, 800, 1600, 3200.",
+            "It is 100 times 2 to the power of 5.",
+        ),
+        p(
+            "3200",
+            "After 5 hours there are 3200 bacteria.",
+            weight=1.5,
+            wrong=("After 5 hours there are 600 bacteria.",),
+        ),
+        p(
+            "exponential growth",
+            "This is exponential growth, because it multiplies by the same factor every hour.",
+            wrong=("This is linear growth, because it goes up by the same amount every hour.",),
+        ),
+        grades="9-12",
+    ),
+    _k(
+        "What is the difference between correlation and causation? Give an example.",
+        "k12_math",
+        "Statistical reasoning",
+        p("correlation", "Correlation means two things tend to change together."),
+        p("causation", "Causation means one thing actually makes the other happen."),
+        p(
+            "correlation is not causation",
+            "Two things can be correlated without one causing the other, for example because a "
+            "third factor drives both.",
+            weight=1.5,
+            wrong=("If two things are correlated, one of them must cause the other.",),
+        ),
+        p(
+            "example",
+            "For example, ice cream sales and drownings rise together, but hot weather causes "
+            "both.",
+        ),
+        grades="9-12",
     ),
     _k(
         "Explain how plants make their food.",
@@ -745,6 +953,7 @@ BANK: tuple[BankQuestion, ...] = (
         p("water", "They take up water through their roots."),
         p("glucose", "They turn these into sugar, glucose, which is their food."),
         p("oxygen", "They give off oxygen."),
+        grades="3-5,6-8",
     ),
     _k(
         "Why do we have seasons on Earth?",
@@ -770,6 +979,7 @@ BANK: tuple[BankQuestion, ...] = (
             "are longer, so it is warmer.",
             weight=1.5,
         ),
+        grades="6-8",
     ),
     _k(
         "What happens to water when it boils, and why?",
@@ -791,6 +1001,141 @@ BANK: tuple[BankQuestion, ...] = (
             "100 degrees Celsius",
             "At sea level water boils at 100 degrees Celsius.",
         ),
+        grades="3-5,6-8",
+    ),
+    _k(
+        "What do plants need to grow?",
+        "k12_science",
+        "Living things",
+        p("sunlight", "Plants need light from the sun."),
+        p("water", "Plants need water."),
+        p("air", "Plants need air."),
+        p("soil", "Plants need soil, which gives them what they need to grow."),
+        grades="k-2",
+    ),
+    _k(
+        "What happens to an ice cube if you leave it in the sun, and why?",
+        "k12_science",
+        "States of matter",
+        p(
+            "it melts",
+            "The ice cube melts and turns into water.",
+            weight=1.5,
+            wrong=("The ice cube gets bigger in the sun.",),
+        ),
+        p("heat from the sun", "It melts because the sun warms it up."),
+        p("solid to liquid", "Ice is a solid, and it changes into a liquid, water."),
+        grades="k-2",
+    ),
+    _k(
+        "Pick an animal. What does it need to stay alive?",
+        "k12_science",
+        "Living things",
+        p("food", "It needs food to eat."),
+        p("water", "It needs water to drink."),
+        p("air", "It needs air to breathe."),
+        p("shelter", "It needs a safe place to live, like a nest, a burrow or a den."),
+        grades="k-2",
+    ),
+    _k(
+        "Why does the Moon seem to change shape during the month?",
+        "k12_science",
+        "Space",
+        p(
+            "lit by the Sun",
+            "The Moon does not make its own light: the Sun lights up half of it.",
+            weight=1.5,
+        ),
+        p(
+            "we see a different part",
+            "As the Moon goes around the Earth, we see different amounts of its lit half.",
+            weight=1.5,
+            wrong=("The shadow of the Earth covers part of the Moon and makes its phases.",),
+        ),
+        p(
+            "about a month",
+            "It takes about a month to go through all the phases, from new moon to full moon "
+            "and back.",
+        ),
+        grades="3-5,6-8",
+    ),
+    _k(
+        "What is a food chain? Give an example.",
+        "k12_science",
+        "Ecosystems",
+        p(
+            "energy passes along",
+            "A food chain shows how energy passes from one living thing to another when it is "
+            "eaten.",
+            weight=1.5,
+        ),
+        p("starts with a plant", "It starts with a plant, which makes its own food from sunlight."),
+        p("example", "For example, grass is eaten by a rabbit, and the rabbit is eaten by a fox."),
+        grades="3-5",
+    ),
+    _k(
+        "What is the difference between an element and a compound? Give an example of each.",
+        "k12_science",
+        "Chemistry",
+        p("element", "An element is made of only one kind of atom.", weight=1.5),
+        p(
+            "compound",
+            "A compound is two or more elements chemically bonded together.",
+            weight=1.5,
+            wrong=("A compound is a mixture you can separate again just by filtering it.",),
+        ),
+        p("examples", "For example, oxygen is an element and water is a compound."),
+        grades="9-12",
+    ),
+    _k(
+        "Explain Newton's second law of motion and give an everyday example.",
+        "k12_science",
+        "Physics",
+        p(
+            "force equals mass times acceleration",
+            "Force equals mass times acceleration.",
+            weight=1.5,
+        ),
+        p(
+            "more force, more acceleration",
+            "The harder you push something, the faster it speeds up.",
+        ),
+        p(
+            "more mass, less acceleration",
+            "A heavier object needs more force to speed up by the same amount.",
+            wrong=("A heavier object speeds up faster when you push it with the same force.",),
+        ),
+        p(
+            "example",
+            "For example, an empty shopping cart is easier to push and speeds up faster than a "
+            "full one.",
+        ),
+        grades="9-12",
+    ),
+    _k(
+        "How does natural selection lead to evolution?",
+        "k12_science",
+        "Evolution",
+        p("variation", "Individuals in a population differ from each other in their traits."),
+        p(
+            "inherited traits",
+            "Parents pass their traits on to their offspring through their genes.",
+        ),
+        p(
+            "survive and reproduce",
+            "Individuals with helpful traits are more likely to survive and have offspring.",
+            weight=1.5,
+        ),
+        p(
+            "over many generations",
+            "Over many generations the helpful traits become more common, so the species changes.",
+            weight=1.5,
+            wrong=(
+                "Animals change their bodies during their lives because they need to, and pass "
+                "the change on.",
+            ),
+        ),
+        grades="9-12",
     ),
     _k(
         "What is the main idea of a story you read recently, and how do you know?",
@@ -802,6 +1147,7 @@ BANK: tuple[BankQuestion, ...] = (
             "I know because of what happens in the story, for example a particular scene.",
             weight=1.5,
         ),
+        grades="3-5",
     ),
     _k(
         "Describe your favourite place using three vivid details.",
@@ -809,6 +1155,7 @@ BANK: tuple[BankQuestion, ...] = (
         "Descriptive writing",
         p("senses", "What you can see, hear, smell or feel in that place."),
         p("details", "Specific details that make the place easy to picture."),
+        grades="3-5",
     ),
     _k(
         "What is the difference between a fact and an opinion? Give an example of each.",
@@ -829,6 +1176,135 @@ BANK: tuple[BankQuestion, ...] = (
             "For example, a fact is that water freezes at 0 degrees, and an opinion is "
             "that winter is the best season.",
         ),
+        grades="3-5,6-8",
+    ),
+    _k(
+        "Tell me about your favourite story. Who is in it, and what happens?",
+        "k12_english",
+        "Retelling",
+        p("characters", "The story is about a character, like a girl, a bear or a dragon."),
+        p("what happens", "First something happens, then there is a problem."),
+        p("ending", "At the end of the story the problem is solved."),
+        grades="k-2",
+    ),
+    _k(
+        "When you write a sentence, how do you show where it starts and where it ends?",
+        "k12_english",
+        "Writing conventions",
+        p("capital letter", "A sentence starts with a capital letter.", weight=1.5),
+        p(
+            "full stop",
+            "It ends with a full stop, or a question mark or an exclamation mark.",
+            weight=1.5,
+            wrong=("A sentence ends with a comma.",),
+        ),
+        p("example", "For example: The cat sat on the mat."),
+        grades="k-2",
+    ),
+    _k(
+        "What is your favourite animal, and why do you like it? Tell me two things about it.",
+        "k12_english",
+        "Speaking",
+        p("names the animal", "My favourite animal is a dog, a cat or an elephant."),
+        p("reason", "I like it because it is friendly, funny or strong."),
+        p("two details", "It has soft fur and a long tail, and it likes to play."),
+        grades="k-2",
+    ),
+    _k(
+        "How would you persuade your school to start a new club? What would you say?",
+        "k12_english",
+        "Persuasive writing",
+        p("clear position", "Say clearly what you want: the school should start the club."),
+        p(
+            "reasons",
+            "Give reasons, such as that it helps students learn or make friends.",
+            weight=1.5,
+        ),
+        p(
+            "evidence or examples",
+            "Back the reasons up with evidence or examples, like how many students want to join.",
+        ),
+        p(
+            "answer objections",
+            "Answer what the other side might say, such as what it costs or who would run it.",
+        ),
+        grades="6-8",
+    ),
+    _k(
+        "What is the theme of a book you have read, and which moment in the book shows it?",
+        "k12_english",
+        "Literary analysis",
+        p(
+            "theme is a message",
+            "The theme is the message or lesson about life the book shares, like friendship or "
+            "courage.",
+            weight=1.5,
+            wrong=("The theme is a summary of what happens in the plot.",),
+        ),
+        p(
+            "moment as evidence",
+            "A particular moment in the book shows the theme, for example when a character "
+            "makes a hard choice.",
+            weight=1.5,
+        ),
+        p("explain the link", "That moment shows the theme because of what the character learns."),
+        grades="6-8",
+    ),
+    _k(
+        "Choose a symbol from a novel or play you have studied. What does it represent, and how "
+        "does the author use it?",
+        "k12_english",
+        "Literary analysis",
+        p(
+            "names the symbol",
+            "The symbol is an object, place or image in the text, like the green light in The "
+            "Great Gatsby.",
+        ),
+        p(
+            "what it represents",
+            "It represents a bigger idea, such as hope, desire or loss.",
+            weight=1.5,
+        ),
+        p(
+            "evidence from the text",
+            "The author brings it back at key moments, and a quotation from the text shows it.",
+        ),
+        p("effect on meaning", "It deepens the theme and shows how a character changes."),
+        grades="9-12",
+    ),
+    _k(
+        "What makes a thesis statement strong? Give an example.",
+        "k12_english",
+        "Essay writing",
+        p(
+            "arguable claim",
+            "A strong thesis makes a claim that someone could argue against, not just a fact.",
+            weight=1.5,
+            wrong=("A thesis just states the topic of the essay.",),
+        ),
+        p("specific", "It is specific and focused rather than vague."),
+        p("previews the reasons", "It previews the main reasons the essay will use to prove it."),
+        p(
+            "example",
+            "For example: school uniforms should be optional because they limit self-expression "
+            "and cost families money.",
+        ),
+        grades="9-12",
+    ),
+    _k(
+        "How do you decide whether a source is reliable enough to use in a research essay?",
+        "k12_english",
+        "Research skills",
+        p("author", "Check who wrote it and whether they are an expert on the subject."),
+        p("evidence", "Check that it gives evidence and cites its own sources."),
+        p(
+            "purpose and bias",
+            "Ask why it was written and whether it is biased or trying to sell something.",
+            weight=1.5,
+        ),
+        p("date", "Check when it was published and whether it is still up to date."),
+        p("cross-check", "Compare it with other sources to see whether they agree."),
+        grades="9-12",
     ),
 )
 

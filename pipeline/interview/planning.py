@@ -1,4 +1,9 @@
-"""Build an interview plan: custom questions, then CV/JD-tailored ones, skills, the bank.
+"""Build an interview plan: custom questions, then CV/JD/company-tailored ones, skills, the bank.
+
+The round changes the mix: a screening asks fewer questions, its motivation and a behavioural
+one first; a final round of a technical interview adds a system design question, and of a
+behavioural one asks the deeper questions (leadership, judgement, failure) first. A K-12 grade
+picks the questions of its grade band (K-2, 3-5, 6-8, 9-12).
 
 Deterministic: the same spec always gives the same plan, so a session's plan can be rebuilt and
 explained ("asked because your CV mentions Kafka").
@@ -10,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from pipeline.engine import InterviewPlan, PlanSpec, Question
-from pipeline.interview.bank import BANK, BankQuestion
+from pipeline.interview.bank import BANK, GRADE_BANDS, BankQuestion
 from pipeline.interview.vocabulary import ACHIEVEMENT_VERBS, TECHNOLOGIES, contains_phrase, words
 
 TECHNICAL_TYPES = frozenset({"technical", "system_design", "case_study"})
@@ -25,6 +30,19 @@ DEFAULT_TRACK = {
 QUESTION_OVERHEAD_S = 45
 MAX_CV_QUESTIONS = 2
 MAX_JD_QUESTIONS = 1
+# Tracks whose questions are tagged by grade band: a K-12 interview asks only those.
+K12_TRACKS = frozenset(q.track for q in BANK if q.grades)
+SCREENING_MAX_QUESTIONS = 4  # a screening round asks at most this many (custom ones aside)
+# Asked first in a final behavioural round: the questions that go deepest.
+DEEP_SKILLS = ("Leadership", "Judgement", "Growth mindset")
+
+
+def _set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_SCREENING_WORDS = _set("screen screening prescreen phone recruiter intro introductory initial")
+_FINAL_WORDS = _set("final onsite executive panel last")
 _BEHAVIORAL_OPENERS = (
     "tell me about a time",
     "describe a time",
@@ -46,18 +64,36 @@ class _Draft:
 
 def build_plan(spec: PlanSpec) -> InterviewPlan:
     style = "technical" if spec.type in TECHNICAL_TYPES else "behavioral"
-    drafts: list[_Draft] = [
+    track = _track(spec)
+    k12 = track in K12_TRACKS
+    band = grade_band(spec.grade) if k12 else None
+    # A K-12 interview is a check of a pupil's level, not a hiring round at a company.
+    kind = "standard" if k12 else round_kind(spec.round)
+    company = Company() if k12 else company_of(spec.company_context)
+    custom = [
         _Draft(text, None, "custom", _custom_style(text, style), (), limit)
         for text, limit in spec.questions
     ]
+    skill_drafts = _skill_questions(spec, style, band)
+    drafts = list(custom)
+    if kind == "screening":
+        drafts.append(_motivation_question(company))
+        drafts += _screening_behavioral(spec, skill_drafts)
     drafts += _cv_questions(spec.cv_text)
     covered = {d.skill for d in drafts if d.skill}
     drafts += _jd_questions(spec.job_description, spec.cv_text, covered, style)
-    drafts += _skill_questions(spec, style)
+    if kind != "screening" and (company.name or company.domain):
+        drafts.append(_company_question(company, style))
+    drafts += skill_drafts
+    if kind == "final" and spec.type == "technical" and track != "system_design":
+        drafts += _design_question(spec, drafts)
     drafts += [_focus_question(area, style) for area in spec.focus_areas]
-    drafts += [_from_bank(q) for q in _bank_fill(spec)]
+    drafts += [_from_bank(q) for q in _bank_fill(spec, kind, band)]
 
-    chosen = _cap(_unique(drafts), spec.max_questions, spec.duration_minutes)
+    limit = spec.max_questions
+    if kind == "screening":
+        limit = min(limit, max(SCREENING_MAX_QUESTIONS, len(custom)))
+    chosen = _cap(_unique(drafts), limit, spec.duration_minutes)
     questions = tuple(
         Question(
             id=f"q{i + 1}",
@@ -81,7 +117,38 @@ def build_plan(spec: PlanSpec) -> InterviewPlan:
         interview_type=spec.type,
         skills=skills,
         competency_weights=spec.competency_weights,
+        duration_s=spec.duration_minutes * 60 if spec.duration_minutes else None,
     )
+
+
+def grade_band(grade: str | None) -> str | None:
+    """The K-12 band of a grade ("Grade 7", "7", "11th", "K", "Kindergarten"); None if unknown."""
+    text = (grade or "").strip().lower()
+    if not text:
+        return None
+    if re.search(r"\b(?:k|kg|kindergarten|pre-?k|reception)\b", text):
+        return GRADE_BANDS[0]
+    number = re.search(r"\d+", text)
+    if number is None or not 0 <= int(number.group()) <= 12:
+        return None
+    n = int(number.group())
+    return GRADE_BANDS[0 if n <= 2 else 1 if n <= 5 else 2 if n <= 8 else 3]
+
+
+def round_kind(value: str | None) -> str:
+    """screening | final | standard, from the round's own words ("phone_screen", "Final round",
+    "onsite", "first_round", "technical"...)."""
+    lowered = (value or "").lower()
+    found = set(re.findall(r"[a-z]+", lowered))
+    if found & _SCREENING_WORDS:
+        return "screening"
+    if found & _FINAL_WORDS or "on-site" in lowered or "on site" in lowered:
+        return "final"
+    return "standard"
+
+
+def _track(spec: PlanSpec) -> str:
+    return spec.track or DEFAULT_TRACK.get(spec.type, "behavioral")
 
 
 def _custom_style(text: str, default: str) -> str:
@@ -153,9 +220,11 @@ def _display(tech: str) -> str:
     return tech.upper() if len(tech) <= 3 else tech.title() if tech.isalpha() else tech
 
 
-def _skill_questions(spec: PlanSpec, style: str) -> list[_Draft]:
+def _skill_questions(spec: PlanSpec, style: str, band: str | None) -> list[_Draft]:
+    track = _track(spec)
+    if track in K12_TRACKS:
+        return _k12_skill_questions(spec, track, band)
     drafts: list[_Draft] = []
-    track = spec.track or DEFAULT_TRACK.get(spec.type, "behavioral")
     for name, description in spec.skills:
         match = _bank_match(name, track, spec.type)
         if match is not None:
@@ -188,9 +257,41 @@ def _skill_questions(spec: PlanSpec, style: str) -> list[_Draft]:
     return drafts
 
 
+def _k12_skill_questions(spec: PlanSpec, track: str, band: str | None) -> list[_Draft]:
+    """Each skill gets a question of the subject's grade band: the one tagged with the skill,
+    else the band's next one (a pupil is never asked the adult template about trade-offs)."""
+    pool = [q for q in BANK if q.track == track and _in_band(q, band)]
+    used: set[str] = set()
+    drafts: list[_Draft] = []
+    for name, _ in spec.skills:
+        wanted = set(words(name))
+        tagged = [q for q in pool if wanted & set(words(q.skill))]
+        found = next((q for q in [*tagged, *pool] if q.text not in used), None)
+        if found is None:
+            drafts.append(
+                _Draft(
+                    f"Tell me how you use {name.lower()} at school, with an example.",
+                    name,
+                    "skill",
+                    "explanation",
+                    (name.lower(),),
+                    120,
+                )
+            )
+            continue
+        used.add(found.text)
+        drafts.append(_from_bank(found, skill=name))
+    return drafts
+
+
+def _in_band(q: BankQuestion, band: str | None) -> bool:
+    return band is None or band in q.grades
+
+
 def _bank_match(skill: str, track: str, interview_type: str) -> BankQuestion | None:
     wanted = set(words(skill))
-    candidates = [q for q in BANK if wanted & set(words(q.skill))]
+    # K-12 questions are for pupils: never an adult interview's skill question.
+    candidates = [q for q in BANK if not q.grades and wanted & set(words(q.skill))]
     # Prefer the interview's own track, then its type, then anything tagged with the skill.
     candidates.sort(key=lambda q: (q.track != track, interview_type not in q.types))
     return candidates[0] if candidates else None
@@ -204,16 +305,175 @@ def _focus_question(area: str, style: str) -> _Draft:
     return _Draft(text, area.title(), "focus", style, (area.lower(),), 120)
 
 
-def _bank_fill(spec: PlanSpec) -> list[BankQuestion]:
-    track = spec.track or DEFAULT_TRACK.get(spec.type, "behavioral")
+def _fits_level(spec: PlanSpec, q: BankQuestion) -> bool:
     level = (spec.level or "").lower()
+    return not q.levels or not level or level in q.levels
 
-    def fits(q: BankQuestion) -> bool:
-        return not q.levels or not level or level in q.levels
 
-    in_track = [q for q in BANK if q.track == track and fits(q)]
-    by_type = [q for q in BANK if q.track != track and spec.type in q.types and fits(q)]
-    return in_track + by_type
+def _bank_fill(spec: PlanSpec, kind: str, band: str | None) -> list[BankQuestion]:
+    track = _track(spec)
+    in_track = [q for q in BANK if q.track == track and _fits_level(spec, q) and _in_band(q, band)]
+    if track in K12_TRACKS:  # a pupil is asked only the subject's questions for the grade
+        return in_track
+    by_type = [
+        q
+        for q in BANK
+        if q.track != track and spec.type in q.types and _fits_level(spec, q) and not q.grades
+    ]
+    fill = in_track + by_type
+    if kind == "final" and spec.type not in TECHNICAL_TYPES:
+        fill.sort(key=lambda q: q.skill not in DEEP_SKILLS)  # stable: bank order otherwise
+    return fill
+
+
+def _screening_behavioral(spec: PlanSpec, skills: list[_Draft]) -> list[_Draft]:
+    """A screening's behavioural question: the first of the bank's behavioural track that no
+    skill question already asks (that one keeps its skill)."""
+    taken = {d.text.lower() for d in skills}
+    for q in BANK:
+        if q.track == "behavioral" and _fits_level(spec, q) and q.text.lower() not in taken:
+            return [_from_bank(q)]
+    return []
+
+
+def _design_question(spec: PlanSpec, drafts: list[_Draft]) -> list[_Draft]:
+    """A final technical round's system design question (the first the plan does not ask)."""
+    taken = {d.text.lower() for d in drafts}
+    for q in BANK:
+        if q.track == "system_design" and _fits_level(spec, q) and q.text.lower() not in taken:
+            return [_from_bank(q)]
+    return []
+
+
+@dataclass(frozen=True)
+class Company:
+    """What a company context names: the company, and its product or domain."""
+
+    name: str | None = None
+    domain: str | None = None
+
+
+_NAME = r"[A-Z][\w&'.+-]*(?:\s+(?:[A-Z][\w&'.+-]*|&|of|and)){0,3}?"
+_NAME_VERBS = (
+    "is|are|was|builds|makes|develops|provides|offers|operates|runs|sells|creates|designs|"
+    "powers|helps|serves|connects|has"
+)
+_NAMED = re.compile(rf"(?:^|(?<=[.!?]\s)|(?<=\n)|(?<=,\s))({_NAME})\s+(?:{_NAME_VERBS})\b")
+_LABELLED = re.compile(
+    r"(?im)^\s*(?:company(?:\s+name)?|employer|organi[sz]ation)\s*[:=-]\s*([^\n.,;(]{2,60})"
+)
+_NOT_NAMES = _set(
+    "the we our it its this that they their he she a an founded in at today currently here "
+    "there each every you your since with for as"
+)
+_KIND_OF_BUSINESS = (
+    "company|platform|startup|start-up|scale-up|scaleup|provider|firm|business|marketplace|app|"
+    "service|agency|bank|retailer|manufacturer|maker|network|lab|studio|consultancy|non-profit|"
+    "nonprofit|charity|insurer|publisher|developer|specialist|group|brand|leader|tool|software"
+)
+_IS_A = re.compile(
+    rf"\b(?:is|are|was)\s+(?:a|an|the)\s+([\w&'/ -]{{3,80}}?)\s+(?:{_KIND_OF_BUSINESS})\b",
+    re.IGNORECASE,
+)
+_PRODUCT = re.compile(
+    r"\b(?:builds|makes|develops|provides|offers|sells|creates|designs|powers)\s+"
+    r"([^.;:!?\n]{3,80})"
+)
+_PRODUCT_END = re.compile(r",|\s(?:that|which|who|so|to help|used by|trusted by|since|with)\s")
+# Words of a company's self-description that say nothing about what it does.
+_PUFFERY = _set(
+    "leading global fast-growing growing small large big new young well-known major top "
+    "world's world-class innovative award-winning remote-first venture-backed funded "
+    "based uk-based us-based european american international successful established "
+    "modern trusted premier largest biggest fastest one most popular best favourite favorite "
+    "first only"
+)
+MAX_DOMAIN_WORDS = 6
+
+
+def company_of(context: str) -> Company:
+    """The company's name and its domain or product, read from a company context ("Stripe is a
+    payments infrastructure company..."); either may be None when the text does not say."""
+    text = " ".join(context.split()) if context else ""
+    return Company(_company_name(context or ""), _company_domain(text))
+
+
+def _company_name(context: str) -> str | None:
+    labelled = _LABELLED.search(context)
+    if labelled:
+        name = _clean_phrase(labelled.group(1), 5)
+        if name:
+            return name
+    for match in _NAMED.finditer(" ".join(context.split())):
+        name = match.group(1)
+        tokens = name.split()
+        if tokens[0].lower() in _NOT_NAMES or tokens[-1].lower() in {"of", "and", "&"}:
+            continue
+        return _clean_phrase(name, 4)
+    return None
+
+
+def _company_domain(text: str) -> str | None:
+    match = _IS_A.search(text)
+    if match:
+        kept = [w for w in match.group(1).split() if w.lower() not in _PUFFERY]
+        domain = _clean_phrase(" ".join(kept), MAX_DOMAIN_WORDS)
+        if domain:
+            return domain
+    match = _PRODUCT.search(text)
+    if match:
+        phrase = _PRODUCT_END.split(match.group(1) + " ")[0]
+        return _clean_phrase(phrase, MAX_DOMAIN_WORDS)
+    return None
+
+
+def _clean_phrase(text: str, max_words: int) -> str | None:
+    """Letters, digits and a few joiners; at most max_words words; None if nothing is left."""
+    kept = re.sub(r"[^\w&'/+. -]", " ", text)
+    tokens = kept.split()[:max_words]
+    phrase = " ".join(tokens).strip(" .-/&'")
+    return phrase if re.search(r"[A-Za-z]", phrase) else None
+
+
+def _motivation_question(company: Company) -> _Draft:
+    """A screening's first question: why this company (and its domain), or this role."""
+    name, domain = company.name, company.domain
+    if name and domain:
+        text = (
+            f"Why do you want to work at {name}? Tell me about something you did or saw that "
+            f"drew you to {domain}."
+        )
+    elif name:
+        text = f"Why do you want to work at {name}, and what do you hope to achieve there?"
+    elif domain:
+        text = (
+            f"What draws you to {domain}? Tell me about something you did or saw that sparked "
+            "that interest."
+        )
+    else:
+        text = "What draws you to this role, and what are you looking for in your next one?"
+    points = tuple(p.lower() for p in (name, domain) if p)
+    return _Draft(text, "Motivation", "company" if points else "round", "behavioral", points, 120)
+
+
+def _company_question(company: Company, style: str) -> _Draft:
+    """A question naming the company's domain or product, as the JD tailoring names a
+    technology; without a domain, why this company."""
+    if not company.domain:
+        return _motivation_question(company)
+    who = company.name or "This company"
+    domain = company.domain
+    if style == "technical":
+        text = (
+            f"{who} works on {domain}. What technical challenge would you expect in {domain}, "
+            "and how would you approach it?"
+        )
+        return _Draft(text, "Domain knowledge", "company", style, (domain.lower(),), 180)
+    text = (
+        f"{who} works on {domain}. Tell me about a time you had to get up to speed in a new "
+        "domain: what did you do, and how did it turn out?"
+    )
+    return _Draft(text, "Domain knowledge", "company", style, (domain.lower(),), 120)
 
 
 def _from_bank(q: BankQuestion, skill: str | None = None) -> _Draft:

@@ -97,6 +97,11 @@ def build_report(
     }
     words = sum(a.analysis.word_count for a in answered)
     engine, engine_version = _engine_of(transcript)
+    # The interviewer closed because the interview's duration had passed (chat keeps the budget).
+    time_up = any(
+        t.role == "interviewer" and t.kind == "closing" and t.meta.get("time_up") is True
+        for t in transcript
+    )
     report: dict[str, Any] = {
         "status": "completed",
         "overall_score": None,
@@ -111,6 +116,7 @@ def build_report(
             "asked": len(asked),
             "answered": len(answered),
             "candidate_words": words,
+            "time_up": time_up,
         },
         "inputs_used": list(INPUTS_USED),
         "inputs_excluded": list(INPUTS_EXCLUDED),
@@ -154,6 +160,11 @@ def build_report(
         report["status"] = "partial"
         report["summary"] = (
             f"The interview ended early: scored on {len(answered)} of {len(plan.questions)} "
+            "planned questions."
+        )
+    elif time_up and len(answered) < len(plan.questions):
+        report["summary"] = (
+            f"The interview's time ran out: scored on {len(answered)} of {len(plan.questions)} "
             "planned questions."
         )
     else:

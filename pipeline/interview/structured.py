@@ -12,8 +12,15 @@ from dataclasses import dataclass
 
 from models.embedding import shared_embedder
 from pipeline.engine import Feedback, InterviewPlan, Move, Reply, Turn
-from pipeline.interview.analysis import Embedder, analyse
-from pipeline.interview.followups import gap_of, probe_sentences, probed_gaps
+from pipeline.interview.analysis import AnswerAnalysis, Embedder, analyse
+from pipeline.interview.followups import (
+    gap_of,
+    probe_sentences,
+    probed_gaps,
+    quote_meta,
+    quote_of,
+    salient_quote,
+)
 from pipeline.interview.report import collect_answers
 from pipeline.interview.rubric import AnswerScore, score_answer
 from pipeline.personas import Persona, get_persona
@@ -44,6 +51,7 @@ class StructuredEngine:
         move: Move,
         sentences: Sequence[str],
         feedback: Feedback | None = None,
+        /,
         **meta: object,
     ) -> Reply:
         stamp = {"engine": self.name, "engine_version": self.version, **meta}
@@ -66,11 +74,14 @@ class StructuredEngine:
         turn_number = len(transcript)
         if gap is not None:
             question = plan.questions[current].text
+            # Name what the candidate said where it fits ("You mentioned Kafka consumer lag").
+            quote = salient_quote(gap, assessed.analysis, assessed.answer, question)
             return self._reply(
                 Move("follow_up", current, False),
-                [persona.follow_up_lead, *probe_sentences(gap, question)],
+                [persona.follow_up_lead, *probe_sentences(gap, question, quote)],
                 feedback,
                 gap=gap,
+                **quote_meta(quote),
             )
         ack = _acknowledgement(persona, assessed.score, turn_number)
         tip = _practice_tip(feedback)
@@ -92,7 +103,9 @@ class StructuredEngine:
         question = plan.questions[question_index]
         answer = " ".join(t.text.strip() for t in turns)
         analysis = analyse(question, answer, self.embedder)
-        return _Assessment(analysis.gaps, score_answer(analysis, question.time_limit_s))
+        return _Assessment(
+            analysis.gaps, score_answer(analysis, question.time_limit_s), analysis, answer
+        )
 
     def _gap_to_probe(
         self,
@@ -124,11 +137,12 @@ class StructuredEngine:
         index = last.question_index
         question = plan.questions[index].text
         if last.kind == "follow_up":  # the open question is the follow-up itself
-            gap = gap_of(last)
+            gap, quote = gap_of(last), quote_of(last)
             return self._reply(
                 Move("follow_up", index, False),
-                ["Let's pick up where we left off.", *probe_sentences(gap, question)],
+                ["Let's pick up where we left off.", *probe_sentences(gap, question, quote)],
                 gap=gap,
+                **quote_meta(quote),
             )
         return self._reply(
             Move("question", index, False), ["Let's pick up where we left off.", question]
@@ -139,6 +153,8 @@ class StructuredEngine:
 class _Assessment:
     gaps: tuple[str, ...]
     score: AnswerScore
+    analysis: AnswerAnalysis
+    answer: str  # the answer so far to the question, follow-up answers included
 
 
 def _current_question(transcript: Sequence[Turn]) -> int | None:
