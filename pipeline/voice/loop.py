@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -57,6 +58,8 @@ from pipeline.voice.ports import (
 from pipeline.voice.sink import CandidateSegment, InterviewerSpeech, NullSink, SegmentSink
 from pipeline.voice.speaker import AgentTurn, PendingAudio, ReplyTiming, Speaker
 from pipeline.voice.turn_policy import TurnEnd, TurnPolicy
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AnswerFilter", "FilteredAnswer", "SessionClock", "VoiceLoop"]
 
@@ -305,11 +308,17 @@ class VoiceLoop:
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if task.cancelled() or self._done is None or self._done.done():
+        if task.cancelled():
             return
-        exc = task.exception()
-        if exc is not None:
+        exc = task.exception()  # retrieved here, or asyncio logs it as never retrieved
+        if exc is None:
+            return
+        if self._done is not None and not self._done.done():
             self._done.set_exception(exc)
+        else:
+            # The loop has ended already (the socket went while this task was sending, say):
+            # its outcome is decided, this failure changes nothing.
+            log.info("session %s: a task failed after the loop ended: %r", self.session_id, exc)
 
     # -- the candidate -----------------------------------------------------------------------
 
