@@ -392,3 +392,36 @@ def test_a_review_belongs_to_the_report_it_was_made_on(api: Api) -> None:
     assert [i["session_id"] for i in _queue(api, headers)] == [session_id]
     entries = api.client.get(f"/v1/sessions/{session_id}/audit", headers=headers).json()["entries"]
     assert [e["detail"]["reviewer"] for e in entries if e["action"] == "reviewed"] == ["hm-7"]
+
+
+def test_an_llm_second_opinion_that_disagrees_reaches_the_report_and_the_queue(
+    settings: Settings,
+) -> None:
+    """The wiring end to end: with LLM_BASE_URL set, a finished session's stored report carries
+    the LLM's opinion beside the rubric's, and a disagreement puts it in the review queue. The
+    LLM (a scripted OpenAI-compatible server on a real socket) rates every answer 1; its
+    interviewer calls are refused, so the structured engine runs the interview."""
+    from tests.test_second_opinion import FakeLLM, _completion
+
+    class Judge(FakeLLM):
+        def __init__(self) -> None:
+            super().__init__([])
+
+        def reply_to(self, body: dict[str, Any]) -> Any:
+            if "You grade interview answers" in body["messages"][0]["content"]:
+                return _completion('{"rating": 1, "points_made": [], "reason": "Nothing."}')
+            return (400, '{"error": "not the interviewer"}')
+
+    judge = Judge()
+    with running_app(settings.model_copy(update={"llm_base_url": judge.base_url})) as api:
+        headers = api.tenant()
+        session_id = _completed_session(api, headers)
+        report = json.loads(api.run(api.redis.get, keys.session_report(session_id)))
+        opinion = report["second_opinion"]
+        assert opinion["disagreement"] is True, opinion
+        assert report["overall_score"] is not None and report["overall_score"] > 40, report
+        queue = api.client.get("/v1/reviews", headers=headers).json()["items"]
+        assert [(i["session_id"], i["flags"]) for i in queue] == [
+            (session_id, ["second_opinion"])
+        ], queue
+    judge.server.shutdown()

@@ -94,7 +94,7 @@ class FakeLLM:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 fake.requests.append(json.loads(self.rfile.read(length)))
-                reply = fake.replies.pop(0) if fake.replies else (500, "no more replies")
+                reply = fake.reply_to(fake.requests[-1])
                 if isinstance(reply, tuple):
                     self._send(*reply)
                 else:
@@ -115,6 +115,10 @@ class FakeLLM:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def reply_to(self, body: dict[str, Any]) -> Any:
+        """The next scripted reply (a subclass may answer by the request instead)."""
+        return self.replies.pop(0) if self.replies else (500, "no more replies")
 
     def client(self) -> ChatClient:
         return ChatClient(LLMConfig(self.base_url, timeout_s=5, attempts=1, backoff_s=0.01))
