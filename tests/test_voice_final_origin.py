@@ -32,7 +32,7 @@ class PartialLandsDuringFinal:
         self.candidate = candidate
         self.trimmed = False
 
-    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
+    async def final(self, owner: Hashable, audio: np.ndarray, *, urgent: bool = True) -> Transcript:
         stream = self.candidate.transcript
         self.trimmed = stream.trim(self.candidate.pauses(), self.candidate.audio_end_s)
         words = read_words(np.concatenate([audio, np.zeros(1, np.float32)]))
@@ -58,7 +58,10 @@ async def test_a_trim_during_the_final_pass_does_not_double_the_answer() -> None
     assert stream.buffer_start_s == 0.0
 
     transcriber = PartialLandsDuringFinal(candidate)
-    final = await VoiceLoop._final_words(SimpleNamespace(transcriber=transcriber), candidate)  # type: ignore[arg-type]
+    loop = SimpleNamespace(transcriber=transcriber)
+    end = candidate.audio_end_s
+    await VoiceLoop._run_pass(loop, candidate, 0.0, end, candidate.audio(), True)  # type: ignore[arg-type]
+    final = stream.final(candidate.tail_words)
 
     assert transcriber.trimmed and stream.buffer_start_s > 0.0  # the race did happen
     assert [w.text for w in final] == answer.text.split()  # each word once, in order

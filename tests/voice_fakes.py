@@ -85,6 +85,7 @@ class ScriptedTranscriber:
     def __init__(self, delay_s: float = 0.02) -> None:
         self.delay_s = delay_s
         self.calls: list[tuple[str, float]] = []  # (kind, seconds of audio)
+        self.promoted: list[Hashable] = []
         self._busy: set[Hashable] = set()
         self._lock = asyncio.Lock()
 
@@ -95,8 +96,11 @@ class ScriptedTranscriber:
         words = read_words(np.concatenate([audio, np.zeros(1, np.float32)]) if complete else audio)
         return Transcript(" ".join(w for w, _, _ in words), tuple(words))
 
-    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
-        return await self._run("final", audio, complete=True)
+    async def final(self, owner: Hashable, audio: np.ndarray, *, urgent: bool = True) -> Transcript:
+        return await self._run("final" if urgent else "tentative final", audio, complete=True)
+
+    def promote(self, owner: Hashable) -> None:
+        self.promoted.append(owner)
 
     async def partial(self, owner: Hashable, audio: np.ndarray) -> Transcript | None:
         if owner in self._busy:

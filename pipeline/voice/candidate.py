@@ -9,7 +9,7 @@ import numpy as np
 
 from audio.input import PIPELINE_RATE
 from models.vad import FRAME_SAMPLES
-from pipeline.voice.committed import CommittedTranscript, StreamingConfig
+from pipeline.voice.committed import CommittedTranscript, StreamingConfig, Word
 from pipeline.voice.turn_policy import TurnEnd
 
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
@@ -33,6 +33,11 @@ class CandidateTurn:
     end_monotonic: float = 0.0  # when that signal arrived
     stored_index: int | None = None  # stored already (a repaired answer replaces it)
     published_until_s: float = 0.0  # voiced audio already given to the observers
+    # The last pass over the buffer, started at a pause: it runs on when speech resumes (its
+    # words are committed), so each stretch of audio is transcribed about once.
+    tail_pass: asyncio.Task[None] | None = None
+    tail_cut_s: float = 0.0  # turn clock: where that pass's audio ended
+    tail_words: list[Word] = field(default_factory=list)  # its words when too short to commit
 
     def __post_init__(self) -> None:
         self.transcript = CommittedTranscript(self.streaming)
@@ -77,6 +82,15 @@ class CandidateTurn:
             return np.zeros(0, np.float32)
         offset = (first // FRAME_SAMPLES) * FRAME_SAMPLES
         return np.concatenate(frames)[first - offset : last - offset]
+
+    def spoken_after(self, turn_s: float) -> bool:
+        """Voiced audio after `turn_s` (turn clock), by more than rounding: the session and
+        turn clocks add up frames in different orders."""
+        return self.last_voiced_s - self.audio_start_s > turn_s + FRAME_S / 2
+
+    @property
+    def tail_pass_pending(self) -> bool:
+        return self.tail_pass is not None and not self.tail_pass.done()
 
     def pauses(self) -> list[tuple[float, float]]:
         """Silences between voiced spans, on the turn's clock (0 = `audio_start_s`)."""

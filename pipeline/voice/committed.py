@@ -43,6 +43,9 @@ class StreamingConfig:
     # voice that never pauses): what the last hypothesis heard is committed as it stands.
     max_buffer_s: float = 20.0
     min_gap_s: float = 0.15  # a pause shorter than this is no trim point
+    # A pass over the buffer up to a pause commits its words when it covered at least this
+    # much audio; a shorter one is only the tail (Whisper hears short clips less well).
+    min_commit_pass_s: float = 3.0
 
 
 def norm(word: str) -> str:
@@ -181,6 +184,16 @@ class CommittedTranscript:
         # Unstable words before the cut would never be heard again: they were committed above,
         # or there were none (the cut is checked); what is left is re-heard from the buffer.
         self.unstable = [w for w in self.unstable if w.start_s >= point - TIME_TOLERANCE_S]
+
+    def commit_through(self, words: Sequence[Word], cut_s: float) -> list[Word]:
+        """A pass over the buffer up to `cut_s`, a point in a pause: its words are the answer up
+        to there, committed for good, and the buffer moves past them. Returns them."""
+        new = self._new_words(words)
+        self.committed.extend(new)
+        self.unstable = [w for w in self.unstable if w.start_s >= cut_s]
+        self.heard_until_s = max(self.heard_until_s, cut_s)
+        self.buffer_start_s = max(self.buffer_start_s, cut_s)
+        return new
 
     def final(self, tail: Sequence[Word]) -> list[Word]:
         """Every word of the answer: the committed ones and the final pass over the buffer."""

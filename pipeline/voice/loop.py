@@ -230,6 +230,7 @@ class VoiceLoop:
             candidate.spans[-1][1] = self.detector.last_voiced_end_s
         candidate.last_voiced_s = candidate.spans[-1][1]
         candidate.signal_end(reason, time.monotonic())
+        self.transcriber.promote(self)
         if self._responder is None or self._responder.done():
             self._responder = self._spawn(self._respond(candidate, typed=False))
 
@@ -249,7 +250,7 @@ class VoiceLoop:
         words: list[Word] = []
         if candidate.spans:
             candidate.last_voiced_s = candidate.spans[-1][1]
-            words = await self._final_words(candidate)
+            words = await self._final_words(candidate, urgent=True)
         spoken_text = text_of(words)
         text = " ".join([spoken_text, *candidate.typed]).strip()
         if not text:
@@ -414,7 +415,11 @@ class VoiceLoop:
 
     def _maybe_partial(self, candidate: CandidateTurn) -> None:
         every = int(self.config.asr.partial_every_ms / 1000 * PIPELINE_RATE)
-        if candidate.samples - candidate.partial_mark < every or self.transcriber.busy(self):
+        if (
+            candidate.samples - candidate.partial_mark < every
+            or self.transcriber.busy(self)
+            or candidate.tail_pass_pending  # it will move the buffer: a partial now is wasted
+        ):
             return
         candidate.partial_mark = candidate.samples
         self._spawn(self._partial(candidate))
@@ -437,16 +442,44 @@ class VoiceLoop:
                 TranscriptText(text=stream.text, final=False, turn=turn)
             )
 
-    async def _final_words(self, candidate: CandidateTurn) -> list[Word]:
-        """Every word of the turn: the committed ones and a final pass over the buffer."""
+    async def _final_words(self, candidate: CandidateTurn, *, urgent: bool) -> list[Word]:
+        """Every word of the turn: the committed ones and a pass over the rest of the buffer.
+        A pass started at an earlier pause is awaited, not repeated; a new one covers only
+        what was said after it."""
+        while True:
+            task = candidate.tail_pass
+            if task is not None and not task.done():
+                await asyncio.shield(task)  # a cancelled reply leaves the pass running
+                continue
+            if task is not None and not task.cancelled():
+                task.result()  # a failed pass fails the reply too
+                if not candidate.spoken_after(candidate.tail_cut_s):
+                    return candidate.transcript.final(candidate.tail_words)
+            self._pass_over_buffer(candidate, urgent=urgent)
+
+    def _pass_over_buffer(self, candidate: CandidateTurn, *, urgent: bool) -> None:
         stream = candidate.transcript
         origin = stream.buffer_start_s
-        tail = candidate.audio_since(origin)
-        result = await self.transcriber.final(self, tail)
-        # A partial still in flight may have committed words and trimmed the buffer while the
-        # final ran: the tail's words are on the origin its audio was cut at, or they would
-        # all land after the committed ones and be said twice.
-        return stream.final(stream.offset(result.words, origin))
+        cut = candidate.audio_end_s - candidate.audio_start_s
+        candidate.tail_cut_s = cut
+        candidate.tail_words = []
+        candidate.tail_pass = self._spawn(
+            self._run_pass(candidate, origin, cut, candidate.audio_since(origin), urgent)
+        )
+
+    async def _run_pass(
+        self, candidate: CandidateTurn, origin: float, cut: float, audio: np.ndarray, urgent: bool
+    ) -> None:
+        result = await self.transcriber.final(self, audio, urgent=urgent)
+        stream = candidate.transcript
+        # A partial may have committed words and trimmed the buffer while this ran: the words
+        # are on the origin their audio was cut at, or they would all land after the committed
+        # ones and be said twice.
+        words = stream.offset(result.words, origin)
+        if cut - origin >= stream.config.min_commit_pass_s:
+            stream.commit_through(words, cut)
+        else:
+            candidate.tail_words = words
 
     def _start_responder(self, *, typed: bool) -> None:
         self._cancel_responder()
@@ -464,7 +497,9 @@ class VoiceLoop:
         silent; when the answer is over commit the turn and speak. Cancelled by new speech."""
         eos_monotonic = self.clock.to_monotonic(candidate.last_voiced_s)
         started = time.perf_counter()
-        words = await self._final_words(candidate) if candidate.spans else []
+        # Started at a pause, the pass is tentative: the answer may go on.
+        urgent = typed or candidate.end_reason is not None
+        words = await self._final_words(candidate, urgent=urgent) if candidate.spans else []
         spoken_text = text_of(words)
         asr_ms = (time.perf_counter() - started) * 1000
         text = " ".join([spoken_text, *candidate.typed]).strip()

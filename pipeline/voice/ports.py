@@ -18,8 +18,13 @@ from pipeline.voice.messages import Finished, ServerMessage
 
 
 class Transcriber(Protocol):
-    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
-        """Words with times relative to the clip (16 kHz float32); never skipped."""
+    async def final(self, owner: Hashable, audio: np.ndarray, *, urgent: bool = True) -> Transcript:
+        """Words with times relative to the clip (16 kHz float32); never skipped. A tentative
+        one (`urgent=False`: the answer may go on) waits behind every urgent one."""
+        ...
+
+    def promote(self, owner: Hashable) -> None:
+        """The owner's tentative finals still waiting become urgent."""
         ...
 
     async def partial(self, owner: Hashable, audio: np.ndarray) -> Transcript | None:

@@ -1,8 +1,11 @@
 """One shared Whisper for every session: finals first and batched, partials only when free.
 
 All sessions of a process submit here. A single worker runs one model call at a time on a
-dedicated thread (CTranslate2 already uses every thread it was given). Finals go first, and the
-finals waiting together (several sessions ending at once, or queued behind a running call) are
+dedicated thread (CTranslate2 already uses every thread it was given). Three kinds of work, in
+this order: urgent finals (a turn that has ended: somebody waits for the reply), tentative finals
+(a pass over the audio up to a pause: the answer may go on, and the pass is not wasted if it
+does, see the voice loop; `promote` makes one urgent when the turn ends while it waits), then
+partials. The finals waiting together (several sessions ending at once, or queued behind a running call) are
 decoded in ONE CTranslate2 call (`WhisperASR.transcribe_batch`), each caller getting its own
 words; a final that would run alone waits at most `gather_s` (a few ms) for company. Partials
 run one at a time, only when no final waits and only with headroom: while Whisper was busy more
@@ -88,6 +91,7 @@ class _Job:
     audio: np.ndarray
     final: bool
     future: asyncio.Future[Transcript]
+    urgent: bool = True
     queued_at: float = field(default_factory=time.perf_counter)
 
     @property
@@ -129,18 +133,28 @@ class TranscriptionScheduler:
         self.max_batch = max(1, max_batch)
         self.gather_s = gather_s
         self.stats = SchedulerStats()
-        self._finals: deque[_Job] = deque()
+        self._finals: deque[_Job] = deque()  # urgent
+        self._tentative: deque[_Job] = deque()
         self._partials: dict[Hashable, _Job] = {}
         self._running_partial: Hashable | None = None
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
 
-    async def final(self, owner: Hashable, audio: np.ndarray) -> Transcript:
+    async def final(self, owner: Hashable, audio: np.ndarray, *, urgent: bool = True) -> Transcript:
         """The transcript with word times (relative to the clip). Queued ahead of partials, and
-        decoded together with the other finals waiting."""
-        job = self._submit(owner, audio, final=True)
+        decoded together with the other finals waiting; a tentative one (`urgent=False`) after
+        every urgent one."""
+        job = self._submit(owner, audio, final=True, urgent=urgent)
         return await job.future
+
+    def promote(self, owner: Hashable) -> None:
+        """The owner's tentative finals still waiting become urgent: its turn has ended."""
+        for job in [job for job in self._tentative if job.owner == owner]:
+            self._tentative.remove(job)
+            job.urgent = True
+            self._finals.append(job)
+        self._wake.set()
 
     async def partial(self, owner: Hashable, audio: np.ndarray) -> Transcript | None:
         """A hypothesis with word times, or None when skipped because this owner has one in
@@ -153,7 +167,7 @@ class TranscriptionScheduler:
 
     @property
     def queued(self) -> int:
-        return len(self._finals) + len(self._partials)
+        return len(self._finals) + len(self._tentative) + len(self._partials)
 
     def busy(self, owner: Hashable) -> bool:
         return owner in self._partials or self._running_partial == owner
@@ -165,10 +179,12 @@ class TranscriptionScheduler:
                 await self._worker
         self._thread.shutdown(wait=False, cancel_futures=True)
 
-    def _submit(self, owner: Hashable, audio: np.ndarray, *, final: bool) -> _Job:
-        job = _Job(owner, audio, final, asyncio.get_running_loop().create_future())
+    def _submit(
+        self, owner: Hashable, audio: np.ndarray, *, final: bool, urgent: bool = True
+    ) -> _Job:
+        job = _Job(owner, audio, final, asyncio.get_running_loop().create_future(), urgent)
         if final:
-            self._finals.append(job)
+            (self._finals if urgent else self._tentative).append(job)
         else:
             self._partials[owner] = job
         job.future.add_done_callback(lambda _: self._leave(job))
@@ -181,7 +197,7 @@ class TranscriptionScheduler:
         """A caller that stopped waiting (or was answered) is out of the queue."""
         if job.final:
             with contextlib.suppress(ValueError):
-                self._finals.remove(job)
+                (self._finals if job.urgent else self._tentative).remove(job)
         elif self._partials.get(job.owner) is job:
             del self._partials[job.owner]
 
@@ -195,10 +211,11 @@ class TranscriptionScheduler:
         return busy / DUTY_WINDOW_S
 
     def _next(self) -> _Job | None:
-        while self._finals:
-            job = self._finals.popleft()
-            if not job.future.done():
-                return job
+        for queue in (self._finals, self._tentative):
+            while queue:
+                job = queue.popleft()
+                if not job.future.done():
+                    return job
         if self._partials and self.duty() >= self.partial_duty:
             return None  # no headroom: the partials wait (the worker polls)
         while self._partials:
@@ -209,18 +226,20 @@ class TranscriptionScheduler:
         return None
 
     def _join(self, batch: list[_Job]) -> None:
-        """Move the waiting finals whose window suits the batch's (oldest first) into it."""
+        """Move the waiting finals whose window suits the batch's (urgent first, oldest first)
+        into it."""
         low = min(job.window_s for job in batch)
         high = max(job.window_s for job in batch)
-        for job in list(self._finals):
-            if len(batch) >= self.max_batch:
-                return
-            window = job.window_s
-            if job.future.done() or max(high, window) - min(low, window) > BATCH_WINDOW_SLACK_S:
-                continue
-            self._finals.remove(job)
-            batch.append(job)
-            low, high = min(low, window), max(high, window)
+        for queue in (self._finals, self._tentative):
+            for job in list(queue):
+                if len(batch) >= self.max_batch:
+                    return
+                window = job.window_s
+                if job.future.done() or max(high, window) - min(low, window) > BATCH_WINDOW_SLACK_S:
+                    continue
+                queue.remove(job)
+                batch.append(job)
+                low, high = min(low, window), max(high, window)
 
     async def _gather(self, first: _Job) -> list[_Job]:
         batch = [first]
