@@ -111,11 +111,14 @@ async def test_scheduler_batches_finals_submitted_together(
         results = await asyncio.gather(*(scheduler.final(f"s{i}", clips[i]) for i in order))
     finally:
         await scheduler.close()
-    assert scheduler.stats.final_calls == 1 < len(order)
-    assert scheduler.stats.largest_batch == len(order)
+    # One call for the three of window 8; the 9 s window waits for the next: padded to a
+    # larger window a clip may be heard differently, and an answer must be heard the same
+    # whoever else is talking.
+    assert scheduler.stats.final_calls == 2
+    assert scheduler.stats.largest_batch == 3
     assert scheduler.stats.finals == len(order)
     for got, i in zip(results, order, strict=True):
-        assert_close(got, singles[i])  # each caller its own words
+        assert got == singles[i]  # each caller exactly its own single call's words
 
 
 async def test_cancelled_finals_do_not_break_the_batch(

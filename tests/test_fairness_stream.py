@@ -12,15 +12,11 @@ Leo, the two that differ most (greeting, tone, patience 1.25 vs 0.8, probing bel
 gap): the answers leave no gap, so neither probes and both ask the same questions; the test
 checks that the two flows are the same before comparing.
 
-Known gap (issue 15, item 3): the streaming recognizer's stored text of an answer is its
-committed prefix (words two partial hypotheses agreed on) plus a final pass over the rest, and
-how many partials ran depends on time and load (partials run only with CPU headroom). So the
-same samples, even aligned to the same frame grid, can come out as "In my last role, our" in
-one session and "in my last role our" or "forty" / "40" in the other, and a clause split
-differently moves a score by a point. The test checks what holds today (the same flow; each
-session's transcript scores the same under the other's persona and name) and then the target:
-with the same words heard, byte-identical scores; with different words heard, it is recorded as
-an expected failure that names the difference.
+Until the streaming recognizer cut answers into segments at the VAD's pauses (each transcribed
+once, see `pipeline/voice/committed.py`), the stored text of an answer depended on how many
+partials ran, i.e. on time and load: the same samples came out as "In my last role, our" in one
+session and "in my last role our" or "forty" / "40" in the other, and a score moved by a point.
+Now the same words must be heard and the scores be byte-identical.
 """
 
 from __future__ import annotations
@@ -207,16 +203,10 @@ async def test_the_same_spoken_answers_score_the_same_under_any_name_or_persona(
         stored = scores(reports[name])
         assert scores({**rebuilt, "channel": reports[name]["channel"]}) == stored, name
 
-    # The target: the same audio, byte-identical scores. Today the streaming recognizer does not
-    # always hear the same audio the same way (see the module docstring): then this records
-    # the difference as an expected failure; with the same words heard, any difference in the
-    # scores fails the test.
+    # The target: the same audio is heard the same (segments cut at the VAD's pauses, each
+    # transcribed once, batched only with clips of its window) and scores byte-identically.
+    assert heard[names[0]] == heard[names[1]]
     a, b = (scores(reports[name]) for name in SESSIONS)
-    if heard[names[0]] != heard[names[1]]:
-        pytest.xfail(
-            "the same audio was transcribed differently in the two sessions (streaming ASR "
-            f"timing): overall {overall}; heard {heard}"
-        )
     assert a == b
     print(f"{len(a)} bytes of scores identical")
 

@@ -41,7 +41,7 @@ CONFIG = VoiceConfig(
         hard_limit_grace_s=2.0,
         repair_window_s=2.0,
     ),
-    streaming=StreamingConfig(trim_after_s=2.0, max_buffer_s=5.0),
+    streaming=StreamingConfig(min_segment_s=2.0, max_segment_s=5.0),
 )
 
 
@@ -108,10 +108,14 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running(interview: InterviewPlan, config: VoiceConfig = CONFIG) -> AsyncIterator[Harness]:
+async def running(
+    interview: InterviewPlan,
+    config: VoiceConfig = CONFIG,
+    transcriber: ScriptedTranscriber | None = None,
+) -> AsyncIterator[Harness]:
     transport = RecordingTransport()
     log = MemoryTurnLog()
-    transcriber = ScriptedTranscriber()
+    transcriber = transcriber or ScriptedTranscriber()
 
     async def finisher(ended_early: bool) -> Finished:
         return Finished("partial" if ended_early else "completed", None, "/report")
@@ -264,7 +268,36 @@ async def test_a_long_answer_costs_the_same_per_call_at_its_end_as_at_its_start(
         await h.transport.wait_for("metrics", timeout=3)
         assert h.finals()[-1]["text"] == answer.text  # nothing lost or doubled at the trims
         longest = max(seconds for _, seconds in h.transcriber.calls)
-        assert longest <= CONFIG.streaming.max_buffer_s + 1.0
+        assert longest <= CONFIG.streaming.max_segment_s + 1.0
         passes = [s for kind, s in h.transcriber.calls if kind.endswith("final")]
         # Each pass at a pause covers the audio since the one before, not the 14 s answer.
         assert passes and max(passes) < 5.0
+
+
+async def test_the_same_answer_is_cut_and_heard_the_same_however_busy_whisper_is() -> None:
+    """The stored words depend on the audio only: segments are cut at the VAD's pauses, not
+    where partial hypotheses happened to agree, so a slow, shared Whisper (fewer partials, later
+    passes) stores the same words from the same passes."""
+    answer = Script()
+    for words in (6, 9, 4, 11, 7):
+        answer.say(words).pause(0.5)
+    heard = []
+    for delay_s in (0.005, 1.0):
+        transcriber = ScriptedTranscriber(delay_s=delay_s)
+        async with running(plan(120, 120), transcriber=transcriber) as h:
+            await h.say(answer.audio)
+            await h.transport.wait_for("transcript", final=True, timeout=10)
+            # The segments' passes (a pass over a pause too short to close a segment is only a
+            # speculative reply's, and runs or not with the load).
+            minimum = CONFIG.streaming.min_segment_s
+            passes = sorted(
+                round(s, 3)
+                for kind, s in transcriber.calls
+                if kind.endswith("final") and s >= minimum
+            )
+            partials = sum(kind == "partial" for kind, _ in transcriber.calls)
+            heard.append((h.finals()[-1]["text"], passes, partials))
+    (fast_text, fast_passes, fast_partials), (slow_text, slow_passes, slow_partials) = heard
+    assert fast_text == slow_text == answer.text
+    assert fast_passes == slow_passes and len(fast_passes) >= 3, heard
+    assert slow_partials < fast_partials  # the load did change what ran for captions

@@ -9,7 +9,7 @@ import numpy as np
 
 from audio.input import PIPELINE_RATE
 from models.vad import FRAME_SAMPLES
-from pipeline.voice.committed import CommittedTranscript, StreamingConfig, Word
+from pipeline.voice.committed import CommittedTranscript, StreamingConfig
 from pipeline.voice.turn_policy import TurnEnd
 
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
@@ -33,11 +33,8 @@ class CandidateTurn:
     end_monotonic: float = 0.0  # when that signal arrived
     stored_index: int | None = None  # stored already (a repaired answer replaces it)
     published_until_s: float = 0.0  # voiced audio already given to the observers
-    # The last pass over the buffer, started at a pause: it runs on when speech resumes (its
-    # words are committed), so each stretch of audio is transcribed about once.
-    tail_pass: asyncio.Task[None] | None = None
-    tail_cut_s: float = 0.0  # turn clock: where that pass's audio ended
-    tail_words: list[Word] = field(default_factory=list)  # its words when too short to commit
+    # The closed segments' passes, in order; each commits its words (see `committed.py`).
+    passes: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.transcript = CommittedTranscript(self.streaming)
@@ -89,8 +86,26 @@ class CandidateTurn:
         return self.last_voiced_s - self.audio_start_s > turn_s + FRAME_S / 2
 
     @property
-    def tail_pass_pending(self) -> bool:
-        return self.tail_pass is not None and not self.tail_pass.done()
+    def turn_end_s(self) -> float:
+        """The end of the audio so far, on the turn's clock."""
+        return len(self.frames) * FRAME_S
+
+    @property
+    def passes_pending(self) -> bool:
+        return any(not task.done() for task in self.passes)
+
+    def segment_audio(self, start_s: float, end_s: float) -> np.ndarray:
+        """The audio between two times of the turn's clock."""
+        return self.audio_since(start_s)[: max(0, round((end_s - start_s) * PIPELINE_RATE))]
+
+    def long_segment_cut(self) -> float:
+        """Where to cut an open segment that grew too long without a pause long enough to
+        close it: in its latest pause, else (a voice that never pauses) at the end."""
+        start = self.transcript.segment_start_s
+        for gap_start, gap_end in reversed(self.pauses()):
+            if gap_start > start:
+                return (gap_start + gap_end) / 2
+        return self.turn_end_s
 
     def pauses(self) -> list[tuple[float, float]]:
         """Silences between voiced spans, on the turn's clock (0 = `audio_start_s`)."""

@@ -1,10 +1,10 @@
 """One session's voice loop: candidate audio in, interviewer turns out, with patience and repair.
 
 Stages, in order: `audio.input.AudioInput` (decode, 16 kHz, 512-sample frames) -> speech
-probability -> `SpeechDetector` (start/stop) -> the open `CandidateTurn` (audio, partials that
-commit words and trim the buffer, see `committed.py`) -> on a stop, a speculative reply: final
-transcript of the uncommitted tail, engine, first sentence's audio, all while the candidate is
-silent -> when `TurnPolicy` says the answer is over (patience ran out, a spoken closing, the time
+probability -> `SpeechDetector` (start/stop) -> the open `CandidateTurn` (audio cut into segments at
+pauses, each transcribed once, and partials for captions, see `committed.py`) -> on a stop, a
+speculative reply: transcript of the open segment, engine, first sentence's audio, all while the
+candidate is silent -> when `TurnPolicy` says the answer is over (patience ran out, a spoken closing, the time
 limit) or the candidate sent `answer_done`, commit the turn and speak the reply paced at real
 time. New speech before the commit cancels the speculation and extends the same turn; new speech
 soon after the reply began is a repair (the reply is dropped and the answer goes on); later
@@ -36,7 +36,7 @@ from pipeline.conversation import interviewer_turn
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
 from pipeline.personas import get_persona
 from pipeline.voice.candidate import FRAME_S, CandidateTurn
-from pipeline.voice.committed import Word, text_of
+from pipeline.voice.committed import Word, on_turn_clock, text_of
 from pipeline.voice.config import FRAME_MS, VoiceConfig
 from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
 from pipeline.voice.messages import (
@@ -230,7 +230,7 @@ class VoiceLoop:
             candidate.spans[-1][1] = self.detector.last_voiced_end_s
         candidate.last_voiced_s = candidate.spans[-1][1]
         candidate.signal_end(reason, time.monotonic())
-        self.transcriber.promote(self)
+        self.transcriber.promote(self)  # the passes over its segments: somebody waits now
         if self._responder is None or self._responder.done():
             self._responder = self._spawn(self._respond(candidate, typed=False))
 
@@ -374,6 +374,11 @@ class VoiceLoop:
                 candidate.spans[-1][1] = event.end_s
                 candidate.last_voiced_s = event.end_s
                 await self.transport.send_message(Vad(speaking=False))
+                if candidate is self._candidate and (
+                    candidate.turn_end_s - candidate.transcript.segment_start_s
+                    >= self.config.streaming.min_segment_s
+                ):
+                    self._close_segment(candidate, candidate.turn_end_s)
                 self._start_responder(typed=False)
         elif isinstance(event, SpeechStopped):
             await self.transport.send_message(Vad(speaking=False))
@@ -383,6 +388,11 @@ class VoiceLoop:
             if self.policy.over_hard_limit(candidate.answer_s, self._open_question_limit()):
                 self._end_now(candidate, TurnEnd.LIMIT)
                 return
+            if (
+                candidate.turn_end_s - candidate.transcript.segment_start_s
+                >= self.config.streaming.max_segment_s
+            ):
+                self._close_segment(candidate, candidate.long_segment_cut())
             # Not on a quiet frame: it may be the end of the turn, and a partial started now
             # would hold the shared Whisper just when the final needs it.
             if probability >= self.config.vad.start_threshold:
@@ -415,71 +425,66 @@ class VoiceLoop:
 
     def _maybe_partial(self, candidate: CandidateTurn) -> None:
         every = int(self.config.asr.partial_every_ms / 1000 * PIPELINE_RATE)
-        if (
-            candidate.samples - candidate.partial_mark < every
-            or self.transcriber.busy(self)
-            or candidate.tail_pass_pending  # it will move the buffer: a partial now is wasted
-        ):
+        if candidate.samples - candidate.partial_mark < every or self.transcriber.busy(self):
             return
         candidate.partial_mark = candidate.samples
         self._spawn(self._partial(candidate))
 
     async def _partial(self, candidate: CandidateTurn) -> None:
+        """A caption of the open segment: shown, never stored (the segment's pass is)."""
         stream = candidate.transcript
-        buffer_start = stream.buffer_start_s
-        heard_until = candidate.audio_end_s - candidate.audio_start_s
-        audio = candidate.audio_since(buffer_start)
-        result = await self.transcriber.partial(self, audio)
+        origin = stream.segment_start_s
+        result = await self.transcriber.partial(self, candidate.audio_since(origin))
         if result is None or candidate is not self._candidate:
             return
-        if stream.buffer_start_s != buffer_start:
-            return  # trimmed meanwhile: its times are on another origin
-        committed = stream.add_hypothesis(stream.offset(result.words), heard_until)
-        stream.trim(candidate.pauses(), heard_until)
-        if committed:
-            turn = len(self.transcript)
+        if stream.add_hypothesis(origin, on_turn_clock(result.words, origin)):
+            await self._send_caption(candidate)
+
+    async def _send_caption(self, candidate: CandidateTurn) -> None:
+        if candidate is self._candidate and candidate.transcript.caption:
             await self.transport.send_message(
-                TranscriptText(text=stream.text, final=False, turn=turn)
+                TranscriptText(
+                    text=candidate.transcript.caption, final=False, turn=len(self.transcript)
+                )
             )
 
-    async def _final_words(self, candidate: CandidateTurn, *, urgent: bool) -> list[Word]:
-        """Every word of the turn: the committed ones and a pass over the rest of the buffer.
-        A pass started at an earlier pause is awaited, not repeated; a new one covers only
-        what was said after it."""
-        while True:
-            task = candidate.tail_pass
-            if task is not None and not task.done():
-                await asyncio.shield(task)  # a cancelled reply leaves the pass running
-                continue
-            if task is not None and not task.cancelled():
-                task.result()  # a failed pass fails the reply too
-                if not candidate.spoken_after(candidate.tail_cut_s):
-                    return candidate.transcript.final(candidate.tail_words)
-            self._pass_over_buffer(candidate, urgent=urgent)
-
-    def _pass_over_buffer(self, candidate: CandidateTurn, *, urgent: bool) -> None:
-        stream = candidate.transcript
-        origin = stream.buffer_start_s
-        cut = candidate.audio_end_s - candidate.audio_start_s
-        candidate.tail_cut_s = cut
-        candidate.tail_words = []
-        candidate.tail_pass = self._spawn(
-            self._run_pass(candidate, origin, cut, candidate.audio_since(origin), urgent)
-        )
+    def _close_segment(self, candidate: CandidateTurn, cut_s: float) -> None:
+        """Cut the open segment at `cut_s` (turn clock) and transcribe it once, after every
+        ended turn's final (the answer goes on: nobody waits for it yet)."""
+        start, end = candidate.transcript.close_segment(cut_s)
+        audio = candidate.segment_audio(start, end)
+        before = candidate.passes[-1] if candidate.passes else None
+        candidate.passes.append(self._spawn(self._run_pass(candidate, start, audio, before)))
 
     async def _run_pass(
-        self, candidate: CandidateTurn, origin: float, cut: float, audio: np.ndarray, urgent: bool
+        self,
+        candidate: CandidateTurn,
+        origin_s: float,
+        audio: np.ndarray,
+        before: asyncio.Task[None] | None,
     ) -> None:
-        result = await self.transcriber.final(self, audio, urgent=urgent)
+        result = await self.transcriber.final(self, audio, urgent=False)
+        if before is not None:
+            await asyncio.shield(before)  # segments commit in order
+        candidate.transcript.commit(on_turn_clock(result.words, origin_s))
+        await self._send_caption(candidate)
+
+    async def _final_words(self, candidate: CandidateTurn, *, urgent: bool) -> list[Word]:
+        """Every word of the turn: the closed segments' (their passes are awaited, not
+        repeated) and a pass over the open segment, when anything was said in it."""
+        if urgent:
+            self.transcriber.promote(self)
+        while candidate.passes_pending:
+            # Shielded: a reply cancelled by new speech leaves the passes running.
+            await asyncio.shield(asyncio.gather(*candidate.passes))
+        for task in candidate.passes:
+            task.result()  # a failed pass fails the reply too
         stream = candidate.transcript
-        # A partial may have committed words and trimmed the buffer while this ran: the words
-        # are on the origin their audio was cut at, or they would all land after the committed
-        # ones and be said twice.
-        words = stream.offset(result.words, origin)
-        if cut - origin >= stream.config.min_commit_pass_s:
-            stream.commit_through(words, cut)
-        else:
-            candidate.tail_words = words
+        origin = stream.segment_start_s
+        if not candidate.spoken_after(origin):
+            return stream.final([])
+        result = await self.transcriber.final(self, candidate.audio_since(origin), urgent=urgent)
+        return stream.final(on_turn_clock(result.words, origin))
 
     def _start_responder(self, *, typed: bool) -> None:
         self._cancel_responder()

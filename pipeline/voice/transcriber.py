@@ -50,8 +50,11 @@ GATHER_S = 0.004
 # A batch pads every clip to its largest encoder window, and the encoder's cost grows with the
 # window whatever the batch (batching saves only in the decoder): a batch's windows differ by
 # at most this, other finals go in the next call. Measured: 8 mixed 3-8 s finals padded to the
-# largest window cost 18 % MORE CPU than one call each; grouped within 1 s, 19 % less.
-BATCH_WINDOW_SLACK_S = 1
+# largest window cost 18 % MORE CPU than one call each; grouped within 1 s, 19 % less. Zero:
+# padded to a larger window a clip may come out slightly different (a word's spelling), and
+# the same answer must be heard the same whoever else is talking (issue 15's fairness test);
+# with equal windows a batch gives each clip exactly its single call's words.
+BATCH_WINDOW_SLACK_S = 0
 # Partials run only while Whisper was busy less than this share of the last DUTY_WINDOW_S: on
 # 2 cores Whisper's two threads take both, and captions must not starve everything else.
 PARTIAL_DUTY = 0.6
