@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     answer_grace_s: float = Field(30.0, alias="VIVA_ANSWER_GRACE_S", gt=0)
     # Voice streams this process serves at once; more are refused (close 1013, retry later)
     # instead of slowing every interview. The default is what `make bench` measured on 2 cores.
-    max_streams: int = Field(4, alias="VIVA_MAX_STREAMS", ge=1)
+    max_streams: int = Field(8, alias="VIVA_MAX_STREAMS", ge=1)
     # 0: a tenant may hold all of them.
     max_streams_per_tenant: int = Field(0, alias="VIVA_MAX_STREAMS_PER_TENANT", ge=0)
     connects_per_minute: int = Field(12, alias="VIVA_CONNECTS_PER_MINUTE", ge=1)

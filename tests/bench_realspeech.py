@@ -215,7 +215,7 @@ def words(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class WordDiff:
-    """The streamed transcript against the offline one, word by word (difflib alignment)."""
+    """The streamed transcript against the offline one, word by word (minimum-edit alignment)."""
 
     lost: int  # offline words with no streamed word in their place: what streaming dropped
     misheard: int  # offline words with other streamed words in their place (model errors)
@@ -769,9 +769,10 @@ def turn_taking_section(models: ModelRegistry) -> Section:
         "Cut-off: a new interviewer turn (`agent_audio` start) or a candidate final transcript "
         "arrived before the answer's last frame was sent. Split: finals for more than one "
         "candidate turn during one answer (a later final of the same turn replaces the earlier: "
-        "repair). Words lost: words of the offline transcript (Whisper on the whole answer in one "
-        "pass, no window) with nothing in their place in the streamed finals, in a word "
-        "alignment (difflib, lowercase words): the total over all answers, and the worst answer. "
+        "repair). Words lost: words of the offline transcript (Whisper on each recording the answer "
+        "joins, in one pass) with nothing in their place in the streamed finals, in a minimum-"
+        "edit word alignment (jiwer, lowercase words): the total over all answers, and the worst "
+        "answer. "
         "Words misheard: offline words with other words in their place (the same model decoding "
         "other audio windows; not lost).",
         "End -> first audio at the client: from the last voiced frame sent (`silence`) or the "
