@@ -474,16 +474,31 @@ class VoiceLoop:
         repeated) and a pass over the open segment, when anything was said in it."""
         if urgent:
             self.transcriber.promote(self)
-        while candidate.passes_pending:
-            # Shielded: a reply cancelled by new speech leaves the passes running.
-            await asyncio.shield(asyncio.gather(*candidate.passes))
-        for task in candidate.passes:
-            task.result()  # a failed pass fails the reply too
         stream = candidate.transcript
         origin = stream.segment_start_s
-        if not candidate.spoken_after(origin):
-            return stream.final([])
-        result = await self.transcriber.final(self, candidate.audio_since(origin), urgent=urgent)
+        # Queued now, beside the passes still waiting: short clips share an encoder window, so
+        # the scheduler decodes them in one call.
+        tail = (
+            asyncio.ensure_future(
+                self.transcriber.final(self, candidate.audio_since(origin), urgent=urgent)
+            )
+            if candidate.spoken_after(origin)
+            else None
+        )
+        try:
+            while candidate.passes_pending:
+                # Shielded: a reply cancelled by new speech leaves the passes running.
+                await asyncio.shield(asyncio.gather(*candidate.passes))
+            for task in candidate.passes:
+                task.result()  # a failed pass fails the reply too
+            if tail is None:
+                return stream.final([])
+            result = await tail
+        finally:
+            if tail is not None and not tail.done():
+                tail.cancel()
+            elif tail is not None and not tail.cancelled():
+                tail.exception()  # retrieved: a failed pass may have cut this short
         return stream.final(on_turn_clock(result.words, origin))
 
     def _start_responder(self, *, typed: bool) -> None:
