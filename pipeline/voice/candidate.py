@@ -37,7 +37,7 @@ class CandidateTurn:
     passes: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.transcript = CommittedTranscript(self.streaming)
+        self.transcript = CommittedTranscript()
 
     @property
     def samples(self) -> int:
@@ -89,6 +89,18 @@ class CandidateTurn:
     def turn_end_s(self) -> float:
         """The end of the audio so far, on the turn's clock."""
         return len(self.frames) * FRAME_S
+
+    @property
+    def open_segment_s(self) -> float:
+        """Audio in the open segment, not yet given to a pass."""
+        return self.turn_end_s - self.transcript.segment_start_s
+
+    def segment_closes_at_pause(self) -> bool:
+        return self.open_segment_s >= self.streaming.min_segment_s
+
+    def segment_too_long(self) -> bool:
+        """The open segment must be cut even without a pause (a voice that never pauses)."""
+        return self.open_segment_s >= self.streaming.max_segment_s
 
     @property
     def passes_pending(self) -> bool:

@@ -77,8 +77,7 @@ def on_turn_clock(words: Sequence[tuple[str, float, float]], origin_s: float) ->
 class CommittedTranscript:
     """One open turn's words: the closed segments' words, and the open segment's caption."""
 
-    def __init__(self, config: StreamingConfig | None = None) -> None:
-        self.config = config or StreamingConfig()
+    def __init__(self) -> None:
         self.committed: list[Word] = []
         self.segment_start_s = 0.0  # turn clock: the open segment's audio starts here
         self._hypothesis: list[Word] = []  # the last partial over the open segment

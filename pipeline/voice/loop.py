@@ -374,10 +374,7 @@ class VoiceLoop:
                 candidate.spans[-1][1] = event.end_s
                 candidate.last_voiced_s = event.end_s
                 await self.transport.send_message(Vad(speaking=False))
-                if candidate is self._candidate and (
-                    candidate.turn_end_s - candidate.transcript.segment_start_s
-                    >= self.config.streaming.min_segment_s
-                ):
+                if candidate is self._candidate and candidate.segment_closes_at_pause():
                     self._close_segment(candidate, candidate.turn_end_s)
                 self._start_responder(typed=False)
         elif isinstance(event, SpeechStopped):
@@ -388,10 +385,7 @@ class VoiceLoop:
             if self.policy.over_hard_limit(candidate.answer_s, self._open_question_limit()):
                 self._end_now(candidate, TurnEnd.LIMIT)
                 return
-            if (
-                candidate.turn_end_s - candidate.transcript.segment_start_s
-                >= self.config.streaming.max_segment_s
-            ):
+            if candidate.segment_too_long():
                 self._close_segment(candidate, candidate.long_segment_cut())
             # Not on a quiet frame: it may be the end of the turn, and a partial started now
             # would hold the shared Whisper just when the final needs it.

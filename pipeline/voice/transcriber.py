@@ -5,8 +5,8 @@ dedicated thread (CTranslate2 already uses every thread it was given). Three kin
 this order: urgent finals (a turn that has ended: somebody waits for the reply), tentative finals
 (a pass over the audio up to a pause: the answer may go on, and the pass is not wasted if it
 does, see the voice loop; `promote` makes one urgent when the turn ends while it waits), then
-partials. The finals waiting together (several sessions ending at once, or queued behind a running call) are
-decoded in ONE CTranslate2 call (`WhisperASR.transcribe_batch`), each caller getting its own
+partials. The finals of one encoder window waiting together (several sessions ending at once, or
+queued behind a running call) are decoded in ONE CTranslate2 call (`WhisperASR.transcribe_batch`), each caller getting its own
 words; a final that would run alone waits at most `gather_s` (a few ms) for company. Partials
 run one at a time, only when no final waits and only with headroom: while Whisper was busy more
 than `partial_duty` of the last few seconds, partials wait (so under load they thin out, evenly
@@ -47,14 +47,11 @@ MAX_BATCH = 8
 # How long a final that would run alone waits for others to join its batch. Finals that queued
 # up behind a running call never wait: they are batched as they are.
 GATHER_S = 0.004
-# A batch pads every clip to its largest encoder window, and the encoder's cost grows with the
-# window whatever the batch (batching saves only in the decoder): a batch's windows differ by
-# at most this, other finals go in the next call. Measured: 8 mixed 3-8 s finals padded to the
-# largest window cost 18 % MORE CPU than one call each; grouped within 1 s, 19 % less. Zero:
-# padded to a larger window a clip may come out slightly different (a word's spelling), and
-# the same answer must be heard the same whoever else is talking (issue 15's fairness test);
-# with equal windows a batch gives each clip exactly its single call's words.
-BATCH_WINDOW_SLACK_S = 0
+# A batch holds only finals of the same encoder window. Padded to a larger window a clip costs
+# more (measured: 8 mixed 3-8 s finals padded to the largest window, 18 % MORE CPU than one call
+# each) and may come out slightly different (a word's spelling), and the same answer must be
+# heard the same whoever else is talking (issue 15's fairness test); with equal windows a batch
+# gives each clip exactly its single call's words.
 # Partials run only while Whisper was busy less than this share of the last DUTY_WINDOW_S: on
 # 2 cores Whisper's two threads take both, and captions must not starve everything else.
 PARTIAL_DUTY = 0.6
@@ -229,20 +226,15 @@ class TranscriptionScheduler:
         return None
 
     def _join(self, batch: list[_Job]) -> None:
-        """Move the waiting finals whose window suits the batch's (urgent first, oldest first)
-        into it."""
-        low = min(job.window_s for job in batch)
-        high = max(job.window_s for job in batch)
+        """Move the waiting finals of the batch's window (urgent first, oldest first) into it."""
+        window = batch[0].window_s
         for queue in (self._finals, self._tentative):
             for job in list(queue):
                 if len(batch) >= self.max_batch:
                     return
-                window = job.window_s
-                if job.future.done() or max(high, window) - min(low, window) > BATCH_WINDOW_SLACK_S:
-                    continue
-                queue.remove(job)
-                batch.append(job)
-                low, high = min(low, window), max(high, window)
+                if not job.future.done() and job.window_s == window:
+                    queue.remove(job)
+                    batch.append(job)
 
     async def _gather(self, first: _Job) -> list[_Job]:
         batch = [first]
