@@ -210,16 +210,17 @@ class StreamClient:
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def stream_while(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30, block_s: float = 0.1
     ) -> dict[str, Any]:
-        """Keep sending real-time silence until a message matches (as a live microphone)."""
+        """Keep sending real-time silence, `block_s` at a time, until a message matches (as a
+        live microphone)."""
         deadline = time.monotonic() + timeout
         while (found := self.find(predicate)) is None or found.message is None:
             if self.close_code is not None:
                 raise AssertionError(f"closed {self.close_code} before: {self.messages()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; received {self.messages()}")
-            await self.silence(0.1)
+            await self.silence(block_s)
         return found.message
 
     def first_audio_after(self, moment: float) -> float | None:

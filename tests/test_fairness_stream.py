@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import time
 from typing import Any
 
 import httpx
@@ -39,7 +38,7 @@ from server.sessions import SessionStore
 from server.store import Redis
 from server.tenants import create_tenant
 from tests.conftest import piper_speech
-from tests.stream_client import LiveServer, Predicate, StreamClient, either, matches
+from tests.stream_client import LiveServer, StreamClient, either, matches
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +66,7 @@ ANSWERS = [
 # (Otherwise the silence sent while the interviewer speaks, which depends on timing, shifts
 # the answer by up to a frame, and Whisper may hear a borderline word differently.)
 ALIGN_SAMPLES = 2560
+BLOCK_S = ALIGN_SAMPLES / 16000  # silence sent while listening, in aligned blocks
 SESSIONS: dict[str, dict[str, Any]] = {
     "maya_ada": {
         "persona_id": "maya",
@@ -95,20 +95,6 @@ def aligned(audio: np.ndarray) -> np.ndarray:
     return np.concatenate([audio, np.zeros(padding, np.float32)])
 
 
-async def listen_until(
-    client: StreamClient, predicate: Predicate, timeout: float
-) -> dict[str, Any]:
-    """`StreamClient.stream_while`, in aligned blocks of silence."""
-    deadline = time.monotonic() + timeout
-    while (found := client.find(predicate)) is None or found.message is None:
-        if client.close_code is not None:
-            raise AssertionError(f"closed {client.close_code} before: {client.messages()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; received {client.messages()}")
-        await client.silence(ALIGN_SAMPLES / 16000)
-    return found.message
-
-
 async def interview_over_stream(
     server: LiveServer,
     http: httpx.AsyncClient,
@@ -131,19 +117,19 @@ async def interview_over_stream(
     # must not: the flows are compared below), the last answer again, within a bound.
     turn = 0
     for given in range(len(spoken) + 2):
-        await listen_until(
-            client,
+        await client.stream_while(
             either(matches(type="finished"), matches(type="agent_audio", event="end", turn=turn)),
             timeout=40,
+            block_s=BLOCK_S,
         )
         if client.find(matches(type="finished")) or any(
             m["is_complete"] for m in client.messages("progress")
         ):
             break
-        await client.silence(5 * ALIGN_SAMPLES / 16000)
+        await client.silence(5 * BLOCK_S)
         await client.stream(spoken[min(given, len(spoken) - 1)])
         turn += 2
-    finished = await listen_until(client, matches(type="finished"), timeout=60)
+    finished = await client.stream_while(matches(type="finished"), timeout=60, block_s=BLOCK_S)
     assert finished["status"] == "completed", finished
     await client.wait_closed()
     return session_id
