@@ -72,7 +72,8 @@ def test_gold_set_scores_order_answers_within_each_question(embedder: SentenceEm
     assert all(len(set(r.labels)) == 4 for r in results)
     right = sum(r.pairs()[0] for r in results)
     total = sum(r.pairs()[1] for r in results)
-    assert right / total >= 0.9, [(r.question[:30], r.labels, r.scores) for r in results]
+    # The target (measured 35/36: the thin slow-query answer above the strong one).
+    assert right / total >= 0.95, [(r.question[:30], r.labels, r.scores) for r in results]
     # Off-topic answers are never scored above any on-topic one of the same question.
     for r in results:
         off_topic = r.scores[r.labels.index(0)]

@@ -68,10 +68,13 @@ def test_agreement_with_the_labels_on_both_halves(results: list[GoldResult]) -> 
     calibration = agreement([r for r in results if r.split == "calibration"])
     held_out = agreement([r for r in results if r.split == "held_out"])
     summary = [(r.question[:40], r.labels, r.scores) for r in results]
-    assert calibration.pairwise >= 0.94 and calibration.spearman >= 0.86, summary
-    # Regression floors, not the issue's targets (0.95, 0.85): measured on the adjudicated labels
-    # of two passes (docs/scoring.md), held-out pairwise 0.929 and Spearman 0.837.
-    assert held_out.pairwise >= 0.92 and held_out.spearman >= 0.83, summary
+    everything = agreement(results)
+    # The issue's targets, on the whole set (adjudicated labels of two passes, docs/scoring.md):
+    # measured 0.961 and 0.861.
+    assert everything.pairwise >= 0.95 and everything.spearman >= 0.85, summary
+    # Regression floors per half: measured calibration 0.972 / 0.884, held-out 0.949 / 0.843.
+    assert calibration.pairwise >= 0.96 and calibration.spearman >= 0.87, summary
+    assert held_out.pairwise >= 0.94 and held_out.spearman >= 0.83, summary
     assert calibration.mae <= 0.55 and held_out.mae <= 0.6, summary
 
 
@@ -105,6 +108,43 @@ def test_gamed_variants_never_score_above_their_source(scorer: Scorer) -> None:
     assert checked.checked >= 4 * 150
     assert checked.raised == [], checked.raised[:10]
     assert checked.shortened_below_adequate == [], checked.shortened
+
+
+def test_a_restatement_scores_below_a_string_of_terms_and_above_off_topic(
+    embedder: SentenceEmbedder,
+) -> None:
+    question = bank_question(
+        "A database query has become slow in production. How do you investigate and fix it?"
+    )
+    restated = (
+        "If a database query has become slow in production, I would investigate why the database "
+        "query is slow in production and then fix the slow query."
+    )
+    terms = "Slow query, EXPLAIN, index, slow query log, N+1, pg_stat_statements, query plan."
+    off_topic = "My favourite animal is the dog because dogs like to play fetch in the park."
+    analysed = analyse(question, restated, embedder)
+    assert analysed.echoes >= 1 and not analysed.engaged
+    restated_score = score_answer(analysed, question.time_limit_s).score
+    terms_score = score_answer(analyse(question, terms, embedder), question.time_limit_s).score
+    off_score = score_answer(analyse(question, off_topic, embedder), question.time_limit_s).score
+    assert off_score < restated_score < terms_score
+    # A claim with a word of its own is not an echo, whatever its closeness to the question.
+    own = analyse(question, "I would look at the slow query log to find the query.", embedder)
+    assert own.echoes == 0 and own.engaged
+
+
+def test_a_point_said_in_the_question_s_words_is_made(embedder: SentenceEmbedder) -> None:
+    """The claim "Plants make their food by photosynthesis" is closer to the question than to
+    the point's statement, yet what it adds to the question is the point; the question alone is
+    not."""
+    question = bank_question("Explain how plants make their food.")
+
+    def photosynthesis(answer: str) -> float:
+        points = analyse(question, answer, embedder).points
+        return next(p.coverage for p in points if p.label == "photosynthesis")
+
+    assert photosynthesis("Plants make their food by photosynthesis in their leaves.") >= 0.5
+    assert photosynthesis("Plants make their food in a way that I will explain.") == 0.0
 
 
 def test_idempotency_example_from_the_issue(scorer: Scorer) -> None:

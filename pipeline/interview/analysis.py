@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
+import snowballstemmer
 
 from pipeline.engine import Question
 from pipeline.interview import vocabulary as v
@@ -53,6 +54,9 @@ POINT_RANGE = {
 }
 POINT_OVER_QUESTION = 0.10  # a claim counts for a point only if it is closer to it than to the
 # question, by this much: a claim that is mostly the question restated shows nothing
+BEYOND_QUESTION = 0.60  # ... or if what it says beyond the question (its vector less its part
+# along the question) is this close to what the point says beyond it: "Plants make their food by
+# photosynthesis" answers in the question's words and is still the point
 TOPIC = 0.35  # a claim this close to the question (and short of an echo) engages with it:
 # above generic talk ("communication is key", "it depends") on the gold set's questions
 WRONG_THRESHOLD = 0.70  # cosine of a claim with a known wrong statement to flag it
@@ -208,6 +212,7 @@ class AnswerAnalysis:
     outcome: str = ""  # the story's claim of how it ended (verbatim), or ""
     on_topic_claims: int = 0  # claims about the question that do not merely restate it
     topicality: float = 0.0  # cosine of the claim closest to the question
+    echoes: int = 0  # claims made of the question's own words
 
     @property
     def specificity(self) -> float:
@@ -293,6 +298,7 @@ class Claim:
     claim: bool  # says something, rather than listing terms
     story: bool  # tells what happened (past tense, no habit words)
     reflection: bool = False  # what the candidate took from it ("since then I...")
+    echo: bool = False  # says nothing the question does not: every word of it is the question's
 
 
 def claims_of(answer: str) -> list[Claim]:
@@ -313,6 +319,27 @@ def claims_of(answer: str) -> list[Claim]:
         seen.add(unit.text)
         out.append(unit)
     return out
+
+
+def _mark_echoes(units: list[Claim], question: str) -> list[Claim]:
+    """Mark the claims made of the question's own words ("I would investigate why the query is
+    slow and fix the slow query"): whatever their cosine, they add nothing to it."""
+    asked = _content_stems(question)
+    return [
+        replace(u, echo=True) if u.claim and _content_stems(u.text) <= asked else u for u in units
+    ]
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()  # a stemmer keeps state between words; reports score in threads
+
+
+def _content_stems(text: str) -> frozenset[str]:
+    content = [
+        w.strip("'.") for w in v.words(text) if w not in v.FUNCTION_WORDS and w not in _STOPWORDS
+    ]
+    with _STEMMER_LOCK:
+        return frozenset(_STEMMER.stemWords(content))
 
 
 def _not_claim(c: Claim) -> Claim:
@@ -364,7 +391,7 @@ def analyse(question: Question, answer: str, embedder: Embedder) -> AnswerAnalys
     style = question_style(question)
     lowered = answer.lower()
     tokens = v.words(answer)
-    units = claims_of(answer)
+    units = _mark_echoes(claims_of(answer), question.text)
     points = criteria_for(question)
     refs = _references(question, points, embedder)
     vectors = _embed_answer(units, embedder)
@@ -410,6 +437,7 @@ def analyse(question: Question, answer: str, embedder: Embedder) -> AnswerAnalys
         outcome=next((u.text for u in told[1:] if _ends(u.text)), ""),
         on_topic_claims=_on_topic(units, vectors, q),
         topicality=_topicality(units, vectors, q),
+        echoes=sum(1 for u in units if u.echo),
     )
     return _with_gaps(analysis)
 
@@ -419,7 +447,11 @@ def _story(units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray) -> list[
     if unit_vectors.shape[1:] != q.shape:
         return []
     to_question = unit_vectors @ q
-    told = [u for u, sim in zip(units, to_question, strict=True) if u.story and sim < ECHO]
+    told = [
+        u
+        for u, sim in zip(units, to_question, strict=True)
+        if u.story and not u.echo and sim < ECHO
+    ]
     # Clauses repeat parts of their sentence: keep the pieces, not the whole and its parts.
     return [u for u in told if not any(u.text != o.text and o.text in u.text for o in told)]
 
@@ -438,7 +470,9 @@ def _on_topic(units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray) -> in
         return 0
     to_question = unit_vectors @ q
     return sum(
-        1 for u, sim in zip(units, to_question, strict=True) if u.claim and TOPIC <= sim < ECHO
+        1
+        for u, sim in zip(units, to_question, strict=True)
+        if u.claim and not u.echo and TOPIC <= sim < ECHO
     )
 
 
@@ -507,7 +541,7 @@ def _match_points(
     usable = [
         i
         for i, u in enumerate(units)
-        if u.claim and (style != "behavioral" or u.story or u.reflection)
+        if u.claim and not u.echo and (style != "behavioral" or u.story or u.reflection)
     ]
     if unit_vectors.shape[1:] != q.shape:
         usable = []
@@ -516,6 +550,7 @@ def _match_points(
     sims = unit_vectors[usable] @ refs.T if usable else np.zeros((0, len(refs)), np.float32)
     spans = _spans(points)
     sims = _number_guard(question, sims, claims, points, spans)
+    residual = np.where(sims < -0.5, -1.0, _beyond_question(unit_vectors[usable], refs))
     to_question = sims[:, 0]
     right_cols = [
         c for point, (m, _) in zip(points, spans, strict=True) if not point.bare for c in m
@@ -536,8 +571,11 @@ def _match_points(
             matches.append(PointMatch(point.label, point.weight, 0.0, baseline, 0.0, "", ""))
             continue
         to_point = sims[:, meaning].max(axis=1)
-        # A claim closer to the question than to the point only restates the question.
-        said = np.where(to_point - to_question >= POINT_OVER_QUESTION, to_point, -1.0)
+        # A claim closer to the question than to the point only restates the question, unless
+        # what it adds to the question is the point.
+        beyond = residual[:, meaning].max(axis=1)
+        shows = (to_point - to_question >= POINT_OVER_QUESTION) | (beyond >= BEYOND_QUESTION)
+        said = np.where(shows, to_point, -1.0)
         best = int(np.argmax(said))
         sim = round(float(said[best]), 4)
         coverage = scale * float(np.clip((sim - threshold) / (full - threshold), 0.0, 1.0))
@@ -569,6 +607,20 @@ def _match_points(
             )
         )
     return tuple(matches)
+
+
+def _beyond_question(claim_vectors: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """Cosine of each claim with each reference, both less their component along the question
+    (refs[0]): how well what a claim adds to the question matches what a statement adds."""
+    q = refs[0]
+
+    def rest(vectors: np.ndarray) -> np.ndarray:
+        left = vectors - np.outer(vectors @ q, q)
+        return left / np.maximum(np.linalg.norm(left, axis=1, keepdims=True), 1e-6)
+
+    if not len(claim_vectors):
+        return np.zeros((0, len(refs)), np.float32)
+    return np.round(rest(claim_vectors) @ rest(refs).T, 4)
 
 
 _NEGATION = re.compile(r"\b(?:no|not|never|none|nothing|without|cannot)\b|n't\b")

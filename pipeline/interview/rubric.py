@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pipeline.engine import Feedback
 from pipeline.interview.analysis import AnswerAnalysis
 
-RUBRIC_VERSION = "2026.12-substance-1"
+RUBRIC_VERSION = "2026.12-substance-2"
 
 # Questions with key points (every bank question): the score is the substance (analysis.py): the
 # weighted share of key points made, judged by meaning, and for a behavioural question also the
@@ -19,7 +19,8 @@ RUBRIC_VERSION = "2026.12-substance-1"
 # length beyond "enough to judge", not vocabulary, not buzzwords, not the question's own words.
 # Calibration of the thresholds and the gold set: docs/scoring.md.
 SUBSTANCE_FLOOR = 0.25  # engages with the question (beyond restating it), but no point made
-NOTHING_SAID = 0.08  # only the question restated, or strings of terms
+NOTHING_SAID = 0.08  # strings of terms, nothing else
+RESTATED = 0.06  # only the question restated (with strings of terms or not): a dodge
 SUBSTANCE_SPAN = 0.70  # every point made: 95
 ENOUGH_WORDS = 8  # fewer words than this are too few to judge; more earn nothing
 CONTRADICTION_PENALTY = 0.12  # per key point contradicted, at most two
@@ -95,7 +96,7 @@ def score_answer(a: AnswerAnalysis, time_limit_s: int) -> AnswerScore:
             substance = STORY_SHARE * a.story_quality + (1 - STORY_SHARE) * a.structure
         else:
             substance = a.structure
-    floor = SUBSTANCE_FLOOR if a.engaged else NOTHING_SAID
+    floor = SUBSTANCE_FLOOR if a.engaged else RESTATED if a.echoes else NOTHING_SAID
     raw = (floor + SUBSTANCE_SPAN * substance) * components["length"]
     raw -= CONTRADICTION_PENALTY * min(len(a.contradictions), 2)
     if a.engaged:  # wrong is worse than vague, but still more than saying nothing
