@@ -15,7 +15,7 @@ import pytest
 
 from models.embedding import SentenceEmbedder
 from pipeline.engine import Question
-from pipeline.interview.analysis import analyse
+from pipeline.interview.analysis import _mark_echoes, analyse, claims_of
 from pipeline.interview.rubric import score_answer
 from tests.bench_scoring import (
     ADEQUATE,
@@ -131,6 +131,20 @@ def test_a_restatement_scores_below_a_string_of_terms_and_above_off_topic(
     # A claim with a word of its own is not an echo, whatever its closeness to the question.
     own = analyse(question, "I would look at the slow query log to find the query.", embedder)
     assert own.echoes == 0 and own.engaged
+
+
+def test_echoes_are_claims_in_the_question_s_own_words_unless_it_asks_yes_or_no() -> None:
+    def echoes(question: str, answer: str) -> list[str]:
+        return [u.text for u in _mark_echoes(claims_of(answer), question) if u.echo]
+
+    slow = "A database query has become slow in production. How do you investigate and fix it?"
+    # Inflections count as the same word (Snowball stems): "investigating", "fixed".
+    assert echoes(slow, "I investigated why the query was slow and then fixed the query.") != []
+    assert echoes(slow, "I would look at the slow query log to find the query.") == []
+    assert echoes(slow, "Slow query, database, production, fix.") == []  # no claim: no echo
+    # A yes/no question is answered by a statement in its own words.
+    assert echoes("Have you worked with Kafka?", "I have worked with Kafka.") == []
+    assert echoes("Tell me whether you worked with Kafka.", "I have worked with Kafka.") != []
 
 
 def test_a_point_said_in_the_question_s_words_is_made(embedder: SentenceEmbedder) -> None:

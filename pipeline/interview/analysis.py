@@ -323,13 +323,22 @@ def claims_of(answer: str) -> list[Claim]:
 
 def _mark_echoes(units: list[Claim], question: str) -> list[Claim]:
     """Mark the claims made of the question's own words ("I would investigate why the query is
-    slow and fix the slow query"): whatever their cosine, they add nothing to it."""
+    slow and fix the slow query"): whatever their cosine, they add nothing to it. Except for a
+    yes/no question, which a statement in its own words answers ("Have you used Kafka?" "I have
+    used Kafka.")."""
+    if _YES_NO.match(question):
+        return units
     asked = _content_stems(question)
     return [
         replace(u, echo=True) if u.claim and _content_stems(u.text) <= asked else u for u in units
     ]
 
 
+_YES_NO = re.compile(
+    r"\s*(?:is|are|was|were|do|does|did|have|has|had|can|could|will|would|should)\b"
+    r"(?!.*\b(?:what|how|why|when|where|which|who)\b)",
+    re.IGNORECASE | re.DOTALL,
+)
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()  # a stemmer keeps state between words; reports score in threads
 
