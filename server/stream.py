@@ -280,6 +280,19 @@ async def _sent(sending: Awaitable[None]) -> None:
         raise WebSocketDisconnect(1006) from exc
 
 
+# Compare and delete in one step: a reconnect may set its own id between a GET and a DEL of
+# the closing socket's, and the new socket would then find itself superseded.
+_RELEASE_OWNER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+async def release_owner(redis: Redis, session_id: str, conn_id: str) -> bool:
+    """Drop this socket's claim on the session's stream, if it still holds it."""
+    return bool(await redis.eval(_RELEASE_OWNER, 1, keys.session_stream_owner(session_id), conn_id))
+
+
 class OwnedTurnLog:
     """Appends turns only while this socket owns the session (another process may have taken
     it over: the owner key in Redis says who streams it now)."""
@@ -553,8 +566,7 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
         if observers is not None:
             await observers.close()
         runtime.release(session_id, conn)
-        if await redis.get(keys.session_stream_owner(session_id)) == conn.id:
-            await redis.delete(keys.session_stream_owner(session_id))
+        await release_owner(redis, session_id, conn.id)
 
 
 async def stream_endpoint(ws: WebSocket) -> None:

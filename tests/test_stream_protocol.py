@@ -10,10 +10,10 @@ import pytest
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server import audit
+from server import audit, keys
 from server.sessions import SessionStore
 from server.store import Redis
-from server.stream import RedactTokens, StreamClosed, _parse
+from server.stream import RedactTokens, StreamClosed, _parse, release_owner
 from tests.conftest import piper_speech
 from tests.stream_client import (
     LiveServer,
@@ -115,6 +115,17 @@ async def test_a_second_socket_takes_over(server: LiveServer, redis: Redis) -> N
     assert await refused(old) == (4000, "superseded")
     await new.wait_for(lambda m: m["type"] == "ready")
     await new.close()
+
+
+async def test_a_closing_socket_leaves_a_newer_socket_s_claim_alone(redis: Redis) -> None:
+    # The fuzz suite caught it: a socket closing (4400) released the owner key after a reconnect
+    # had set its own, and the reconnect's next turn was refused as superseded (4000).
+    owner = keys.session_stream_owner("p-release")
+    await redis.set(owner, "newer")
+    assert not await release_owner(redis, "p-release", "older")
+    assert await redis.get(owner) == "newer"
+    assert await release_owner(redis, "p-release", "newer")
+    assert await redis.get(owner) is None
 
 
 async def test_a_chat_hello_sent_just_after_connecting_keeps_the_greeting_silent(
