@@ -1,14 +1,14 @@
 """One session's voice loop: candidate audio in, interviewer turns out, with patience and repair.
 
 Stages, in order: `audio.input.AudioInput` (decode, 16 kHz, 512-sample frames) -> speech
-probability -> `SpeechDetector` (start/stop) -> the open `CandidateTurn` (audio cut into segments at
-pauses, each transcribed once, and partials for captions, see `committed.py`) -> on a stop, a
+probability -> `SpeechDetector` (start/stop) -> the open `CandidateTurn` (audio cut into segments
+at pauses, each transcribed once, and partials for captions, see `committed.py`) -> on a stop, a
 speculative reply: transcript of the open segment, engine, first sentence's audio, all while the
-candidate is silent -> when `TurnPolicy` says the answer is over (patience ran out, a spoken closing, the time
-limit) or the candidate sent `answer_done`, commit the turn and speak the reply paced at real
-time. New speech before the commit cancels the speculation and extends the same turn; new speech
-soon after the reply began is a repair (the reply is dropped and the answer goes on); later
-speech during the interviewer's audio is a barge-in.
+candidate is silent -> when `TurnPolicy` says the answer is over (patience ran out, a spoken
+closing, the time limit) or the candidate sent `answer_done`, commit the turn and speak the reply
+paced at real time. New speech before the commit cancels the speculation and extends the same turn;
+new speech soon after the reply began is a repair (the reply is dropped and the answer goes on);
+later speech during the interviewer's audio is a barge-in.
 
 Everything the loop keeps between turns is the stored transcript, so a new loop over the same
 session (a reconnect, another process) picks up where the last one stopped.

@@ -1,19 +1,19 @@
 """One shared Whisper for every session: finals first and batched, partials only when free.
 
-All sessions of a process submit here. A single worker runs one model call at a time on a
-dedicated thread (CTranslate2 already uses every thread it was given). Three kinds of work, in
-this order: urgent finals (a turn that has ended: somebody waits for the reply), tentative finals
-(a pass over the audio up to a pause: the answer may go on, and the pass is not wasted if it
-does, see the voice loop; `promote` makes one urgent when the turn ends while it waits), then
-partials. The finals of one encoder window waiting together (several sessions ending at once, or
-queued behind a running call) are decoded in ONE CTranslate2 call (`WhisperASR.transcribe_batch`), each caller getting its own
-words; a final that would run alone waits at most `gather_s` (a few ms) for company. Partials
+All sessions of a process submit here. A single worker runs one model call at a time on a dedicated
+thread (CTranslate2 already uses every thread it was given). Three kinds of work, in this order:
+urgent finals (a turn that has ended: somebody waits for the reply), tentative finals (a pass over
+the audio up to a pause: the answer may go on, and the pass is not wasted if it does, see the voice
+loop; `promote` makes one urgent when the turn ends while it waits), then partials. The finals of
+one encoder window waiting together (several sessions ending at once, or queued behind a running
+call) are decoded in ONE CTranslate2 call (`WhisperASR.transcribe_batch`), each caller getting its
+own words; a final that would run alone waits at most `gather_s` (a few ms) for company. Partials
 run one at a time, only when no final waits and only with headroom: while Whisper was busy more
 than `partial_duty` of the last few seconds, partials wait (so under load they thin out, evenly
 between sessions, and leave the CPU to finals, the VAD, the speaker checks and the voice); a
-session's partial is dropped when it already has one waiting or running. A caller that
-stops waiting (cancelled) leaves the queue; one cancelled while its batch runs leaves the others
-their results.
+session's partial is dropped when it already has one waiting or running. A caller that stops
+waiting (cancelled) leaves the queue; one cancelled while its batch runs leaves the others their
+results.
 """
 
 from __future__ import annotations
