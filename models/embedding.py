@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +63,28 @@ def _package_version() -> str:
     return version(PACKAGE)
 
 
-@lru_cache(maxsize=4)
+_shared: dict[str, SentenceEmbedder] = {}
+_shared_lock = threading.Lock()
+
+
 def shared_embedder(path: str = "") -> SentenceEmbedder:
-    """One embedder per model path per process, shared by the registry and the scorer."""
-    return SentenceEmbedder(path)
+    """One embedder per model directory per process, shared by the registry and the scorer.
+
+    Keyed by the resolved directory, so `shared_embedder()`, `shared_embedder("")` and the
+    packaged model's own path are one instance; the lock keeps two threads loading it at once
+    (the registry's preload and a first report) from making two copies. The packaged model
+    named by its path is still the packaged model: same version string, whichever came first."""
+    key = str(Path(path or _packaged_path()).resolve())
+    with _shared_lock:
+        embedder = _shared.get(key)
+        if embedder is None:
+            packaged = not path or key == _packaged_key()
+            embedder = _shared[key] = SentenceEmbedder("" if packaged else path)
+        return embedder
+
+
+def _packaged_key() -> str:
+    try:
+        return str(Path(_packaged_path()).resolve())
+    except ModelNotFoundError:
+        return ""
