@@ -24,7 +24,8 @@ class Question:
     skill: str | None = None
     source: str = "custom"  # custom | bank | cv | jd
     style: str = "behavioral"  # behavioral | technical: which answer structure is expected
-    key_points: tuple[str, ...] = ()  # what a strong answer covers (bank questions)
+    key_points: tuple[str, ...] = ()  # what a strong answer covers (bank or tenant questions)
+    ideal_answer: str = ""  # the tenant's model answer, if it wrote one
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ class InterviewPlan:
 
 
 @dataclass(frozen=True)
+class CustomQuestionSpec:
+    """A tenant's own question as the plan gets it: asked first, scored on what the tenant says a
+    good answer covers (its key points, its ideal answer) or else on what the question asks for."""
+
+    text: str
+    time_limit_s: int = 120
+    skill: str | None = None  # one of the interview's skills: named by the tenant or assigned
+    key_points: tuple[str, ...] = ()
+    ideal_answer: str = ""
+
+
+@dataclass(frozen=True)
 class PlanSpec:
     """What a plan is built from: the interview resource plus the session's own inputs."""
 
@@ -54,7 +67,7 @@ class PlanSpec:
     grade: str | None = None  # K-12: "Grade 7", "7", "K"... picks the grade band's questions
     round: str | None = None  # screening | technical | final, or the caller's own words
     skills: tuple[tuple[str, str], ...] = ()  # (name, description)
-    questions: tuple[tuple[str, int], ...] = ()  # custom (question, time_limit_s), asked first
+    questions: tuple[CustomQuestionSpec, ...] = ()  # the tenant's own, asked first
     max_questions: int = 8
     duration_minutes: int | None = None
     focus_areas: tuple[str, ...] = ()

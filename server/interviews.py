@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -17,7 +19,9 @@ from pydantic import (
     field_validator,
 )
 
-from pipeline.engine import PlanSpec
+from pipeline.engine import CustomQuestionSpec, PlanSpec
+from pipeline.interview.analysis import Embedder
+from pipeline.interview.skills import closest_skills, question_text
 from pipeline.personas import PERSONAS
 from server import keys
 from server.catalogue import TRACK_IDS
@@ -73,6 +77,12 @@ class Skill(BaseModel):
     description: str = Field("", max_length=1000)
 
 
+KeyPointText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)
+]
+MAX_KEY_POINTS = 8
+
+
 class CustomQuestion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: Annotated[
@@ -80,6 +90,58 @@ class CustomQuestion(BaseModel):
     ]
     time_limit_s: int = Field(120, ge=60, le=240, description="answer time, 1 to 4 minutes")
     answer: Literal["audio", "text"] = "audio"
+    skill: ShortText | None = Field(
+        None,
+        description="the interview skill this question assesses (one of `skills`, by name); "
+        "unset: the server links it to the closest skill by meaning and says so in "
+        "`skill_source`",
+    )
+    skill_source: Literal["tenant", "assigned"] | None = Field(
+        None,
+        description="set by the server: `tenant` when you named the skill, `assigned` when the "
+        "server chose the closest by meaning (re-chosen whenever the interview changes); null "
+        "when the interview has no skills",
+    )
+    key_points: list[KeyPointText] = Field(
+        default_factory=list,
+        max_length=MAX_KEY_POINTS,
+        description="what a good answer covers, as short statements (up to 8): the answer is "
+        "scored on how many it makes, by meaning, and follow-ups and feedback name the missing "
+        "ones",
+    )
+    ideal_answer: str | None = Field(
+        None,
+        max_length=3000,
+        description="a model answer: scored against like key points (its sentences are the "
+        "points when `key_points` is empty), and a reference for what is on topic",
+    )
+
+
+def check_question_skills(
+    questions: list[CustomQuestion], skills: list[Skill] | None
+) -> list[CustomQuestion]:
+    """A question's named skill is one of the interview's (matched without case, kept as the
+    skill is spelt). A skill the server assigned that the interview no longer has is dropped, to
+    be assigned again when the interview is stored (`link_skills`)."""
+    if skills is None:  # skills invalid: their own error says why
+        return questions
+    names = {s.name.lower(): s.name for s in skills}
+    checked: list[CustomQuestion] = []
+    for n, q in enumerate(questions):
+        if q.skill is None or q.skill.lower() not in names:
+            if q.skill is not None and q.skill_source != "assigned":
+                known = ", ".join(s.name for s in skills) or "none (the interview has no skills)"
+                raise ValueError(
+                    f"questions[{n}].skill {q.skill!r} is not one of the interview's skills: "
+                    f"{known}"
+                )
+            checked.append(q.model_copy(update={"skill": None, "skill_source": None}))
+            continue
+        source = q.skill_source or "tenant"
+        checked.append(
+            q.model_copy(update={"skill": names[q.skill.lower()], "skill_source": source})
+        )
+    return checked
 
 
 # Customer-set weights must sum to 1 within this (floats such as 0.1 + 0.2 are not exact).
@@ -174,6 +236,13 @@ class InterviewFields(BaseModel):
         "unset: the rubric's default (skills share 0.6, the two general ones 0.2 each)",
     )
 
+    @field_validator("questions")
+    @classmethod
+    def _skills_are_the_interviews(
+        cls, questions: list[CustomQuestion], info: ValidationInfo
+    ) -> list[CustomQuestion]:
+        return check_question_skills(questions, info.data.get("skills"))
+
     @field_validator("competency_weights")
     @classmethod
     def _weights_fit_the_competencies(
@@ -206,7 +275,16 @@ class StoredInterview(InterviewFields):
             grade=grade,
             round=self.round,
             skills=tuple((s.name, s.description) for s in self.skills),
-            questions=tuple((q.question, q.time_limit_s) for q in self.questions),
+            questions=tuple(
+                CustomQuestionSpec(
+                    q.question,
+                    q.time_limit_s,
+                    q.skill,
+                    tuple(q.key_points),
+                    q.ideal_answer or "",
+                )
+                for q in self.questions
+            ),
             max_questions=self.max_questions,
             duration_minutes=self.duration_minutes,
             focus_areas=tuple(self.focus_areas),
@@ -224,7 +302,30 @@ def new_interview_id() -> str:
     return "int_" + secrets.token_hex(8)
 
 
-async def create(redis: Redis, tenant_id: str, fields: InterviewFields) -> StoredInterview:
+async def link_skills(fields: InterviewFields, embedder: Callable[[], Embedder]) -> InterviewFields:
+    """Each question without a skill of the tenant's gets the interview skill closest to it in
+    meaning (`skill_source: assigned`); with no skills, none."""
+    unlinked = [
+        n for n, q in enumerate(fields.questions) if q.skill is None or q.skill_source == "assigned"
+    ]
+    if not unlinked or not fields.skills:
+        return fields
+    texts = [
+        question_text(q.question, q.key_points, q.ideal_answer or "")
+        for q in (fields.questions[n] for n in unlinked)
+    ]
+    skills = [(s.name, s.description) for s in fields.skills]
+    chosen = await asyncio.to_thread(lambda: closest_skills(texts, skills, embedder()))
+    questions = list(fields.questions)
+    for n, skill in zip(unlinked, chosen, strict=True):
+        questions[n] = questions[n].model_copy(update={"skill": skill, "skill_source": "assigned"})
+    return fields.model_copy(update={"questions": questions})
+
+
+async def create(
+    redis: Redis, tenant_id: str, fields: InterviewFields, embedder: Callable[[], Embedder]
+) -> StoredInterview:
+    fields = await link_skills(fields, embedder)
     now = time.time()
     interview = StoredInterview(
         **fields.model_dump(),
@@ -267,8 +368,12 @@ async def page(
 
 
 async def replace(
-    redis: Redis, interview: StoredInterview, fields: InterviewFields
+    redis: Redis,
+    interview: StoredInterview,
+    fields: InterviewFields,
+    embedder: Callable[[], Embedder],
 ) -> StoredInterview:
+    fields = await link_skills(fields, embedder)
     updated = StoredInterview(
         **fields.model_dump(),
         id=interview.id,

@@ -57,11 +57,17 @@ def test_the_documented_request_creates_a_native_interview(api: Api) -> None:
     assert native["skills"] == [
         {"name": "React", "description": "Must be proficient in React Context API"}
     ]
+    # micro1's questions carry no skill nor key points: the server links each to the closest
+    # skill by meaning (here the only one) and says so.
     assert native["questions"] == [
         {
             "question": "What are your strengths and weaknesses?",
             "time_limit_s": 120,
             "answer": "audio",
+            "skill": "React",
+            "skill_source": "assigned",
+            "key_points": [],
+            "ideal_answer": None,
         }
     ]
     assert native["language"] == "en" and native["invite_sessions"] > 0

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from pipeline.engine import PlanSpec
+from pipeline.engine import CustomQuestionSpec, PlanSpec
 from pipeline.interview.bank import BANK, GRADE_BANDS
 from pipeline.interview.planning import (
     SCREENING_MAX_QUESTIONS,
@@ -40,7 +40,12 @@ TRACKS = [
 
 
 def test_custom_questions_come_first_in_order_with_their_limits() -> None:
-    spec = PlanSpec(questions=(("Why this role?", 60), ("What are you proud of?", 240)))
+    spec = PlanSpec(
+        questions=(
+            CustomQuestionSpec("Why this role?", 60),
+            CustomQuestionSpec("What are you proud of?", 240),
+        )
+    )
     plan = build_plan(spec)
     assert [(q.text, q.time_limit_s, q.source) for q in plan.questions[:2]] == [
         ("Why this role?", 60, "custom"),
@@ -84,7 +89,9 @@ def test_max_questions_and_duration_cap_the_plan() -> None:
     assert len(short.questions) == 2
     # A single long custom question is still asked.
     one = build_plan(
-        PlanSpec(questions=(("Walk me through your career.", 900),), duration_minutes=5)
+        PlanSpec(
+            questions=(CustomQuestionSpec("Walk me through your career.", 900),), duration_minutes=5
+        )
     )
     assert len(one.questions) == 1
 
@@ -184,9 +191,9 @@ def test_a_screening_round_asks_fewer_questions_motivation_and_behaviour_first()
     assert "payments infrastructure" in first.text and first.skill == "Motivation"
     assert second.style == "behavioral" and second.source == "bank"
     # Custom questions are never cut by the round's cap.
-    custom = tuple((f"Custom question {n}?", 60) for n in range(6))
+    custom = tuple(CustomQuestionSpec(f"Custom question {n}?", 60) for n in range(6))
     many = build_plan(dataclasses.replace(base, round="screening", questions=custom))
-    assert [q.text for q in many.questions] == [t for t, _ in custom]
+    assert [q.text for q in many.questions] == [c.text for c in custom]
     # Without a company: why this role.
     plain = build_plan(PlanSpec(type="behavioral", round="Recruiter screen"))
     assert plain.questions[0].text.startswith("What draws you to this role")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.engine import Question
-from pipeline.interview.keypoints import KeyPoint, bare, point
+from pipeline.interview.keypoints import KeyPoint, bare, from_ideal_answer, point
 
 ANY_LEVEL: tuple[str, ...] = ()
 GRADE_BANDS: tuple[str, ...] = ("k-2", "3-5", "6-8", "9-12")
@@ -1313,6 +1313,23 @@ _CRITERIA = {q.text.lower(): q.criteria for q in BANK}
 
 def criteria_for(question: Question) -> tuple[KeyPoint, ...]:
     """The question's key points in full: the bank's, where it is a bank question with the same
-    key points; otherwise each label alone."""
+    key points; otherwise each label alone (a tenant's key points are statements); with none, the
+    sentences of the tenant's ideal answer, if it wrote one."""
     known = {k.label: k for k in _CRITERIA.get(question.text.lower(), ())}
-    return tuple(known.get(label) or bare(label) for label in question.key_points)
+    points = tuple(known.get(label) or bare(label) for label in question.key_points)
+    if points or not question.ideal_answer:
+        return points
+    return from_ideal_answer(question.ideal_answer)
+
+
+def scoring_basis(question: Question) -> str:
+    """What an answer to the question is scored against, for a reviewer: the catalogue's key
+    points, the tenant's (or its ideal answer), key points the plan derived (CV, job description,
+    focus areas), or, with none, what the question itself asks for."""
+    if question.key_points:
+        if question.source == "bank" or question.text.lower() in _CRITERIA:
+            return "catalogue_key_points"
+        return "tenant_key_points" if question.source == "custom" else "derived_key_points"
+    if question.ideal_answer:
+        return "tenant_ideal_answer"
+    return "question_structure"

@@ -11,7 +11,11 @@ Question) may carry bare labels, which become key points whose only statement is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+MAX_IDEAL_POINTS = 8  # as many as a tenant may write as key points
+MIN_POINT_WORDS = 3  # a shorter sentence of an ideal answer ("Yes.", "Then:") makes no point
 
 
 @dataclass(frozen=True)
@@ -33,3 +37,11 @@ def point(label: str, *meaning: str, wrong: tuple[str, ...] = (), weight: float 
 
 def bare(label: str) -> KeyPoint:
     return KeyPoint(label, (label,))
+
+
+def from_ideal_answer(text: str) -> tuple[KeyPoint, ...]:
+    """A tenant's model answer as key points: each of its sentences (of at least three words) is
+    a statement a good answer makes, in the tenant's own words, the first eight."""
+    found = [s.strip() for s in re.split(r"(?<=[.!?;])\s+|\n+", text) if s.strip()]
+    points = [s for s in found if len(s.split()) >= MIN_POINT_WORDS]
+    return tuple(bare(s) for s in dict.fromkeys(points))[:MAX_IDEAL_POINTS]

@@ -60,6 +60,7 @@ class _Draft:
     style: str
     key_points: tuple[str, ...] = ()
     time_limit_s: int = 120
+    ideal_answer: str = ""
 
 
 def build_plan(spec: PlanSpec) -> InterviewPlan:
@@ -71,8 +72,16 @@ def build_plan(spec: PlanSpec) -> InterviewPlan:
     kind = "standard" if k12 else round_kind(spec.round)
     company = Company() if k12 else company_of(spec.company_context)
     custom = [
-        _Draft(text, None, "custom", _custom_style(text, style), (), limit)
-        for text, limit in spec.questions
+        _Draft(
+            q.text,
+            q.skill,
+            "custom",
+            custom_style(q.text, "explanation" if k12 else style),
+            q.key_points,
+            q.time_limit_s,
+            q.ideal_answer,
+        )
+        for q in spec.questions
     ]
     skill_drafts = _skill_questions(spec, style, band)
     drafts = list(custom)
@@ -103,6 +112,7 @@ def build_plan(spec: PlanSpec) -> InterviewPlan:
             source=d.source,
             style=d.style,
             key_points=d.key_points,
+            ideal_answer=d.ideal_answer,
         )
         for i, d in enumerate(chosen)
     )
@@ -151,9 +161,41 @@ def _track(spec: PlanSpec) -> str:
     return spec.track or DEFAULT_TRACK.get(spec.type, "behavioral")
 
 
-def _custom_style(text: str, default: str) -> str:
-    lowered = text.lower()
-    return "behavioral" if lowered.startswith(_BEHAVIORAL_OPENERS) else default
+def custom_style(text: str, default: str) -> str:
+    """The answer a tenant's question asks for, from its words: a story of what the candidate did
+    (behavioural: "describe a project where something went wrong... what did you do?"), an
+    approach and its trade-offs (technical: "how would you design..."), or steps and reasoning
+    (explanation: "explain why...", "solve..."). Cues anywhere in the question, not only at its
+    start; none: the interview's default."""
+    lowered = " ".join(text.lower().split())
+    if lowered.startswith(_BEHAVIORAL_OPENERS) or _BEHAVIORAL_CUES.search(lowered):
+        return "behavioral"
+    if _EXPLANATION_CUES.search(lowered):
+        return "explanation"
+    if _APPROACH_CUES.search(lowered):
+        return "technical"
+    return default
+
+
+# A question about the candidate's past: a time, a situation, an example of what they did.
+_BEHAVIORAL_CUES = re.compile(
+    r"\b(?:a time (?:when|where|that|you|in which)|an? (?:time|situation|occasion|moment|"
+    r"project|incident|instance|case|example|decision|mistake|failure|conflict|disagreement) "
+    r"(?:when|where|in which|that you|you)|what did you (?:do|learn|change)|how did you "
+    r"(?:handle|deal|respond|manage|approach|resolve|decide|get|fix|recover)|have you ever|"
+    r"tell (?:me|us) about (?:a|an|one|the last|your (?:biggest|last|most))|"
+    r"walk me through (?:a|an|one) (?:time|situation|project|incident))\b"
+)
+# A question asking for a worked answer and why it holds (a pupil's, or a concept explained).
+_EXPLANATION_CUES = re.compile(
+    r"^(?:explain|why (?:does|do|is|are|did|can)|solve|calculate|work out|what is \d|how many|"
+    r"how much|show (?:me|that|how))\b|\bexplain (?:to|why|how|what)\b"
+)
+# A hypothetical: how the candidate would go about something.
+_APPROACH_CUES = re.compile(
+    r"\b(?:how (?:would|will|should|do|can) you|how you(?:'d| would)|what would you|"
+    r"what steps|design|walk (?:me|us) through how|approach|what is your (?:process|approach))\b"
+)
 
 
 def technologies_in(text: str) -> list[str]:

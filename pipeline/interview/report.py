@@ -15,6 +15,7 @@ from typing import Any
 from models.embedding import shared_embedder
 from pipeline.engine import InterviewPlan, Question, Turn
 from pipeline.interview.analysis import AnswerAnalysis, Embedder, analyse
+from pipeline.interview.bank import scoring_basis
 from pipeline.interview.rubric import RUBRIC_VERSION, AnswerScore, explain, score_answer
 
 LOW_CONFIDENCE_WORDS = 30  # all candidate answers together, below this: nothing to score
@@ -184,6 +185,9 @@ def _question_entry(a: AnsweredQuestion) -> dict[str, Any]:
         "strengths": list(a.score.strengths),
         "improvements": list(a.score.improvements),
         "explanation": explain(a.analysis),
+        # What the score rests on: the tenant's key points (or ideal answer), the catalogue's,
+        # key points derived from the CV or job description, or the question's own structure.
+        "scored_against": scoring_basis(a.question),
         "key_points": [
             {
                 "point": p.label,

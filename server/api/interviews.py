@@ -36,6 +36,10 @@ class InterviewCreated(BaseModel):
         description="the interview's invite link: a page that opens a new session when the "
         "candidate asks for one, while `invite_sessions` allows"
     )
+    questions: list[CustomQuestion] = Field(
+        description="your questions as stored: each with the skill it assesses and whether you "
+        "named it (`skill_source: tenant`) or the server linked it by meaning (`assigned`)"
+    )
 
 
 class Interview(InterviewFields):
@@ -108,8 +112,12 @@ async def _owned(call: Call[Any, Any]) -> StoredInterview:
 
 
 async def create_interview(call: Call[InterviewFields, None]) -> InterviewCreated:
-    stored = await interviews.create(call.redis, call.tenant.tenant_id, call.body)
-    return InterviewCreated(interview_id=stored.id, invite_url=invite_url(call, stored.id))
+    stored = await interviews.create(
+        call.redis, call.tenant.tenant_id, call.body, call.services.models.embedder
+    )
+    return InterviewCreated(
+        interview_id=stored.id, invite_url=invite_url(call, stored.id), questions=stored.questions
+    )
 
 
 async def list_interviews(call: Call[None, PageQuery]) -> InterviewPage:
@@ -141,7 +149,8 @@ async def update_interview(call: Call[InterviewPatch, None]) -> Interview:
         fields = InterviewFields.model_validate(merged)
     except ValidationError as exc:
         raise from_validation(exc) from exc
-    return view(call, await interviews.replace(call.redis, stored, fields))
+    updated = await interviews.replace(call.redis, stored, fields, call.services.models.embedder)
+    return view(call, updated)
 
 
 async def delete_interview(call: Call[None, None]) -> Response:

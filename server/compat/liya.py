@@ -192,7 +192,9 @@ async def _first_turn(call: Call[MockInterviewRequest, None]) -> tuple[SessionRe
     body = call.body.input
     _check_sizes(body)
     tenant = call.tenant
-    interview = await interviews.create(call.redis, tenant.tenant_id, interview_fields(body))
+    interview = await interviews.create(
+        call.redis, tenant.tenant_id, interview_fields(body), call.services.models.embedder
+    )
     create = SessionCreate(
         interview_id=interview.id,
         mode="chat",

@@ -151,7 +151,9 @@ async def create_micro1_interview(
     refused = _unsupported(call.body)
     if refused:
         raise BadRequest("Unsupported option.", fields=refused)
-    stored = await interviews.create(call.redis, call.tenant.tenant_id, native_fields(call.body))
+    stored = await interviews.create(
+        call.redis, call.tenant.tenant_id, native_fields(call.body), call.services.models.embedder
+    )
     return CreateInterviewResponse(
         data=InterviewData(interview_id=stored.id, invite_url=invite_url(call, stored.id))
     )
