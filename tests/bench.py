@@ -1,7 +1,10 @@
 """`make bench`: speed and memory, printed as markdown tables and written to BENCHMARKS.md.
 
-Each section is a function returning a `Section`; add yours to `SECTIONS`. Figures depend on
-what else the machine is doing: run it on an idle box for numbers worth quoting.
+Each section is a function returning a `Section`, listed in `SECTIONS` under its name, and
+declared in `tests/bench_sections.py` with the sources its figures depend on. Each is written to
+BENCHMARKS.md as soon as it is measured, stamped (commit, date, machine, wall time); the others
+stay as they are. Figures depend on what else the machine is doing: run it on an idle box for
+numbers worth quoting.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -28,7 +30,7 @@ from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
 from pipeline.voice.transcriber import transcribe_windowed
 from server.store import EmbeddedValkey
-from tests import bench_integrity, bench_scoring
+from tests import bench_integrity, bench_scoring, bench_sections
 from tests.conftest import piper_speech
 from tests.stream_client import StreamClient, create_session, free_port, matches, speech_end
 
@@ -349,40 +351,41 @@ def phone_section(models: ModelRegistry) -> Section:
     return phone_quality.phone_section(models)
 
 
-SECTIONS: list[Callable[[ModelRegistry], Section]] = [
-    realspeech_section,  # the headline: real recorded speech with real pauses
-    long_answers_section,
-    phone_section,
-    asr_section,
-    voice_section,
-    scoring_section,
-    integrity_section,
-]
+# By name, in the file's order (`bench_sections.DECLARED` declares each one's sources).
+SECTIONS: dict[str, Callable[[ModelRegistry], Section]] = {
+    "realspeech": realspeech_section,  # the headline: real recorded speech with real pauses
+    "long_answers": long_answers_section,
+    "phone": phone_section,
+    "asr": asr_section,
+    "voice": voice_section,
+    "scoring": scoring_section,
+    "integrity": integrity_section,
+}
+assert tuple(SECTIONS) == bench_sections.NAMES, "declare each section in tests/bench_sections.py"
 
 
 def main() -> None:
-    """`python -m tests.bench [section ...]`: only the named sections (asr, realspeech,
-    long_answers, phone, voice, scoring, integrity), printed and not written to BENCHMARKS.md."""
-    chosen = [make for make in SECTIONS if make.__name__.removesuffix("_section") in sys.argv[1:]]
-    started = time.monotonic()
+    """`python -m tests.bench [section ...]`: every section, or only those named; each is
+    printed, then written to BENCHMARKS.md in place, stamped, the others left as they are."""
+    names = sys.argv[1:] or list(SECTIONS)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        sys.exit(f"unknown section(s) {', '.join(unknown)}; the sections: {', '.join(SECTIONS)}")
+    command = bench_sections.rerun_command(sys.argv[1:])
     models = ModelRegistry()
     models.load_all()
-    parts = [
-        "# Benchmarks",
-        "",
-        f"`make bench` on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{time.strftime('%Y-%m-%d')}. Regenerate with `make bench`.",
-        "",
-    ]
-    for make in chosen or SECTIONS:
-        section = make(models)
+    for name in SECTIONS:
+        if name not in names:
+            continue
+        run = bench_sections.Run.start(bench_sections.BY_NAME[name], command)
+        started = time.monotonic()
+        section = SECTIONS[name](models)
+        run.wall_s = time.monotonic() - started
         print(section.markdown(), flush=True)
-        parts.append(section.markdown())
-    if chosen:
-        return
-    parts.append(f"_Whole run: {(time.monotonic() - started) / 60:.1f} min._\n")
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(parts))
-    print(f"wrote {ROOT / 'BENCHMARKS.md'}")
+        bench_sections.write_section(
+            name, bench_sections.section_block(name, section.markdown(), run)
+        )
+        print(f"wrote section {name} to {bench_sections.BENCHMARKS}", flush=True)
 
 
 if __name__ == "__main__":
