@@ -339,7 +339,10 @@ class VoiceLoop:
         """Frames from `preroll_ms` before the onset: the audio that decided the start (a
         barge-in's first syllables) belongs to the turn."""
         since = onset_s - self.config.vad.preroll_ms / 1000
-        return [frame for frame, end_s in self._recent if end_s > since]
+        # Half a frame of margin: frame ends and the onset lie on one grid, and a frame ending
+        # exactly at `since` fell on either side by float rounding (about 1 start in 10), so
+        # the same answer's first segment began a frame apart and Whisper heard it differently.
+        return [frame for frame, end_s in self._recent if end_s > since + FRAME_S / 2]
 
     async def _on_frame(self, frame: np.ndarray, end_s: float) -> None:
         probability = self.vad.probability(frame)
