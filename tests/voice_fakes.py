@@ -9,7 +9,6 @@ runs back as words with exact times, and garbles a word cut by the clip's end, a
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,12 +120,21 @@ class ScriptedVad:
 
 
 class SilentSynthesizer:
-    """Half a second of audio a sentence, at once."""
+    """`seconds` of audio a sentence (half a second unless told), at once."""
 
     sample_rate = RATE
 
+    def __init__(self, seconds: float = 0.5) -> None:
+        self.samples = int(seconds * RATE)
+
     async def synthesize(self, text: str) -> np.ndarray:
-        return np.zeros(RATE // 2, np.int16)
+        return np.zeros(self.samples, np.int16)
+
+
+def _now() -> float:
+    """The event loop's clock: `time.monotonic()` on a normal loop, virtual time on
+    tests/virtual_time.py's."""
+    return asyncio.get_running_loop().time()
 
 
 class RecordingTransport:
@@ -136,11 +144,11 @@ class RecordingTransport:
         self.changed = asyncio.Event()
 
     async def send_message(self, message: ServerMessage) -> None:
-        self.messages.append((time.monotonic(), to_wire(message)))
+        self.messages.append((_now(), to_wire(message)))
         self.changed.set()
 
     async def send_audio(self, pcm: bytes) -> None:
-        self.audio_frames.append(time.monotonic())
+        self.audio_frames.append(_now())
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [m for _, m in self.messages if m["type"] == kind]
@@ -152,14 +160,14 @@ class RecordingTransport:
         return None
 
     async def wait_for(self, kind: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+        deadline = _now() + timeout
         seen = 0
         while True:
             for _, m in self.messages[seen:]:
                 if m["type"] == kind and all(m.get(k) == v for k, v in fields.items()):
                     return m
             seen = len(self.messages)
-            remaining = deadline - time.monotonic()
+            remaining = deadline - _now()
             if remaining <= 0:
                 raise TimeoutError(f"no {kind} {fields} in {timeout} s")
             self.changed.clear()

@@ -17,7 +17,8 @@ FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 
 @dataclass
 class CandidateTurn:
-    """Times are session seconds; `frames` are contiguous from `audio_start_s`."""
+    """Times are on the audio clock (`pipeline.voice.clock`: seconds of audio received), so
+    `frames` are contiguous from `audio_start_s` whatever gaps the input had."""
 
     audio_start_s: float
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
@@ -30,7 +31,7 @@ class CandidateTurn:
     # Set when the end is decided without more silence: `answer_done`, or the hard time limit.
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     end_reason: TurnEnd | None = None
-    end_monotonic: float = 0.0  # when that signal arrived
+    end_wall: float = 0.0  # when that signal arrived (wall clock)
     stored_index: int | None = None  # stored already (a repaired answer replaces it)
     published_until_s: float = 0.0  # voiced audio already given to the observers
     # The closed segments' passes, in order; each commits its words (see `committed.py`).
@@ -52,10 +53,10 @@ class CandidateTurn:
         """First voiced audio to the last."""
         return self.last_voiced_s - self.spans[0][0] if self.spans else 0.0
 
-    def signal_end(self, reason: TurnEnd, at_monotonic: float) -> None:
+    def signal_end(self, reason: TurnEnd, at_wall: float) -> None:
         if self.end_reason is None:
             self.end_reason = reason
-            self.end_monotonic = at_monotonic
+            self.end_wall = at_wall
         self.ended.set()
 
     def audio(self) -> np.ndarray:

@@ -24,6 +24,12 @@ class VadConfig:
     # Audio kept from before a start's onset, so first syllables are not cut (a barge-in is
     # confirmed only after `barge_in_ms` of speech: its onset lies that far back and more).
     preroll_ms: float = 320.0
+    # The end of speech, for the silence that ends a turn, is the last frame at or above this
+    # probability that trails the voiced run without a break, up to `tail_max_ms` past the last
+    # voiced frame: a soft last syllable (Silero hears a trailing-off word at 0.15-0.35) then
+    # counts as speech instead of eating into the patience window.
+    tail_threshold: float = 0.15
+    tail_max_ms: float = 400.0
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,10 @@ class SpeechDetector:
         self._onset_s: float | None = None
         self._silence_s = 0.0  # silence while speaking
         self.last_voiced_end_s = 0.0
+        # The end of speech with its soft tail (see `VadConfig.tail_threshold`): what the silence
+        # that ends a turn is measured from.
+        self.speech_end_s = 0.0
+        self._tail_open = False
 
     @property
     def onset_pending(self) -> bool:
@@ -41,6 +45,27 @@ class SpeechDetector:
 
     def update(
         self, probability: float, end_s: float, *, agent_speaking: bool = False
+    ) -> SpeechStarted | SpeechStopped | None:
+        event = self._update(probability, end_s, agent_speaking)
+        self._follow_tail(probability, end_s)
+        return event
+
+    def _follow_tail(self, probability: float, end_s: float) -> None:
+        cfg = self.config
+        if self.speaking and probability >= cfg.stop_threshold:
+            self._tail_open = True
+            self.speech_end_s = end_s
+        elif (
+            self._tail_open
+            and probability >= cfg.tail_threshold
+            and end_s - self.last_voiced_end_s <= cfg.tail_max_ms / 1000 + 1e-9
+        ):
+            self.speech_end_s = end_s
+        else:
+            self._tail_open = False
+
+    def _update(
+        self, probability: float, end_s: float, agent_speaking: bool
     ) -> SpeechStarted | SpeechStopped | None:
         cfg = self.config
         if not self.speaking:

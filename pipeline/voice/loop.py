@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -36,8 +35,9 @@ from pipeline.conversation import interviewer_turn
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
 from pipeline.personas import get_persona
 from pipeline.voice.candidate import FRAME_S, CandidateTurn
+from pipeline.voice.clock import SessionClock
 from pipeline.voice.committed import Word, on_turn_clock, text_of
-from pipeline.voice.config import FRAME_MS, VoiceConfig
+from pipeline.voice.config import VoiceConfig
 from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
 from pipeline.voice.messages import (
     FeedbackMessage,
@@ -78,20 +78,6 @@ class FilteredAnswer:
 AnswerFilter = Callable[[int, list[list[object]], float | None], Awaitable[FilteredAnswer]]
 
 
-class SessionClock:
-    """Session-relative seconds: `offset_s` at the moment this connection started."""
-
-    def __init__(self, offset_s: float) -> None:
-        self.offset_s = offset_s
-        self._origin = time.monotonic()
-
-    def now_s(self) -> float:
-        return self.offset_s + time.monotonic() - self._origin
-
-    def to_monotonic(self, session_s: float) -> float:
-        return self._origin + session_s - self.offset_s
-
-
 # Voiced spans closer than this are published as one segment (pause included): the speaker
 # checks embed 1.6 s windows, and a voice cut into short spans at every comma would give each
 # span too few of them to be told apart.
@@ -116,7 +102,7 @@ class Repairable:
 
     candidate: CandidateTurn
     turn: Turn
-    reply_started: float  # monotonic
+    reply_started: float  # wall clock
 
 
 class VoiceLoop:
@@ -153,11 +139,9 @@ class VoiceLoop:
         self.policy = TurnPolicy(self.config.turns, get_persona(plan.persona_id).patience)
         self.sink: SegmentSink = sink or NullSink()
         self.answer_filter = answer_filter
-        self.speaker = Speaker(synthesizer, transport, self.config.tts)
+        self.speaker = Speaker(synthesizer, transport, self.config.tts, clock)
         self.detector = SpeechDetector(self.config.vad)
         self._input: AudioInput | None = None
-        self._audio_origin_s: float | None = None  # session time of the first input sample
-        self._input_s = 0.0  # seconds of input audio received
         self._frames_in = 0
         self._recent: deque[tuple[np.ndarray, float]] = deque(
             maxlen=int(PREROLL_BUFFER_S / FRAME_S) + 1
@@ -193,17 +177,14 @@ class VoiceLoop:
             return
         if self._input is None:
             self._input = AudioInput(PIPELINE_RATE, FRAME_SAMPLES)
-        self._input_s += len(pcm) / BYTES_PER_SAMPLE / self._input.in_rate
-        # Audio cannot arrive before it was captured, so the earliest "arrival minus duration"
-        # seen is the best anchor: frames queued while the server was busy (a backlog read in
-        # one burst) must not push the timeline ahead of the wall clock.
-        origin = self.clock.now_s() - self._input_s
-        if self._audio_origin_s is None or origin < self._audio_origin_s:
-            self._audio_origin_s = origin
+        # Frames are placed on the audio clock by the samples before them, whenever they
+        # arrive: a gap in the input adds no time, a late burst is the audio it carries.
+        self.clock.audio_arrived(len(pcm) / BYTES_PER_SAMPLE / self._input.in_rate)
         for frame in self._input.push(pcm):
             self._frames_in += 1
-            end_s = self._audio_origin_s + self._frames_in * FRAME_SAMPLES / PIPELINE_RATE
+            end_s = self._frames_in * FRAME_SAMPLES / PIPELINE_RATE
             await self._on_frame(frame, end_s)
+            self.clock.heard(end_s)
 
     async def answer_text(self, text: str) -> None:
         """A typed answer: one complete candidate turn, or the end of the open one."""
@@ -211,7 +192,7 @@ class VoiceLoop:
             return
         await self._interrupt_agent()
         if self._candidate is None:
-            self._candidate = CandidateTurn(self.clock.now_s(), self.config.streaming)
+            self._candidate = CandidateTurn(self.clock.heard_s, self.config.streaming)
         self._candidate.typed.append(text.strip())
         self._start_responder(typed=True)
 
@@ -229,7 +210,7 @@ class VoiceLoop:
         if self.detector.speaking:
             candidate.spans[-1][1] = self.detector.last_voiced_end_s
         candidate.last_voiced_s = candidate.spans[-1][1]
-        candidate.signal_end(reason, time.monotonic())
+        candidate.signal_end(reason, self.clock.wall())
         self.transcriber.promote(self)  # the passes over its segments: somebody waits now
         if self._responder is None or self._responder.done():
             self._responder = self._spawn(self._respond(candidate, typed=False))
@@ -281,6 +262,7 @@ class VoiceLoop:
             await self._finish(ended_early=False)  # the closing was spoken; only finishing was lost
         else:
             self._spawn(self._open(opening_after))
+        self._spawn(self._watch_quiet())
         try:
             await self._done
         finally:
@@ -324,7 +306,7 @@ class VoiceLoop:
     # -- the candidate -----------------------------------------------------------------------
 
     def _agent_audible(self) -> bool:
-        return self._agent is not None or time.monotonic() < self._playing_until
+        return self._agent is not None or self.clock.wall() < self._playing_until
 
     def _open_question_limit(self) -> float | None:
         index = next(
@@ -349,7 +331,9 @@ class VoiceLoop:
         self._recent.append((frame, end_s))
         repairable = self._repairable
         if repairable is not None:
-            if self.policy.is_repair(time.monotonic() - repairable.reply_started):
+            # When the candidate said it, not when it arrived: a frame held back by a stall
+            # was still said within the window.
+            if self.policy.is_repair(self.clock.wall_of(end_s) - repairable.reply_started):
                 repairable.candidate.frames.append(frame)  # contiguous, should it go on
             else:
                 self._repairable = None
@@ -512,13 +496,13 @@ class VoiceLoop:
     async def _respond(self, candidate: CandidateTurn, *, typed: bool) -> None:
         """Transcribe, ask the engine and synthesize the first sentence while the candidate is
         silent; when the answer is over commit the turn and speak. Cancelled by new speech."""
-        eos_monotonic = self.clock.to_monotonic(candidate.last_voiced_s)
-        started = time.perf_counter()
+        wall = self.clock.wall
+        started = wall()
         # Started at a pause, the pass is tentative: the answer may go on.
         urgent = typed or candidate.end_reason is not None
         words = await self._final_words(candidate, urgent=urgent) if candidate.spans else []
         spoken_text = text_of(words)
-        asr_ms = (time.perf_counter() - started) * 1000
+        asr_ms = (wall() - started) * 1000
         text = " ".join([spoken_text, *candidate.typed]).strip()
         if not text:
             if self._candidate is candidate and not self.detector.speaking:
@@ -528,28 +512,28 @@ class VoiceLoop:
             return
         await self._settle()
         turn = self._candidate_turn(candidate, text, words)
-        engine_started = time.perf_counter()
+        engine_started = wall()
         reply: Reply | None = None
         first: str | None = None
         sentences: AsyncIterator[str] | None = None
         audio: PendingAudio = None
-        timing = ReplyTiming(eos_monotonic, asr_ms, 0.0)
+        timing = ReplyTiming(candidate.last_voiced_s, asr_ms, 0.0, clock=self.clock)
         if not self._close_after_answer:
             reply = await self.engine.next_reply(self.plan, [*self.transcript, turn])
             sentences = reply.sentences()
             first = await anext(sentences, None)
-            timing.engine_ms = (time.perf_counter() - engine_started) * 1000
-            timing.tts_started = time.perf_counter()
+            timing.engine_ms = (wall() - engine_started) * 1000
+            timing.tts_started = wall()
             audio = self.speaker.synthesize_ahead(first)
             if audio is not None:
                 audio.add_done_callback(timing.first_audio_ready)
         if typed:
-            timing.end, timing.end_monotonic = TurnEnd.SIGNAL, time.monotonic()
+            timing.end, timing.end_wall = TurnEnd.SIGNAL, wall()
         else:
-            timing.end = await self._await_end(candidate, text, eos_monotonic)
-            timing.end_monotonic = (
-                candidate.end_monotonic if candidate.end_reason is not None else eos_monotonic
-            )
+            timing.end = await self._await_end(candidate, text)
+            timing.eos_s = candidate.last_voiced_s
+            if candidate.end_reason is not None:
+                timing.end_wall = candidate.end_wall
         # The commit: from here new speech is a repair, a new turn or a barge-in.
         if self._responder is asyncio.current_task():
             self._responder = None
@@ -562,7 +546,7 @@ class VoiceLoop:
             await self._finish(ended_early=False)  # the closing was interrupted by this answer
             return
         if candidate.spans:
-            self._repairable = Repairable(candidate, turn, reply_started=time.monotonic())
+            self._repairable = Repairable(candidate, turn, reply_started=wall())
         if reply.feedback is not None:
             fb = reply.feedback
             await self.transport.send_message(
@@ -578,26 +562,59 @@ class VoiceLoop:
             rest=sentences,
         )
 
-    async def _await_end(
-        self, candidate: CandidateTurn, text: str, eos_monotonic: float
-    ) -> TurnEnd:
-        """Wait until the answer is over: the policy's silence, or a signal sooner."""
-        if candidate.end_reason is not None:
-            return candidate.end_reason
+    async def _await_end(self, candidate: CandidateTurn, text: str) -> TurnEnd:
+        """Wait until the answer is over: the policy's silence heard on the audio clock, or a
+        signal sooner. New speech cancels this wait (and the reply with it)."""
         rule = self.policy.end_after(text, candidate.answer_s, self._open_question_limit())
-        remaining = eos_monotonic + rule.silence_s - time.monotonic()
-        if remaining > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(candidate.ended.wait(), remaining)
-        if candidate.end_reason is not None:
-            return candidate.end_reason
+        # Silence counts from the end of speech with the VAD's hangover: a soft trailing
+        # syllable heard as silence must not eat into the patience window.
+        while candidate.end_reason is None:
+            due = self._speech_end(candidate) + rule.silence_s
+            if self.clock.heard_s + 1e-6 >= due:
+                break
+            await self._until_heard(candidate, due)
         # Voiced frames not yet confirmed as speech may be the answer going on after a pause:
-        # wait for the detector's verdict (a start cancels this reply) before ending the turn,
-        # bounded in case the audio stops arriving.
-        deadline = time.monotonic() + self.config.vad.barge_in_ms / 1000
-        while self.detector.onset_pending and time.monotonic() < deadline:
-            await asyncio.sleep(FRAME_MS / 1000)
-        return rule.reason
+        # wait for the detector's verdict (a start cancels this reply) before ending the turn.
+        limit = self.clock.heard_s + self.config.vad.barge_in_ms / 1000
+        while (
+            candidate.end_reason is None
+            and self.detector.onset_pending
+            and self.clock.heard_s < limit
+        ):
+            await self._until_heard(candidate, self.clock.heard_s + FRAME_S / 2)
+        return candidate.end_reason or rule.reason
+
+    def _speech_end(self, candidate: CandidateTurn) -> float:
+        return max(candidate.last_voiced_s, self.detector.speech_end_s)
+
+    async def _until_heard(self, candidate: CandidateTurn, position_s: float) -> None:
+        """Until the audio clock reaches `position_s`, or the turn is ended by a signal (or by
+        the quiet watch: a client that stopped sending)."""
+        heard = asyncio.ensure_future(self.clock.until_heard(position_s))
+        ended = asyncio.ensure_future(candidate.ended.wait())
+        try:
+            await asyncio.wait({heard, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (heard, ended):
+                task.cancel()
+
+    async def _watch_quiet(self) -> None:
+        """Wall time where wall time is meant: a client that has sent no audio for
+        `input_quiet_s` has gone (or muted itself for good) and its open answer ends, as after
+        silence. A shorter gap ends nothing; the late frames are heard when they come."""
+        quiet_s = self.config.turns.input_quiet_s
+        while True:
+            left = quiet_s - self.clock.quiet_s()
+            if left > 0:
+                await asyncio.sleep(left)
+                continue
+            candidate = self._candidate
+            if candidate is not None and candidate.spans and candidate.end_reason is None:
+                log.info(
+                    "session %s: no audio for %.0f s, the answer ends", self.session_id, quiet_s
+                )
+                self._end_now(candidate, TurnEnd.SILENCE)
+            await asyncio.sleep(quiet_s)
 
     def _commit_candidate(self, candidate: CandidateTurn, turn: Turn, spoken_text: str) -> None:
         """Publish the turn's new audio to the observers, then store the turn as the answer
@@ -611,8 +628,8 @@ class VoiceLoop:
                     self.session_id,
                     turn.index,
                     candidate.span_audio(start_s, end_s),
-                    start_s,
-                    end_s,
+                    self.clock.session_of(start_s),
+                    self.clock.session_of(end_s),
                 )
             )
             candidate.published_until_s = end_s
@@ -664,8 +681,11 @@ class VoiceLoop:
             (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
             None,
         )
-        started = candidate.spans[0][0] if candidate.spans else candidate.audio_start_s
-        ended = candidate.last_voiced_s if candidate.spans else self.clock.now_s()
+        # Spoken parts are on the audio clock: stored on the session's timeline, as captured.
+        session_of = self.clock.session_of
+        now = self.clock.now_s()
+        started = session_of(candidate.spans[0][0]) if candidate.spans else now
+        ended = session_of(candidate.last_voiced_s) if candidate.spans else now
         origin = candidate.audio_start_s
         return Turn(
             index=len(self.transcript),
@@ -678,7 +698,11 @@ class VoiceLoop:
             source="voice" if candidate.spans else "text",
             meta={
                 "words": [
-                    [w.text, round(origin + w.start_s, 3), round(origin + w.end_s, 3)]
+                    [
+                        w.text,
+                        round(session_of(origin + w.start_s), 3),
+                        round(session_of(origin + w.end_s), 3),
+                    ]
                     for w in words
                 ]
             },
@@ -718,7 +742,7 @@ class VoiceLoop:
         repairable = self._repairable
         if repairable is not None and repairable.turn.index == agent.index - 1:
             remaining = repairable.reply_started + self.config.turns.repair_window_s
-            await asyncio.sleep(max(0.0, remaining - time.monotonic()))
+            await asyncio.sleep(max(0.0, remaining - self.clock.wall()))
         self._repairable = None
         self._playing_until = agent.play_cursor
         self._agent = None
@@ -734,7 +758,7 @@ class VoiceLoop:
         as interrupted with what was actually sent."""
         agent = self._agent
         if agent is None:
-            if time.monotonic() < self._playing_until and self.transcript:
+            if self.clock.wall() < self._playing_until and self.transcript:
                 self._playing_until = 0.0
                 await self.transport.send_message(Interrupt(self.transcript[-1].index))
             return

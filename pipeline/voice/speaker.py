@@ -4,7 +4,6 @@ the one before it plays, sent at real time plus a small lead so a barge-in has l
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from audio.pcm import encode_s16le
 from pipeline.engine import Reply
+from pipeline.voice.clock import SessionClock
 from pipeline.voice.config import TtsConfig
 from pipeline.voice.messages import AgentAudio, AgentText, TurnMetrics
 from pipeline.voice.ports import SpeechSynthesizer, Transport
@@ -31,32 +31,42 @@ class AgentTurn:
     task: asyncio.Task[None] | None = None
     sentences: list[str] = field(default_factory=list)
     audio: list[np.ndarray] = field(default_factory=list)
-    play_cursor: float = 0.0  # monotonic time the client finishes playing what was sent
+    play_cursor: float = 0.0  # wall time the client finishes playing what was sent
 
 
 @dataclass
 class ReplyTiming:
-    """What a reply to a spoken answer cost, for the `metrics` message."""
+    """What a reply to a spoken answer cost, for the `metrics` message. Durations and moments
+    on the session's wall clock; the end of speech as an audio position, mapped to the wall time
+    it was captured at only when the metrics are sent (a burst still arriving then has told the
+    clock when its audio was said)."""
 
-    eos_monotonic: float  # the last voiced audio
+    eos_s: float  # the last voiced audio, on the audio clock
     asr_final_ms: float
     engine_ms: float
     tts_started: float = 0.0
     tts_done: float = 0.0  # the first sentence's audio exists (it may wait for the end)
     end: TurnEnd = TurnEnd.SILENCE
-    end_monotonic: float = 0.0  # what ended the turn: a signal's arrival, else the last voice
+    end_wall: float | None = None  # a signal's arrival; None: the turn ended at the last voice
+    clock: SessionClock | None = None
 
     def first_audio_ready(self, _: object) -> None:
-        self.tts_done = time.perf_counter()
+        if self.clock is not None:
+            self.tts_done = self.clock.wall()
 
 
 class Speaker:
     def __init__(
-        self, synthesizer: SpeechSynthesizer, transport: Transport, config: TtsConfig
+        self,
+        synthesizer: SpeechSynthesizer,
+        transport: Transport,
+        config: TtsConfig,
+        clock: SessionClock,
     ) -> None:
         self.synthesizer = synthesizer
         self.transport = transport
         self.config = config
+        self.clock = clock  # its wall clock paces the audio and times the reply
         self.with_audio = True  # off in chat mode: captions only
 
     def synthesize_ahead(self, sentence: str | None) -> PendingAudio:
@@ -108,7 +118,7 @@ class Speaker:
         lead_s = self.config.lead_ms / 1000
         for offset in range(0, len(samples), chunk):
             part = samples[offset : offset + chunk]
-            now = time.monotonic()
+            now = self.clock.wall()
             agent.play_cursor = max(agent.play_cursor, now)
             if agent.play_cursor - now > lead_s:
                 await asyncio.sleep(agent.play_cursor - now - lead_s)
@@ -120,17 +130,19 @@ class Speaker:
                 timing = None
 
     async def _send_metrics(self, turn: int, timing: ReplyTiming) -> None:
-        first_audio = time.monotonic()
+        first_audio = self.clock.wall()
+        eos = self.clock.wall_of(timing.eos_s)
+        end = timing.end_wall if timing.end_wall is not None else eos
         await self.transport.send_message(
             TurnMetrics(
                 turn=turn,
-                eos_to_first_audio_ms=round((first_audio - timing.eos_monotonic) * 1000, 1),
+                eos_to_first_audio_ms=round((first_audio - eos) * 1000, 1),
                 end=timing.end.value,
-                end_to_first_audio_ms=round((first_audio - timing.end_monotonic) * 1000, 1),
+                end_to_first_audio_ms=round((first_audio - end) * 1000, 1),
                 asr_final_ms=round(timing.asr_final_ms, 1),
                 engine_ms=round(timing.engine_ms, 1),
                 tts_first_chunk_ms=round(
-                    ((timing.tts_done or time.perf_counter()) - timing.tts_started) * 1000, 1
+                    ((timing.tts_done or first_audio) - timing.tts_started) * 1000, 1
                 ),
             )
         )

@@ -45,6 +45,10 @@ class TurnPolicyConfig:
     # candidate (or a noise) that never stops, so one turn cannot cost without bound.
     hard_limit_grace_s: float = 30.0
     repair_window_s: float = 3.0  # speech this soon after the reply began continues the answer
+    # Wall time with no audio at all after which the client is taken to have gone (or muted for
+    # good) and its open answer ends as after silence. A gap shorter than this ends nothing (a
+    # half-duplex client's mute, a network stall): longer than the stalls clients survive.
+    input_quiet_s: float = 6.0
 
 
 # Spoken closings, matched at the very end of the words so far (punctuation ignored).
