@@ -111,8 +111,12 @@ def test_the_hand_computed_fixture_matches_exactly() -> None:
         assert c.share == F(c.sessions, 61)
 
     # Intersections: female/white 3/4 is the highest; female/asian (3/5)/(3/4) = 4/5 exactly,
-    # which is NOT under 0.8 (in floats 0.6/0.75 = 0.7999999999999999 would be flagged).
+    # which is NOT under 0.8 (in floats 0.6/0.75 = 0.7999999999999999 would be flagged): the
+    # ratios are fractions, and the one on the boundary is the rule's own threshold.
     inter = result.table("intersectional")
+    on_boundary = row(result, "intersectional", "female", "asian")
+    assert type(on_boundary.impact_ratio) is F and on_boundary.impact_ratio == FOUR_FIFTHS
+    assert not on_boundary.needs_attention
     assert inter.unknown == 5  # 3 of unknown sex + 2 of unknown race
     assert inter.highest_rate == F(3, 4)
     assert len(inter.categories) == len(SEX_CATEGORIES) * len(RACE_ETHNICITY_CATEGORIES)
@@ -133,7 +137,7 @@ def test_the_hand_computed_fixture_matches_exactly() -> None:
     assert hispanic_men.excluded and hispanic_men.impact_ratio is None
     empty = [c for c in inter.categories if c.sessions == 0]
     assert len(empty) == 7 and all(c.excluded and c.scoring_rate is None for c in empty)
-    assert 0.6 / 0.75 < 0.8  # why the computation is exact
+    assert all(type(c.impact_ratio) is F for c in inter.categories if not c.excluded)
 
     flagged = [(table, c.sex, c.race_ethnicity) for table, c in result.needs_attention]
     assert flagged == [
