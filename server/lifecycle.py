@@ -30,6 +30,34 @@ from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.store import Redis
 
+
+async def start_session(
+    sessions: SessionStore,
+    record: SessionRecord,
+    *,
+    actor: str,
+    mode: str,
+    engine: str,
+    engine_version: str,
+) -> None:
+    """A session's first live connection (a stream, a call) starts it as REST chat's first
+    turn does: status `active`, `started_at`, and the `started` audit entry. Once: a session
+    already active (a reconnect) is not started again."""
+    if record.status != "created":
+        return
+    await sessions.set_fields(record.id, status="active", started_at=repr(time.time()))
+    record.status = "active"
+    await audit.record(
+        sessions.redis,
+        record.id,
+        "started",
+        actor,
+        mode=mode,
+        engine=engine,
+        engine_version=engine_version,
+    )
+
+
 # Claim the finish once: concurrent finishers (the stream and REST `end`) build one report.
 # A claim older than the lease is taken over: its finisher died (a SIGKILL while scoring) and
 # would otherwise leave the session unfinishable. Never recreates an erased session; never

@@ -32,7 +32,7 @@ from pipeline.voice.messages import ErrorMessage, Finished, ServerMessage, TurnM
 from server import audit, guard, keys, metrics, revocation
 from server.api.candidate import DISCLOSURE_VERSION
 from server.engines import engine_for
-from server.lifecycle import finish_session
+from server.lifecycle import finish_session, start_session
 from server.observers import StreamObservers
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
@@ -176,9 +176,11 @@ class RateLimiter:
     """Messages and bytes: real-time audio with room for a burst after a network stall."""
 
     MESSAGES_PER_S = 150.0  # 10 ms frames are 100 a second
-    MESSAGE_BURST = 300.0
+    MESSAGE_BURST = 300.0  # a 6 s stall's frames at 20 ms, a 3 s stall's at 10 ms
     REAL_TIME_FACTOR = 1.5
-    BURST_S = 3.0
+    # Audio held back by a stall comes at once with the frame after it: a 3 s stall (protocol
+    # v1.2: stalls survived) must fit with room to spare, not to the last frame.
+    BURST_S = 6.0
 
     def __init__(self) -> None:
         self.messages = TokenBucket(self.MESSAGES_PER_S, self.MESSAGE_BURST)
@@ -332,7 +334,9 @@ def _credentials(ws: WebSocket) -> tuple[str | None, str | None]:
     return ws.query_params.get("token") or from_protocol, accept
 
 
-async def _session_clock(redis: Redis, session_id: str) -> SessionClock:
+async def session_clock(redis: Redis, session_id: str) -> SessionClock:
+    """Session seconds on the clock every socket of the session shares
+    (`viva:session:{id}:clock`)."""
     await guard.set_nx(redis, session_id, keys.session_clock(session_id), repr(time.time()))
     epoch = float(await redis.get(keys.session_clock(session_id)) or time.time())
     return SessionClock(offset_s=time.time() - epoch)
@@ -500,8 +504,15 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
     await guard.set_value(redis, session_id, keys.session_stream_owner(session_id), conn.id)
     observers: StreamObservers | None = None
     try:
-        if record.status == "created":
-            await sessions.set_status(session_id, "active")
+        engine = engine_for(services, record)
+        await start_session(
+            sessions,
+            record,
+            actor="candidate",
+            mode=record.mode,
+            engine=engine.name,
+            engine_version=engine.version,
+        )
         observers = opened = await StreamObservers.open(services, session_id)
 
         async def finisher(ended_early: bool) -> Finished:
@@ -520,14 +531,14 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
             session_id=session_id,
             plan=record.plan,
             transcript=await sessions.turns(session_id),
-            engine=engine_for(services, record),
+            engine=engine,
             transcriber=runtime.transcriber,
             synthesizer=runtime.synthesizer,
             vad=services.models.vad().stream(),
             transport=transport,
             turn_log=OwnedTurnLog(sessions, session_id, conn),
             finisher=finisher,
-            clock=await _session_clock(redis, session_id),
+            clock=await session_clock(redis, session_id),
             config=runtime.config,
             sink=opened.sink,
             answer_filter=opened.answer_filter,

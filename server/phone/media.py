@@ -34,7 +34,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from audio.telephone import FRAME_MS, RATE, TelephoneEncoder, from_telephone
-from pipeline.voice.loop import SessionClock, VoiceLoop
+from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import (
     AgentAudio,
     ErrorMessage,
@@ -46,14 +46,13 @@ from pipeline.voice.messages import (
 from server import audit, guard, keys, metrics, revocation
 from server.api.candidate import DISCLOSURE_TEXT, DISCLOSURE_VERSION
 from server.engines import engine_for
-from server.lifecycle import finish_session
+from server.lifecycle import finish_session, start_session
 from server.observers import StreamObservers
 from server.phone import provider, store
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
-from server.store import Redis
-from server.stream import OwnedTurnLog, StreamClosed, TokenBucket
+from server.stream import OwnedTurnLog, StreamClosed, TokenBucket, release_owner, session_clock
 
 log = logging.getLogger(__name__)
 
@@ -270,13 +269,6 @@ async def _await_start(ws: WebSocket) -> StreamStart:
             )
 
 
-async def _session_clock(redis: Redis, session_id: str) -> SessionClock:
-    """Session seconds on the clock every socket of the session shares (`viva:session:{id}:clock`)."""
-    await guard.set_nx(redis, session_id, keys.session_clock(session_id), repr(time.time()))
-    epoch = float(await redis.get(keys.session_clock(session_id)) or time.time())
-    return SessionClock(offset_s=time.time() - epoch)
-
-
 class PhoneCall:
     """One Media Streams socket: authenticate the start, run the session's voice loop, end."""
 
@@ -325,14 +317,26 @@ class PhoneCall:
         try:
             await self._run(record, self.transport)
         finally:
-            self.runtime.release(record.id, self.conn)
-            if await self.redis.get(keys.session_stream_owner(record.id)) == self.conn.id:
-                await self.redis.delete(keys.session_stream_owner(record.id))
+            await self._release(record.id)
+
+    async def _release(self, session_id: str) -> None:
+        """Give the session up: this process's slot, then the owner key, compared and deleted
+        in one step as the browser stream does (a GET then a DEL dropped the key of a call or
+        socket that took the session over in between)."""
+        self.runtime.release(session_id, self.conn)
+        await release_owner(self.redis, session_id, self.conn.id)
 
     async def _run(self, record: SessionRecord, transport: PhoneTransport) -> None:
         services, session_id = self.services, record.id
-        if record.status == "created":
-            await self.sessions.set_status(session_id, "active")
+        engine = engine_for(services, record)
+        await start_session(
+            self.sessions,
+            record,
+            actor="candidate",
+            mode="phone",
+            engine=engine.name,
+            engine_version=engine.version,
+        )
         observers = opened = await StreamObservers.open(services, session_id)
         try:
 
@@ -351,14 +355,14 @@ class PhoneCall:
                 session_id=session_id,
                 plan=record.plan,
                 transcript=await self.sessions.turns(session_id),
-                engine=engine_for(services, record),
+                engine=engine,
                 transcriber=self.runtime.transcriber,
                 synthesizer=self.runtime.synthesizer,
                 vad=services.models.vad().stream(),
                 transport=transport,
                 turn_log=OwnedTurnLog(self.sessions, session_id, self.conn),
                 finisher=finisher,
-                clock=await _session_clock(self.redis, session_id),
+                clock=await session_clock(self.redis, session_id),
                 config=self.runtime.config,
                 sink=opened.sink,
                 answer_filter=opened.answer_filter,
