@@ -14,7 +14,8 @@ in a word alignment.
 Sizes come from the environment: `BENCH_QUICK=1` for a smoke run of a few minutes, or
 
 - `BENCH_RS_SESSIONS` (4), `BENCH_RS_ANSWERS` (answers per session and end mode, 3),
-  `BENCH_RS_MODES` (`silence,answer_done`): the turn-taking table;
+  `BENCH_RS_MODES` (`silence,answer_done`), `BENCH_RS_CLIENTS` (`full,half,stalled`: how the
+  client sends its audio, see `PatternClient`): the turn-taking table;
 - `BENCH_LONG_LENGTHS` (`20,60,120,180` s), `BENCH_LONG_LEVELS` (`1,4,8,12` sessions),
   `BENCH_LONG_HEAVY_MAX_S` (120: above 4 sessions, no longer answers),
   `BENCH_LONG_SOLO_REPEATS` (`20:2`: answers of that length run that many times alone);
@@ -48,6 +49,7 @@ import soundfile as sf
 import soxr
 import websockets
 
+from audio.pcm import encode_s16le
 from models.registry import ModelRegistry
 from models.vad import FRAME_SAMPLES
 from pipeline.engine import InterviewPlan, Question
@@ -220,23 +222,27 @@ class WordDiff:
     lost: int  # offline words with no streamed word in their place: what streaming dropped
     misheard: int  # offline words with other streamed words in their place (model errors)
     total: int  # offline words
+    added: int = 0  # streamed words with no offline word in their place (a doubled clause)
 
     def __add__(self, other: WordDiff) -> WordDiff:
         return WordDiff(
-            self.lost + other.lost, self.misheard + other.misheard, self.total + other.total
+            self.lost + other.lost,
+            self.misheard + other.misheard,
+            self.total + other.total,
+            self.added + other.added,
         )
 
 
 def word_diff(reference: str, streamed: str) -> WordDiff:
     """By the minimum-edit word alignment (jiwer, as for WER): deletions are lost words,
-    substitutions misheard ones. (Not difflib's longest-block matching: answers longer than a
+    substitutions misheard ones, insertions added ones. (Not difflib's longest-block matching: answers longer than a
     speaker's recordings repeat them, and a block matched across two repeats counted a whole
     repeat as lost.)"""
     ref, hyp = words(reference), words(streamed)
     if not ref:
         return WordDiff(0, 0, 0)
     aligned = jiwer.process_words(" ".join(ref), " ".join(hyp))
-    return WordDiff(aligned.deletions, aligned.substitutions, len(ref))
+    return WordDiff(aligned.deletions, aligned.substitutions, len(ref), aligned.insertions)
 
 
 # -- one answer over the socket -----------------------------------------------------------------
@@ -253,6 +259,10 @@ class Outcome:
     reply_turn: int | None = None  # the interviewer turn that replied to the whole answer
     reply_at: float = 0.0  # when its `agent_audio` start arrived (monotonic)
     end_to_audio_ms: float | None = None  # at the client; None for a reply that cut in
+    client: str = "full"  # how the client sent its audio (`PatternClient`)
+    # At the client, from the last voiced frame (as captured) to the reply's first audio: the
+    # true figure the server's `eos_to_first_audio_ms` estimates.
+    eos_to_audio_ms: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)  # the server's, for the reply turn
     cpu_s: float | None = None  # server process CPU, answer start -> reply audio (one session)
     unknown_answer_done: bool = False  # the server does not know `answer_done` (before v1.1)
@@ -271,6 +281,93 @@ class Outcome:
 
     def words(self) -> WordDiff:
         return word_diff(self.answer.offline, self.streamed)
+
+    @property
+    def eos_error_ms(self) -> float | None:
+        """The server's `eos_to_first_audio_ms` minus the client's own figure."""
+        server = self.metrics.get("eos_to_first_audio_ms")
+        if self.eos_to_audio_ms is None or not isinstance(server, int | float):
+            return None
+        return float(server) - self.eos_to_audio_ms
+
+
+# -- clients as they really send ------------------------------------------------------------------
+
+CLIENTS = ("full", "half", "stalled")
+STALL_S = 3.0  # the stalled client: once per answer, this much audio held back, then a burst
+PLAYBACK_TAIL_S = 0.3  # a client plays what it received up to this long after `agent_audio` end
+
+
+@dataclass
+class PatternClient(StreamClient):
+    """A client sending its microphone's audio as real clients do (`pattern`):
+
+    - `full`: every frame in real time, the microphone open throughout;
+    - `half`: half duplex, as partner apps and phone bridges that mute the microphone against
+      echo: frames captured while the interviewer's audio plays are never sent;
+    - `stalled`: full duplex, but once per answer (`arm_stall`) the network holds `STALL_S` of
+      frames back and then delivers them at once, as a mobile or Wi-Fi stall does.
+    """
+
+    pattern: str = "full"
+    _stall: tuple[float, float] | None = None  # monotonic start, end
+    _next_due: float = 0.0  # when the microphone captures its next frame (monotonic)
+
+    def arm_stall(self, at: float) -> None:
+        self._stall = (at, at + STALL_S)
+
+    def interviewer_audible(self) -> bool:
+        for r in reversed(self.received):
+            m = r.message
+            if m is None:
+                continue
+            if m["type"] == "interrupt":
+                return False
+            if m["type"] == "agent_audio":
+                return m["event"] == "start" or time.monotonic() < r.at + PLAYBACK_TAIL_S
+        return False
+
+    async def stream(self, audio: np.ndarray, rate: int = 16000, frame_ms: int = 20) -> float:
+        """As `StreamClient.stream`, in the client's pattern, on one capture clock across calls:
+        a microphone captures without a break, so back-to-back calls (silence in 0.1 s blocks
+        while waiting) send exactly real time, not a block per call plus the call's own time
+        (`StreamClient.stream` starts each call's clock anew and sends its first frame at once:
+        0.1 s of audio every 0.08 s, which runs the audio ahead of the wall clock). Returns the
+        monotonic time the last frame was captured."""
+        step = int(rate * frame_ms / 1000)
+        now = time.monotonic()
+        # Continue the capture clock (frames captured while the caller was busy go at once, as
+        # from a microphone's buffer) unless the microphone was off (the first call).
+        start = self._next_due if now - 0.5 <= self._next_due <= now + 0.1 else now
+        captured = start
+        held: list[bytes] = []
+        for index, offset in enumerate(range(0, len(audio), step)):
+            captured = start + (index + 1) * frame_ms / 1000  # the frame's last sample
+            delay = captured - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.close_code is not None:
+                break
+            frame = encode_s16le(audio[offset : offset + step])
+            if self.pattern == "half" and self.interviewer_audible():
+                continue  # muted: never sent
+            stall = self._stall
+            if stall is not None and stall[0] <= captured < stall[1]:
+                held.append(frame)
+                continue
+            await self._send_frames([*held, frame])
+            held = []
+        self._next_due = captured
+        if held:
+            assert self._stall is not None
+            await asyncio.sleep(max(0.0, self._stall[1] - time.monotonic()))
+            await self._send_frames(held)
+        return captured
+
+    async def _send_frames(self, frames: list[bytes]) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            for frame in frames:
+                await self.ws.send(frame)
 
 
 def is_agent_start(m: dict[str, Any], after_turn: int) -> bool:
@@ -328,6 +425,7 @@ async def answer_once(
     question_turn: int,
     reply_timeout_s: float = REPLY_TIMEOUT_S,
     cpu: Callable[[], float] | None = None,
+    stall_after_s: float | None = None,
 ) -> Outcome:
     """Speak `answer` in real time after the interviewer's turn `question_turn`, end it as `mode`
     says, keep the microphone open (silence) until the interviewer replies, and measure:
@@ -339,9 +437,16 @@ async def answer_once(
     - end -> first interviewer audio at the client: from the last (voiced) frame sent in `silence`
       mode, from the `answer_done` frame in `answer_done` mode, to the reply's first audio frame;
     - the server's `metrics` for the reply turn, when it sends them.
+
+    A `PatternClient` sends the answer in its pattern; a stalled one stalls `stall_after_s`
+    into the answer.
     """
     first = len(client.received)
     outcome = Outcome(answer, mode, question_turn=question_turn)
+    if isinstance(client, PatternClient):
+        outcome.client = client.pattern
+        if client.pattern == "stalled" and stall_after_s is not None:
+            client.arm_stall(time.monotonic() + stall_after_s)
     cpu_before = cpu() if cpu is not None else None
     eos = await client.stream(answer.audio)
     end = eos
@@ -376,6 +481,7 @@ async def answer_once(
             first_audio = client.first_audio_after(reply.at)
             if first_audio is not None:
                 outcome.end_to_audio_ms = (first_audio - end) * 1000
+                outcome.eos_to_audio_ms = (first_audio - eos) * 1000
                 if cpu is not None and cpu_before is not None:
                     outcome.cpu_s = cpu() - cpu_before
         outcome.reply_at = reply.at
@@ -471,6 +577,7 @@ async def run_session(
     deadline: float | None = None,
     sessions: int = 1,
     measure_cpu: bool = False,
+    client_pattern: str = "full",
 ) -> SessionRun:
     """One candidate: connect after `start_delay_s`, hear the opening, then answer each of
     `answers` after a short think; no answer starts that would end after `deadline` (the first
@@ -486,7 +593,10 @@ async def run_session(
     url = f"ws://127.0.0.1:{server.port}/v1/sessions/{session_id}/stream"
     client: StreamClient | None = None
     try:
-        client = await StreamClient.connect(url, token)
+        connected = await PatternClient.connect(url, token)
+        assert isinstance(connected, PatternClient)
+        connected.pattern = client_pattern
+        client = connected
         question = 0
         await wait_turn_over(client, question)
         for answer in answers:
@@ -498,12 +608,15 @@ async def run_session(
             ):
                 break
             await client.silence(think)
+            # The stall starts in the answer's body, and ends well before its last word.
+            stall_after_s = rng.uniform(2.0, max(2.0, answer.seconds - STALL_S - 3.0))
             outcome = await answer_once(
                 client,
                 answer,
                 mode,
                 question_turn=question,
                 cpu=server.cpu_s if measure_cpu else None,
+                stall_after_s=stall_after_s,
             )
             outcome.sessions = sessions
             run.outcomes.append(outcome)
@@ -530,6 +643,7 @@ async def run_concurrent(
     seed: int,
     stagger_s: float,
     deadline_after_s: float | None = None,
+    client_pattern: str = "full",
 ) -> list[SessionRun]:
     """One session per job, started at random moments within `stagger_s`."""
     rng = random.Random(seed)
@@ -540,7 +654,7 @@ async def run_concurrent(
             *(
                 run_session(
                     server,
-                    f"rs-{tag}-{mode}-{i}",
+                    f"rs-{tag}-{client_pattern}-{mode}-{i}",
                     answers,
                     mode,
                     interview=interview,
@@ -548,6 +662,7 @@ async def run_concurrent(
                     start_delay_s=rng.uniform(0, stagger_s),
                     deadline=deadline,
                     sessions=len(jobs),
+                    client_pattern=client_pattern,
                 )
                 for i, answers in enumerate(jobs)
             )
@@ -615,6 +730,20 @@ def lost_summary(outcomes: list[Outcome]) -> str:
     return f"{100 * total.lost / total.total:.1f} % ({total.lost}/{total.total}; worst {100 * worst:.0f} %)"
 
 
+def added_summary(outcomes: list[Outcome]) -> str:
+    total = sum((o.words() for o in outcomes), WordDiff(0, 0, 0))
+    return f"{100 * total.added / total.total:.1f} % ({total.added})" if total.total else "–"
+
+
+def eos_error_summary(outcomes: list[Outcome]) -> str:
+    """The server's `eos_to_first_audio_ms` against the client's: median and worst difference."""
+    errors = [e for o in outcomes if (e := o.eos_error_ms) is not None]
+    if not errors:
+        return "–"
+    worst = max(errors, key=abs)
+    return f"{statistics.median(errors):+.0f} ms (worst {worst:+.0f} ms)"
+
+
 def misheard_summary(outcomes: list[Outcome]) -> str:
     total = sum((o.words() for o in outcomes), WordDiff(0, 0, 0))
     return f"{100 * total.misheard / total.total:.1f} %" if total.total else "–"
@@ -644,6 +773,7 @@ class Sizes:
     rs_sessions: int
     rs_answers: int
     rs_modes: tuple[str, ...]
+    rs_clients: tuple[str, ...]
     lengths: tuple[int, ...]
     levels: tuple[int, ...]
     heavy_max_s: int
@@ -664,6 +794,9 @@ class Sizes:
             rs_sessions=int(env("BENCH_RS_SESSIONS", "2" if quick else "4")),
             rs_answers=int(env("BENCH_RS_ANSWERS", "1" if quick else "3")),
             rs_modes=tuple(m.strip() for m in env("BENCH_RS_MODES", ",".join(MODES)).split(",")),
+            rs_clients=tuple(
+                c.strip() for c in env("BENCH_RS_CLIENTS", ",".join(CLIENTS)).split(",")
+            ),
             lengths=ints("BENCH_LONG_LENGTHS", "20" if quick else "20,60,120,180"),
             levels=ints("BENCH_LONG_LEVELS", "1,2" if quick else "1,4,8,12"),
             heavy_max_s=int(env("BENCH_LONG_HEAVY_MAX_S", "120")),
@@ -703,16 +836,19 @@ def turn_taking_section(models: ModelRegistry) -> Section:
     section = Section(
         "Real speech: turn-taking on long answers with thinking pauses",
         [
+            "client",
             "end mode",
             "answers",
             "cut-offs",
             "split answers",
             "words lost",
+            "words added",
             "words misheard",
             "end -> first audio p50",
             "p95",
             "server end",
             "server end -> first audio p50 / p95",
+            "server eos_to_first_audio_ms - client's",
             "server ASR final p50 / p95",
         ],
     )
@@ -726,32 +862,24 @@ def turn_taking_section(models: ModelRegistry) -> Section:
     unknown = 0
     with bench_server(n + 2) as server:
         warm_up(server, warm)
-        for mode in sizes.rs_modes:
-            runs = asyncio.run(
-                run_concurrent(
-                    server, list(jobs), mode, interview=plan(), seed=sizes.seed, stagger_s=8
+        for client in sizes.rs_clients:
+            for mode in sizes.rs_modes:
+                runs = asyncio.run(
+                    run_concurrent(
+                        server,
+                        list(jobs),
+                        mode,
+                        interview=plan(),
+                        seed=sizes.seed,
+                        stagger_s=8,
+                        client_pattern=client,
+                    )
                 )
-            )
-            outcomes = [o for run in runs for o in run.outcomes]
-            problems += [f"{mode}: {e}" for e in failures(runs)]
-            unknown += sum(o.unknown_answer_done for o in outcomes)
-            timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
-            section.rows.append(
-                [
-                    mode,
-                    answered(outcomes),
-                    str(sum(o.cut_off for o in outcomes)),
-                    str(sum(o.split for o in outcomes)),
-                    lost_summary(outcomes),
-                    misheard_summary(outcomes),
-                    ms(timed, 50),
-                    ms(timed, 95),
-                    ends(outcomes),
-                    ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
-                    ms_pair(server_values(outcomes, "asr_final_ms")),
-                ]
-            )
-            print(section.rows[-1], flush=True)
+                outcomes = [o for run in runs for o in run.outcomes]
+                problems += [f"{client} {mode}: {e}" for e in failures(runs)]
+                unknown += sum(o.unknown_answer_done for o in outcomes)
+                section.rows.append(turn_taking_row(client, mode, outcomes))
+                print(section.rows[-1], flush=True)
         rss = server.rss_mb()
     lengths = [a.seconds for a in answers]
     section.notes += [
@@ -761,11 +889,17 @@ def turn_taking_section(models: ModelRegistry) -> Section:
         + f". LibriSpeech answers are one speaker's utterances in file order, cut to their voice "
         f"and joined with random pauses of {PAUSE_S[0]}-{PAUSE_S[1]} s (seed {sizes.seed}); the "
         "recordings' own pauses inside utterances stay (up to 1.7 s).",
-        f"Per end mode: {n} concurrent sessions started at random moments within 8 s, "
+        f"Per client and end mode: {n} concurrent sessions started at random moments within 8 s, "
         f"{per} answer{'s' if per > 1 else ''} each (a 0.3-1.5 s think after each question), streamed in real time "
         "(20 ms frames) over a real WebSocket to a server subprocess; after the last frame the "
         'microphone stays open (silence). `answer_done` mode sends `{"type":"answer_done"}` '
         "right after the last frame. Questions have a 120 s limit.",
+        "Clients (protocol v1.2): `full` sends every frame in real time; `half` is half duplex "
+        "(sends nothing while the interviewer's audio plays, until 0.3 s after its "
+        "`agent_audio` end, as apps muting the microphone against echo do); `stalled` is full "
+        f"duplex, but once per answer (at a seeded random moment from 2 s in, ending 3 s or more "
+        f"before the last word) the network holds {STALL_S:.0f} s of frames back and then "
+        "delivers them at once.",
         "Cut-off: a new interviewer turn (`agent_audio` start) or a candidate final transcript "
         "arrived before the answer's last frame was sent. Split: finals for more than one "
         "candidate turn during one answer (a later final of the same turn replaces the earlier: "
@@ -775,9 +909,13 @@ def turn_taking_section(models: ModelRegistry) -> Section:
         "answer. "
         "Words misheard: offline words with other words in their place (the same model decoding "
         "other audio windows; not lost).",
+        "Words added: streamed words with no offline word in their place (insertions: a doubled "
+        "clause, a hallucination). "
         "End -> first audio at the client: from the last voiced frame sent (`silence`) or the "
         "`answer_done` frame (`answer_done`) to the reply's first audio frame; answers whose "
-        "reply cut in before the end have no figure. Server columns come from its `metrics` "
+        "reply cut in before the end have no figure. `eos_to_first_audio_ms` - client's: the "
+        "server's figure minus the same span measured at the client (last voiced frame sent -> "
+        "first reply audio received), median and worst. Server columns come from its `metrics` "
         f"messages when it sends those fields (`end`: what ended the turn). Server RSS after: "
         f"{rss:.0f} MB.",
     ]
@@ -790,6 +928,26 @@ def turn_taking_section(models: ModelRegistry) -> Section:
         section.notes.append("Sessions cut short: " + "; ".join(problems))
     section.notes.append(f"Section wall time: {(time.monotonic() - started) / 60:.1f} min.")
     return section
+
+
+def turn_taking_row(client: str, mode: str, outcomes: list[Outcome]) -> list[str]:
+    timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
+    return [
+        client,
+        mode,
+        answered(outcomes),
+        str(sum(o.cut_off for o in outcomes)),
+        str(sum(o.split for o in outcomes)),
+        lost_summary(outcomes),
+        added_summary(outcomes),
+        misheard_summary(outcomes),
+        ms(timed, 50),
+        ms(timed, 95),
+        ends(outcomes),
+        ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
+        eos_error_summary(outcomes),
+        ms_pair(server_values(outcomes, "asr_final_ms")),
+    ]
 
 
 # -- section 2: long answers at flat cost -------------------------------------------------------

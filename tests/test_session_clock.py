@@ -86,3 +86,16 @@ def test_the_tail_is_bounded() -> None:
         detector.update(p, t)
     tail = detector.speech_end_s - detector.last_voiced_end_s
     assert config.tail_max_ms / 1000 - frame < tail <= config.tail_max_ms / 1000 + 1e-9
+
+
+def test_small_drops_do_not_add_up() -> None:
+    """A client dropping 20 ms of audio every second (a glitching audio callback): gaps too
+    small to see one by one, 0.6 s after half a minute unless the anchor follows them."""
+    wall = Wall()
+    clock = SessionClock(0.0, wall=wall)
+    for _ in range(30):
+        send(clock, wall, 0.98)
+        wall.t += FRAME  # captured, dropped
+    send(clock, wall, 1.0)
+    # The last second's audio (received 29.4-30.4 s) was captured 130-131 s (wall).
+    assert clock.wall_of(clock.received_s - 0.5) == pytest.approx(wall.t - 0.5, abs=0.15)

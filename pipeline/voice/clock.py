@@ -19,7 +19,8 @@ audio cannot arrive before it was captured, so within a stretch of audio sent wi
 earliest "arrival minus position" seen is the best anchor; a frame that arrives later than that
 anchor allows starts a new stretch (the client skipped audio, or a stall began), and a burst that
 brings the new stretch's anchor back to the old one shows it was a stall (no audio skipped), so
-the two merge again.
+the two merge again. A client dropping bits of audio too small to see as gaps moves the anchor
+up once a whole window of arrivals shows it (`DRIFT_S`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
+from collections import deque
 from collections.abc import Callable
 
 __all__ = ["GAP_S", "SessionClock"]
@@ -37,6 +39,11 @@ GAP_S = 0.5
 # Stretches whose anchors end this close are one: the gap between them was jitter at most, and a
 # jittery network must not leave thousands of stretches behind.
 MERGE_S = 0.05
+# A client that drops bits of audio now and then (a glitching audio callback) or whose clock runs
+# slow falls behind its anchor without a gap large enough to see: when no frame in the last
+# `DRIFT_WINDOW_S` came as early as the anchor says, the anchor moves up to the earliest of them.
+DRIFT_WINDOW_S = 3.0
+DRIFT_S = 0.1
 _EPS = 1e-6
 
 
@@ -54,6 +61,9 @@ class SessionClock:
         self._starts: list[float] = []  # audio position where each stretch starts
         self._anchors: list[float] = []  # wall time of audio position 0, per stretch
         self._waiters: list[tuple[float, asyncio.Future[None]]] = []
+        # (arrival, anchor it allows) over the last DRIFT_WINDOW_S; the first is their minimum
+        self._recent: deque[tuple[float, float]] = deque()
+        self._stretch_began = 0.0  # wall time the current stretch began
 
     # -- the wall clock ------------------------------------------------------------------------
 
@@ -70,9 +80,12 @@ class SessionClock:
         self.received_s = end = start + seconds
         self.last_arrival = now
         anchor = now - end  # its last sample was captured at `now` at the latest
+        earliest = self._earliest_recent(now, anchor)
         if not self._anchors or anchor > self._anchors[-1] + GAP_S:
-            self._starts.append(start)
-            self._anchors.append(anchor)
+            self._new_stretch(start, anchor)
+            return
+        if earliest > self._anchors[-1] + DRIFT_S and self._window_full(now):
+            self._new_stretch(start, earliest)
             return
         if anchor < self._anchors[-1]:
             self._anchors[-1] = anchor
@@ -81,6 +94,28 @@ class SessionClock:
                 merged = self._anchors.pop()
                 self._starts.pop()
                 self._anchors[-1] = min(self._anchors[-1], merged)
+
+    def _new_stretch(self, start: float, anchor: float) -> None:
+        now = self.wall()
+        self._starts.append(start)
+        self._anchors.append(anchor)
+        self._stretch_began = now
+        self._recent.clear()
+        self._recent.append((now, anchor))
+
+    def _earliest_recent(self, now: float, anchor: float) -> float:
+        """The lowest anchor that arrivals in the last DRIFT_WINDOW_S allow (a monotonic deque:
+        its first entry is the minimum)."""
+        while self._recent and self._recent[-1][1] >= anchor:
+            self._recent.pop()
+        self._recent.append((now, anchor))
+        while self._recent[0][0] < now - DRIFT_WINDOW_S:
+            self._recent.popleft()
+        return self._recent[0][1]
+
+    def _window_full(self, now: float) -> bool:
+        """The current stretch has lasted a whole window (a young one is still settling)."""
+        return bool(self._anchors) and now - DRIFT_WINDOW_S >= self._stretch_began
 
     def heard(self, position_s: float) -> None:
         """Audio up to `position_s` has been through the VAD: wake who waits for it."""
