@@ -39,6 +39,7 @@ def voice_config(settings: Settings) -> VoiceConfig:
             unfinished_extra_s=settings.unfinished_extra_ms / 1000,
             repair_window_s=settings.repair_window_ms / 1000,
             hard_limit_grace_s=settings.answer_grace_s,
+            input_quiet_s=settings.input_quiet_ms / 1000,
         ),
         streaming=defaults.streaming,
         asr=dataclasses.replace(defaults.asr, partial_every_ms=settings.partial_every_ms),

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     unfinished_extra_ms: float = Field(1000.0, alias="VIVA_UNFINISHED_EXTRA_MS", ge=0)
     repair_window_ms: float = Field(3000.0, alias="VIVA_REPAIR_WINDOW_MS", ge=0)
     answer_grace_s: float = Field(30.0, alias="VIVA_ANSWER_GRACE_S", gt=0)
+    # Wall time with no audio at all after which an open answer ends (a client gone, or muted for
+    # good); a shorter gap ends nothing (docs/stream-protocol.md, "Gaps, stalls, half duplex").
+    input_quiet_ms: float = Field(6000.0, alias="VIVA_INPUT_QUIET_MS", gt=0)
     # Voice streams this process serves at once; more are refused (close 1013, retry later)
     # instead of slowing every interview. The default is what `make bench` measured on 2 cores.
     max_streams: int = Field(8, alias="VIVA_MAX_STREAMS", ge=1)

@@ -13,6 +13,7 @@ VARIABLES = (
     "VIVA_UNFINISHED_EXTRA_MS",
     "VIVA_REPAIR_WINDOW_MS",
     "VIVA_ANSWER_GRACE_S",
+    "VIVA_INPUT_QUIET_MS",
     "VIVA_VAD_MIN_SPEECH_MS",
     "VIVA_BARGE_IN_MS",
     "VIVA_TTS_LEAD_MS",
@@ -26,6 +27,7 @@ def test_the_environment_reaches_the_voice_config(monkeypatch: pytest.MonkeyPatc
         "VIVA_UNFINISHED_EXTRA_MS": "700",
         "VIVA_REPAIR_WINDOW_MS": "2500",
         "VIVA_ANSWER_GRACE_S": "45",
+        "VIVA_INPUT_QUIET_MS": "8000",
         "VIVA_VAD_MIN_SPEECH_MS": "180",
         "VIVA_BARGE_IN_MS": "350",
         "VIVA_TTS_LEAD_MS": "120",
@@ -39,6 +41,7 @@ def test_the_environment_reaches_the_voice_config(monkeypatch: pytest.MonkeyPatc
     assert config.turns.unfinished_extra_s == 0.7
     assert config.turns.repair_window_s == 2.5
     assert config.turns.hard_limit_grace_s == 45
+    assert config.turns.input_quiet_s == 8.0
     assert config.vad.min_speech_ms == 180
     assert config.vad.barge_in_ms == 350
     assert config.tts.lead_ms == 120
