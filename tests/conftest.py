@@ -19,9 +19,20 @@ from models.registry import ModelRegistry
 from server.settings import Settings
 from server.store import Redis
 from tests.stream_client import LiveServer, live_server
+from tests.virtual_time import VirtualTimeLoop
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, type[VirtualTimeLoop]] | None:
+    """Tests marked `virtual_time` run on tests/virtual_time.py's loop (time jumps ahead
+    whenever every task waits); the others on asyncio's own."""
+    if item.get_closest_marker("virtual_time") is not None:
+        return {"virtual": VirtualTimeLoop}
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """The voice loop on scripted timelines, without models: patience, `answer_done`, spoken
 closings, repair, the time limit, barge-in keeping its first word, long answers at flat cost.
 
-Audio runs in real time (the loop's patience is wall-clock time), on compressed timelines:
-patience 1 s instead of 2, words of 0.25 s.
+Audio runs in real time on virtual time (tests/virtual_time.py: the loop's wall clock is the
+event loop's, which jumps ahead whenever every task waits), on compressed timelines: patience
+1 s instead of 2, words of 0.25 s.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from pipeline.engine import InterviewPlan, Question, ScriptedEngine
 from pipeline.voice.committed import StreamingConfig
@@ -29,6 +31,9 @@ from tests.voice_fakes import (
     ScriptedVad,
     SilentSynthesizer,
 )
+
+pytestmark = pytest.mark.virtual_time
+
 
 PATIENCE_S = 1.0
 CONFIG = VoiceConfig(
@@ -131,7 +136,7 @@ async def running(
         transport=transport,
         turn_log=log,
         finisher=finisher,
-        clock=SessionClock(0.0),
+        clock=SessionClock(0.0, wall=asyncio.get_running_loop().time),
         config=config,
     )
     task = asyncio.create_task(loop.run())
@@ -230,7 +235,7 @@ async def test_past_the_time_limit_the_next_short_pause_ends_the_answer() -> Non
         await h.say(answer.audio)
         await h.transport.wait_for("metrics", timeout=3)
         assert h.transport.of("metrics")[0]["end"] == "limit"
-        assert h.finals()[0]["text"].startswith(Script().say(8).text)
+        assert str(h.finals()[0]["text"]).startswith(Script().say(8).text)
 
 
 async def test_a_voice_that_never_pauses_is_ended_at_the_hard_limit() -> None:

@@ -7,6 +7,9 @@ runs in the CPU time its callbacks take, and runs the same on a busy machine: no
 how fast the wall clock moves. Code under test must read time from the loop (`loop.time()`,
 `asyncio.sleep`, `asyncio.wait_for`), never from `time.monotonic()`; and it must not wait on
 threads (an executor's result would arrive at an arbitrary virtual time).
+
+Async tests marked `pytest.mark.virtual_time` run on it (tests/conftest.py); a sync test can
+`run_virtual(coro)`.
 """
 
 from __future__ import annotations
