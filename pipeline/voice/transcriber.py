@@ -51,7 +51,9 @@ GATHER_S = 0.004
 # more (measured: 8 mixed 3-8 s finals padded to the largest window, 18 % MORE CPU than one call
 # each) and may come out slightly different (a word's spelling), and the same answer must be
 # heard the same whoever else is talking (issue 15's fairness test); with equal windows a batch
-# gives each clip exactly its single call's words.
+# gives each clip exactly its single call's words and word times, to the bit (each clip is
+# aligned alone, and a retry is a beam search, never a sample: issue 28, see
+# tests/test_asr_same_words.py), so which finals happen to wait together changes nothing stored.
 # Partials run only while Whisper was busy less than this share of the last DUTY_WINDOW_S: on
 # 2 cores Whisper's two threads take both, and captions must not starve everything else.
 PARTIAL_DUTY = 0.6
