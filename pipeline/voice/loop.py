@@ -531,7 +531,9 @@ class VoiceLoop:
             timing.end, timing.end_wall = TurnEnd.SIGNAL, wall()
         else:
             timing.end = await self._await_end(candidate, text)
-            timing.eos_s = candidate.last_voiced_s
+            # The end of speech the silence was measured from: a soft last syllable included,
+            # as a client hears it.
+            timing.eos_s = self._speech_end(candidate)
             if candidate.end_reason is not None:
                 timing.end_wall = candidate.end_wall
         # The commit: from here new speech is a repair, a new turn or a barge-in.
