@@ -380,7 +380,7 @@ def main() -> None:
         run = bench_sections.Run.start(bench_sections.BY_NAME[name], command)
         started = time.monotonic()
         section = SECTIONS[name](models)
-        run.wall_s = time.monotonic() - started
+        run.finish(time.monotonic() - started)
         print(section.markdown(), flush=True)
         bench_sections.write_section(
             name, bench_sections.section_block(name, section.markdown(), run)

@@ -136,7 +136,7 @@ def git(*args: str) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    return done.stdout.rstrip() if done.returncode == 0 else None
 
 
 def cpu_model() -> str:
@@ -149,13 +149,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def load_1min() -> float | None:
+    """The 1-minute load average: what else the machine was doing (2 means two busy cores)."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 def machine() -> dict[str, Any]:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
         "arch": platform.machine(),
         "cores": os.cpu_count(),
         "cpu": cpu_model(),
-        "load_1min_at_start": None if load is None else round(load, 2),
+        "load_1min_at_start": load_1min(),
         "python": platform.python_version(),
     }
 
@@ -176,7 +180,8 @@ class Run:
 
     @classmethod
     def start(cls, declared: Declared, command: str) -> Run:
-        status = git("status", "--porcelain", "--untracked-files=no")
+        # The file this run writes is no change to the code it measures.
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md")
         in_sources = git("status", "--porcelain", "--", *declared.sources) or ""
         return cls(
             section=declared.name,
@@ -192,6 +197,10 @@ class Run:
                 if k.startswith(SETTING_PREFIXES) or k in SETTINGS
             },
         )
+
+    def finish(self, wall_s: float) -> None:
+        self.wall_s = wall_s
+        self.machine["load_1min_at_end"] = load_1min()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -221,12 +230,16 @@ def stamp_line(stamp: Mapping[str, Any]) -> str:
     """The stamp as a reader sees it, under the section."""
     m = stamp["machine"]
     commit = stamp.get("commit") or "no git checkout"
-    load = m.get("load_1min_at_start")
+    loads = [
+        f"{m[key]} at the {when}"
+        for key, when in (("load_1min_at_start", "start"), ("load_1min_at_end", "end"))
+        if m.get(key) is not None
+    ]
     settings = stamp.get("settings") or {}
     parts = [
         f"_Measured by `{stamp['command']}` on {stamp['started']} at commit `{commit[:12]}` "
         f"({_tree(stamp)}); {m['arch']}, {m['cores']} cores ({m['cpu']})"
-        + (f", load {load} at the start" if load is not None else "")
+        + (f", 1-min load average {' and '.join(loads)}" if loads else "")
         + f", Python {m['python']}; section wall time {stamp['wall_s'] / 60:.1f} min.",
         "Sources: " + ", ".join(f"`{s}`" for s in stamp["sources"]) + ".",
     ]
