@@ -1,7 +1,8 @@
 """Silero VAD v6 (the ONNX file shipped inside faster-whisper), driven frame by frame.
 
 faster-whisper's own wrapper resets the recurrent state on every call, so streaming drives the
-onnxruntime session directly and carries `h`, `c` and the last 64 samples between frames.
+onnxruntime session directly and carries `h`, `c` and the last 64 samples between frames, except
+across digital silence (see `SileroStream.probability`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ PACKAGE = "faster-whisper"
 FRAME_SAMPLES = 512  # 32 ms at 16 kHz
 CONTEXT_SAMPLES = 64
 SAMPLE_RATE = 16000
+# A frame with no sample above one 16-bit step is digital silence (a muted microphone, a client
+# sending zeros while the interviewer speaks, padding): no microphone's noise floor is that low.
+DIGITAL_SILENCE = 1.0 / 32768
 
 
 def default_model_path() -> Path:
@@ -72,6 +76,13 @@ class SileroStream:
         """Speech probability of one 512-sample float32 frame at 16 kHz."""
         if frame.shape != (FRAME_SAMPLES,):
             raise ValueError(f"VAD frames are {FRAME_SAMPLES} samples, got {frame.shape}")
+        if not np.any(np.abs(frame) > DIGITAL_SILENCE):
+            # Digital silence starts the state afresh. Carried through it, the state drifts
+            # frame after frame and never settles: the same answer after 60 or 333 frames of
+            # zeros got speech probabilities up to 0.4 apart, so where its turn started and its
+            # segments were cut depended on how long the client had sent silence before it,
+            # i.e. on timing (issue 28). Fresh, whatever came before.
+            self.reset()
         x = np.concatenate([self._context, frame.astype(np.float32, copy=False)])[None, :]
         out, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
         self._context = frame[-CONTEXT_SAMPLES:].astype(np.float32, copy=True)
