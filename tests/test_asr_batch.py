@@ -92,8 +92,8 @@ def test_clip_needing_the_temperature_fallback_is_retried_alone(
     singles: list[Transcript],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The batch decodes greedily once; a clip the single call would retry at a higher
-    temperature is handed to the single call (here: every clip, as if all were repetitive)."""
+    """The batch decodes greedily once; a clip the single call would decode again (by beam
+    search) is handed to the single call (here: every clip, as if all were repetitive)."""
     asr = models.asr()
     monkeypatch.setattr(asr_module, "COMPRESSION_RATIO_THRESHOLD", 0.0)
     retried = asr.batch_stats.retried
