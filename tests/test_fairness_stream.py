@@ -17,6 +17,14 @@ once, see `pipeline/voice/committed.py`), the stored text of an answer depended 
 partials ran, i.e. on time and load: the same samples came out as "In my last role, our" in one
 session and "in my last role our" or "forty" / "40" in the other, and a score moved by a point.
 Now the same words must be heard and the scores be byte-identical.
+
+On a loaded machine this still failed now and then ("In my last role" / "in my last role", issue
+28): a turn's preroll was a frame longer by float rounding, Silero's state drifted through the
+zeros sent while the interviewer spoke (so the VAD heard the answer differently after a longer
+silence), batched clips' word times moved with their company, and a decode that failed Whisper's
+checks was redone by sampling from a generator every session draws from. Each is pinned by a unit
+test; `test_same_words_under_load.py` streams one answer from several sessions beside a CPU
+burner, repeatedly.
 """
 
 from __future__ import annotations
