@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +28,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
-) -> dict[str, type[VirtualTimeLoop]] | None:
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
     """Tests marked `virtual_time` run on tests/virtual_time.py's loop (time jumps ahead
-    whenever every task waits); the others on asyncio's own."""
+    whenever every task waits); the others on asyncio's own. pytest-asyncio refuses None here
+    (a UsageError for every other async test), so the default loop is named too."""
     if item.get_closest_marker("virtual_time") is not None:
         return {"virtual": VirtualTimeLoop}
-    return None
+    return {"asyncio": asyncio.new_event_loop}
 
 
 @pytest.fixture(scope="session")
