@@ -53,7 +53,10 @@ FOLLOW_UP = "We kept a short written record of every decision, so new people cou
 # Between the voices: shorter than the endpoint, so it is one answer. (Whisper tiny.en tends to
 # drop a brief voice change it hears with no pause at all, or espeak's female variants.)
 GAP_S = 0.35
-MAX_EDGE_WORDS_LOST = 4
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
 
 
 def trimmed(audio: np.ndarray, threshold: float = 0.01) -> np.ndarray:
@@ -123,13 +126,15 @@ async def test_a_second_voice_in_an_answer_is_flagged_and_left_out_of_the_score(
     scored = answer.text.lower()
     assert any(w in asr_text for w in INTRUDER_WORDS), asr_text  # Whisper heard them ...
     assert not any(w in scored for w in INTRUDER_WORDS), scored  # ... scoring does not
-    # The candidate's words stay, but for a word or two at each edge of the other voice: the
-    # edges are found to within ~0.5 s (tests/test_integrity_speakers.py) and the voices are
-    # 0.35 s apart. (The message has the word times and the excluded ranges.)
-    said = Counter(re.findall(r"[a-z']+", f"{ANSWER_2_START} {ANSWER_2_END}".lower()))
-    kept = Counter(re.findall(r"[a-z']+", scored))
-    assert sum((said - kept).values()) <= MAX_EDGE_WORDS_LOST, (said - kept, answer.meta)
-    assert "disagree" in scored and "numbers" in scored, answer.meta
+    # The candidate's words stay, all that Whisper heard of them, but for the one word touching
+    # the other voice on either side: the edges are found to within ~0.5 s
+    # (tests/test_integrity_speakers.py) and the voices are 0.35 s apart, so an edge can take at
+    # most the half of the candidate's last word before the other voice, or first word after it.
+    # (The message has the word times and the excluded ranges.)
+    before, after = words(ANSWER_2_START), words(ANSWER_2_END)
+    heard = Counter(words(asr_text)) & Counter(before + after)  # Whisper's mishearings aside
+    lost = heard - Counter(words(scored))
+    assert lost <= Counter([before[-1], after[0]]), (lost, answer.meta)
     excluded: list[dict[str, Any]] = answer.meta["excluded_speech"]
     assert {e["reason"] for e in excluded} == {"other_speaker"}
     assert any(w in " ".join(e["text"] for e in excluded).lower() for w in INTRUDER_WORDS)
