@@ -40,7 +40,7 @@ PERSONAS: dict[str, Persona] = {
             "Warm and encouraging; helps you show your best.",
             1,
             ("Thanks, that's helpful.", "Great, thank you.", "I appreciate the detail."),
-            probe_below=60,
+            probe_below=45,  # lets an adequate answer go (rating 3 starts at 45): probes weak ones
             praise=("That's a great example.", "Really nice answer."),
             follow_up_lead="Thanks, that's a good start.",
             transitions=("Let's try another one.", "Here's the next one.", "Moving on."),

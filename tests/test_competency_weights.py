@@ -120,8 +120,13 @@ def test_weights_are_validated_at_the_api_edge(api: Api) -> None:
 
 def test_the_report_uses_and_shows_the_interviews_weights(api: Api) -> None:
     headers = api.tenant()
-    weighted = create(api, headers, competency_weights=WEIGHTS).json()["interview_id"]
-    default = create(api, headers).json()["interview_id"]
+    # The question names its skill, so that none is on Conflict resolution (unnamed, the server
+    # links it to the closest skill by meaning: tests/test_tenant_questions_api.py).
+    named = [{**INTERVIEW["questions"][0], "skill": "Ownership"}]
+    weighted = create(api, headers, questions=named, competency_weights=WEIGHTS).json()[
+        "interview_id"
+    ]
+    default = create(api, headers, questions=named).json()["interview_id"]
     runs = {
         name: run_chat(api, headers, {"interview_id": iid}, [ANSWER])
         for name, iid in (("weighted", weighted), ("default", default))

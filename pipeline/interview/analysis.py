@@ -23,11 +23,13 @@ from typing import Protocol
 
 import numpy as np
 import snowballstemmer
+from wordfreq import zipf_frequency
 
 from pipeline.engine import Question
 from pipeline.interview import vocabulary as v
 from pipeline.interview.bank import criteria_for
 from pipeline.interview.keypoints import KeyPoint
+from pipeline.interview.topic import topic_of
 
 SPEAKING_WORDS_PER_S = 2.5  # ~150 words a minute
 MIN_WORDS = 25  # below this an answer is too short to show anything
@@ -73,6 +75,12 @@ MIN_CLAIM_WORDS = 3
 MIN_FUNCTION_SHARE = 0.25  # below this share of grammar words a "sentence" is a list of terms
 MIN_FUNCTION_WORDS = 2  # ... and a sentence has at least two ("tell about time failed" is not one)
 CLAUSE_WORDS = 3  # sentences are also judged clause by clause, clauses of at least this many words
+# Questions without key points: what an answer shows is the specific content it brings that the
+# question did not: uncommon words (Zipf frequency below this in wordfreq's English: "backfill",
+# "trigger", "drains", "rollback", not "important", "team", "problem"), numbers and names, said
+# in claims that do not merely restate the question. Jargon that fits any question is none.
+SPECIFIC_ZIPF = 4.0
+SPECIFICS_FULL = 10  # distinct specific terms for full marks
 
 # The parts a structured answer has, per question style.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -213,6 +221,7 @@ class AnswerAnalysis:
     on_topic_claims: int = 0  # claims about the question that do not merely restate it
     topicality: float = 0.0  # cosine of the claim closest to the question
     echoes: int = 0  # claims made of the question's own words
+    specifics: tuple[str, ...] = ()  # specific terms the claims bring beyond the question
 
     @property
     def specificity(self) -> float:
@@ -246,6 +255,7 @@ class AnswerAnalysis:
         """Says something about the question beyond restating it, right or wrong."""
         return (
             self.on_topic_claims > 0
+            or (self.style == "behavioral" and self.story > 0 and not self.off_topic)
             or any(p.coverage >= 0.2 for p in self.points)
             or bool(self.contradictions)  # a wrong claim about the topic is still about it
         )
@@ -276,6 +286,11 @@ class AnswerAnalysis:
         if self.style != "behavioral":
             return coverage
         return STORY_WEIGHT * self.story_quality + (1 - STORY_WEIGHT) * coverage
+
+    @property
+    def content(self) -> float:
+        """How much specific content the answer brings beyond the question (0..1)."""
+        return min(1.0, len(self.specifics) / SPECIFICS_FULL)
 
     @property
     def contradictions(self) -> tuple[PointMatch, ...]:
@@ -405,6 +420,7 @@ def analyse(question: Question, answer: str, embedder: Embedder) -> AnswerAnalys
     refs = _references(question, points, embedder)
     vectors = _embed_answer(units, embedder)
     q = refs[0]
+    topics = _topic_references(question, embedder)
     similarity, best_sentence = _similarity(q, vectors, units)
     relevance = float(
         np.clip((similarity - SIMILARITY_FLOOR) / (SIMILARITY_CEILING - SIMILARITY_FLOOR), 0, 1)
@@ -417,7 +433,7 @@ def analyse(question: Question, answer: str, embedder: Embedder) -> AnswerAnalys
     )
     # The parts of a structured answer, as said in its claims: a string of terms appended
     # ("situation, action, result, trade-off") gives an answer no structure.
-    said = " ".join(u.text for u in units if u.claim).lower()
+    said = " ".join(u.text for u in units if u.claim and not u.echo).lower()
     parts = {part: bool(v.matched(said, _PART_MARKERS[part])) for part in PARTS[style]}
     if "situation" in parts and v.YEAR.search(said):
         parts["situation"] = True  # a date sets the scene as well as any phrase
@@ -444,11 +460,34 @@ def analyse(question: Question, answer: str, embedder: Embedder) -> AnswerAnalys
         details=_details(told),
         actions=tuple(u.text for u in told if _acts(u.text)),
         outcome=next((u.text for u in told[1:] if _ends(u.text)), ""),
-        on_topic_claims=_on_topic(units, vectors, q),
-        topicality=_topicality(units, vectors, q),
+        on_topic_claims=_on_topic(units, vectors, q, topics),
+        topicality=_topicality(units, vectors, topics),
         echoes=sum(1 for u in units if u.echo),
+        specifics=_specifics(units, question.text),
     )
     return _with_gaps(analysis)
+
+
+def _specifics(units: list[Claim], question: str) -> tuple[str, ...]:
+    """The specific terms an answer's claims bring that its question did not: uncommon words (by
+    wordfreq's Zipf frequency), numbers, and names; not jargon, not the question's own words."""
+    asked = _content_stems(question)
+    given = v.numbers_in(question)
+    found: dict[str, None] = {}
+    for unit in units:
+        if not unit.claim or unit.echo:
+            continue
+        for number in sorted(v.numbers_in(unit.text) - given):
+            found.setdefault(number)
+        for word in v.words(unit.text):
+            bare = word.strip("'.-/")
+            if len(bare) < 3 or any(c.isdigit() for c in bare) or bare in v.FUNCTION_WORDS:
+                continue
+            if bare in v.JARGON or _content_stems(bare) <= asked:
+                continue
+            if zipf_frequency(bare, "en") < SPECIFIC_ZIPF:
+                found.setdefault(bare)
+    return tuple(found)
 
 
 def _story(units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray) -> list[Claim]:
@@ -465,23 +504,33 @@ def _story(units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray) -> list[
     return [u for u in told if not any(u.text != o.text and o.text in u.text for o in told)]
 
 
-def _topicality(units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray) -> float:
-    """Cosine of the claim closest to the question. An answer without a single claim (a string of
-    terms) says nothing rather than something else: it is not off-topic (1.0)."""
+def _topicality(units: list[Claim], unit_vectors: np.ndarray, topics: np.ndarray) -> float:
+    """Cosine with the question or its topic of the closest claim, or of the claims taken
+    together (their mean direction: a story told in its own words is about the topic as a whole
+    more than any one sentence of it is). An answer without a single claim (a string of terms)
+    says nothing rather than something else: it is not off-topic (1.0)."""
     rows = [i for i, u in enumerate(units) if u.claim]
-    if not rows or unit_vectors.shape[1:] != q.shape:
+    if not rows or unit_vectors.shape[1:] != topics.shape[1:]:
         return 1.0 if units else 0.0
-    return round(float(np.max(unit_vectors[rows] @ q)), 4)
+    claims = unit_vectors[rows]
+    mean = claims.mean(axis=0)
+    mean /= max(float(np.linalg.norm(mean)), 1e-9)
+    best = max(float(np.max(claims @ topics.T)), float(np.max(topics @ mean)))
+    return round(best, 4)
 
 
-def _on_topic(units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray) -> int:
+def _on_topic(
+    units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray, topics: np.ndarray
+) -> int:
+    """Claims about the question (close to it or to its topic) that do not merely restate it."""
     if unit_vectors.shape[1:] != q.shape:
         return 0
     to_question = unit_vectors @ q
+    to_topic = (unit_vectors @ topics.T).max(axis=1)
     return sum(
         1
-        for u, sim in zip(units, to_question, strict=True)
-        if u.claim and not u.echo and TOPIC <= sim < ECHO
+        for u, sim, topical in zip(units, to_question, to_topic, strict=True)
+        if u.claim and not u.echo and topical >= TOPIC and sim < ECHO
     )
 
 
@@ -720,6 +769,26 @@ def _references(question: Question, points: tuple[KeyPoint, ...], embedder: Embe
     vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
     with _REFERENCE_LOCK:
         # The embedder is kept with its vectors, so its id cannot be reused while cached.
+        _REFERENCE_CACHE[key] = (embedder, vectors)
+        while len(_REFERENCE_CACHE) > _REFERENCE_CACHE_SIZE:
+            _REFERENCE_CACHE.popitem(last=False)
+    return vectors
+
+
+def _topic_references(question: Question, embedder: Embedder) -> np.ndarray:
+    """The question, and what it is about without its asking words (topic.py), and the tenant's
+    ideal answer: a claim close to any of them is on topic. One cached batch per question."""
+    texts = tuple(dict.fromkeys(t for t in (question.text, topic_of(question.text)) if t))
+    if question.ideal_answer:
+        texts += (question.ideal_answer,)
+    key = (id(embedder), embedder.version, ("topic", *texts))
+    with _REFERENCE_LOCK:
+        hit = _REFERENCE_CACHE.get(key)
+        if hit is not None:
+            _REFERENCE_CACHE.move_to_end(key)
+            return hit[1]
+    vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+    with _REFERENCE_LOCK:
         _REFERENCE_CACHE[key] = (embedder, vectors)
         while len(_REFERENCE_CACHE) > _REFERENCE_CACHE_SIZE:
             _REFERENCE_CACHE.popitem(last=False)

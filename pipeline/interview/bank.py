@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.engine import Question
-from pipeline.interview.keypoints import KeyPoint, bare, from_ideal_answer, point
+from pipeline.interview.keypoints import KeyPoint, bare, from_ideal_answer, point, stated
 
 ANY_LEVEL: tuple[str, ...] = ()
 GRADE_BANDS: tuple[str, ...] = ("k-2", "3-5", "6-8", "9-12")
@@ -1316,7 +1316,8 @@ def criteria_for(question: Question) -> tuple[KeyPoint, ...]:
     key points; otherwise each label alone (a tenant's key points are statements); with none, the
     sentences of the tenant's ideal answer, if it wrote one."""
     known = {k.label: k for k in _CRITERIA.get(question.text.lower(), ())}
-    points = tuple(known.get(label) or bare(label) for label in question.key_points)
+    own = stated if question.source == "custom" else bare
+    points = tuple(known.get(label) or own(label) for label in question.key_points)
     if points or not question.ideal_answer:
         return points
     return from_ideal_answer(question.ideal_answer)

@@ -193,7 +193,8 @@ _EXPLANATION_CUES = re.compile(
 )
 # A hypothetical: how the candidate would go about something.
 _APPROACH_CUES = re.compile(
-    r"\b(?:how (?:would|will|should|do|can) you|how you(?:'d| would)|what would you|"
+    r"\b(?:how (?:would|will|should|do|can) you|how you(?:'d| would)|what (?:would|do) you do|"
+    r"what would you|"
     r"what steps|design|walk (?:me|us) through how|approach|what is your (?:process|approach))\b"
 )
 

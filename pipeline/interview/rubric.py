@@ -29,7 +29,8 @@ CONTRADICTION_PENALTY = 0.12  # per key point contradicted, at most two
 # without them, on the same scale. A behavioural answer: its story (a specific event, what the
 # candidate did, how it ended), and a little its structure; any other: its structure (approach,
 # complexity, trade-offs; or steps, reasoning, check), as said in its claims.
-STORY_SHARE = 0.8  # of a behavioural answer's substance; the rest is structure
+CONTENT_SHARE = 0.5  # specific content brought beyond the question; the rest: the story, or
+# the approach's parts
 RELEVANT_ENOUGH = 0.6  # relevance (reported) at or above this is full marks
 HEDGE_PENALTY = 0.03  # per hedge, at most three
 OFF_TOPIC_CAP = 5  # below an on-topic answer that says nothing
@@ -92,10 +93,7 @@ def score_answer(a: AnswerAnalysis, time_limit_s: int) -> AnswerScore:
     components = _components(a, time_limit_s)
     substance = a.substance
     if substance is None:  # no key points: what can be judged without them
-        if a.style == "behavioral":
-            substance = STORY_SHARE * a.story_quality + (1 - STORY_SHARE) * a.structure
-        else:
-            substance = a.structure
+        substance = structural_substance(a)
     floor = SUBSTANCE_FLOOR if a.engaged else RESTATED if a.echoes else NOTHING_SAID
     raw = (floor + SUBSTANCE_SPAN * substance) * components["length"]
     raw -= CONTRADICTION_PENALTY * min(len(a.contradictions), 2)
@@ -112,6 +110,14 @@ def score_answer(a: AnswerAnalysis, time_limit_s: int) -> AnswerScore:
         strengths=_strengths(a),
         improvements=_improvements(a, time_limit_s),
     )
+
+
+def structural_substance(a: AnswerAnalysis) -> float:
+    """A question without key points: what the question itself asks for, and the specific
+    content brought to it. A behavioural question asks for a story (a specific event, what the
+    candidate did, how it ended); any other for an approach and its reasons (its parts)."""
+    shape = a.story_quality if a.style == "behavioral" else a.structure
+    return CONTENT_SHARE * a.content + (1 - CONTENT_SHARE) * shape
 
 
 def _components(a: AnswerAnalysis, time_limit_s: int) -> dict[str, float]:

@@ -358,6 +358,28 @@ FUNCTION_WORDS = _word_set(
     times plus minus equals divided multiplied over
     """
 )
+# Management and marketing jargon: uncommon words that fit any question and so show nothing
+# specific about one ("leverage synergies for a holistic, customer-centric outcome"). Written as
+# a general list of such words, not from any answer of the gold sets.
+JARGON = _word_set(
+    """
+    leverage leveraging leveraged synergy synergies synergistic holistic holistically paradigm
+    scalable scalability robust robustness seamless seamlessly frictionless streamline
+    streamlined streamlining empower empowering empowerment proactive proactively impactful
+    actionable ecosystem ecosystems alignment aligned stakeholder stakeholders north-star
+    data-driven customer-centric client-centric people-first student-centred student-centered
+    user-centric best-practice best-practices cutting-edge state-of-the-art world-class
+    next-generation future-proof end-to-end win-win value-add mindset growth-mindset
+    bandwidth deliverables deliverable learnings optimise optimize optimisation optimization
+    innovative innovation disruptive disrupt transformational transformative agile agility
+    governance framework frameworks methodology methodologies granular granularity visibility
+    ownership accountability transparency cross-functional omnichannel touchpoints touchpoint
+    upskill upskilling onboarding journey journeys storytelling narrative narratives
+    differentiation differentiated scaffolding engagement engaging pivot pivoting iterate
+    iterative iterating circle-back deep-dive double-click move-the-needle low-hanging
+    trauma-informed psychologically belonging inclusive inclusivity resiliency resilience
+    """
+)
 # Said of how one usually is, not of what happened: a behavioural answer made only of these
 # describes the candidate, it does not tell the story that was asked for.
 HABITUAL_MARKERS: tuple[str, ...] = (
