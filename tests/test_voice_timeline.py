@@ -28,7 +28,7 @@ from pipeline.engine import InterviewPlan, Question, ScriptedEngine
 from pipeline.voice.committed import StreamingConfig
 from pipeline.voice.config import VoiceConfig
 from pipeline.voice.loop import SessionClock, VoiceLoop
-from pipeline.voice.messages import Finished
+from pipeline.voice.messages import Finished, ServerMessage, to_wire
 from pipeline.voice.turn_policy import TurnPolicyConfig
 from tests.virtual_time import run_virtual
 from tests.voice_fakes import (
@@ -186,8 +186,10 @@ class Session:
 
 
 @contextlib.asynccontextmanager
-async def session(**client: object) -> AsyncIterator[Session]:
-    transport = RecordingTransport()
+async def session(
+    transport: RecordingTransport | None = None, **client: object
+) -> AsyncIterator[Session]:
+    transport = transport or RecordingTransport()
     log = MemoryTurnLog()
 
     async def finisher(ended_early: bool) -> Finished:
@@ -328,6 +330,39 @@ def test_a_client_that_stops_sending_is_answered_after_the_quiet_timeout_only() 
             last_sent = max(sent for _, sent in s.client.sent)
             assert last_sent + QUIET_S <= reply <= last_sent + QUIET_S + 1.0
             assert [f["text"] for f in s.finals()] == [script.text]
+            assert metrics["end"] == "silence"
+
+    run_virtual(scenario())
+
+
+class SlowPauseTransport(RecordingTransport):
+    """The first `vad` speaking=false takes `hold_s` to send (a congested socket): the loop
+    reads no input meanwhile, and the client's frames wait in the socket."""
+
+    def __init__(self, hold_s: float) -> None:
+        super().__init__()
+        self.hold_s = hold_s
+        self.held = False
+
+    async def send_message(self, message: ServerMessage) -> None:
+        await super().send_message(message)
+        if not self.held and to_wire(message) == {"type": "vad", "speaking": False}:
+            self.held = True
+            await asyncio.sleep(self.hold_s)
+
+
+def test_input_the_server_itself_holds_up_is_not_a_client_gone_quiet() -> None:
+    """While the loop is busy with a frame for longer than the quiet timeout, the client's
+    audio waits unread: the quiet watch must not take that for a client that went away."""
+
+    async def scenario() -> None:
+        async with session(SlowPauseTransport(QUIET_S + 1.0)) as s:
+            script = answer(4, 3, 4)
+            _, voice_end = s.client.say(script.audio)
+            metrics = await s.wait_reply(1)
+            assert [f["text"] for f in s.finals()] == [script.text]
+            reply = s.reply_started(2)
+            assert reply is not None and reply > voice_end
             assert metrics["end"] == "silence"
 
     run_virtual(scenario())

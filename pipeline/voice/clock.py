@@ -139,8 +139,15 @@ class SessionClock:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
 
+    def input_done(self) -> None:
+        """The audio that arrived has been processed: from now the input may be quiet. (While
+        the server itself holds the input up, say a barge-in waiting for the turn before it to
+        be stored, frames wait in the socket: that is not the client going quiet.)"""
+        self.last_arrival = self.wall()
+
     def quiet_s(self) -> float:
-        """Wall seconds since audio last arrived (since this clock started, before any)."""
+        """Wall seconds since the input was last ready for more audio and none came (since this
+        clock started, before any)."""
         last = self.last_arrival if self.last_arrival is not None else self._origin
         return self.wall() - last
 

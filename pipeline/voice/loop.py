@@ -143,6 +143,7 @@ class VoiceLoop:
         self.detector = SpeechDetector(self.config.vad)
         self._input: AudioInput | None = None
         self._frames_in = 0
+        self._input_busy = False  # a chunk of audio is being processed (see `_watch_quiet`)
         self._recent: deque[tuple[np.ndarray, float]] = deque(
             maxlen=int(PREROLL_BUFFER_S / FRAME_S) + 1
         )  # (frame, end_s): the preroll of the next turn
@@ -180,11 +181,16 @@ class VoiceLoop:
         # Frames are placed on the audio clock by the samples before them, whenever they
         # arrive: a gap in the input adds no time, a late burst is the audio it carries.
         self.clock.audio_arrived(len(pcm) / BYTES_PER_SAMPLE / self._input.in_rate)
-        for frame in self._input.push(pcm):
-            self._frames_in += 1
-            end_s = self._frames_in * FRAME_SAMPLES / PIPELINE_RATE
-            await self._on_frame(frame, end_s)
-            self.clock.heard(end_s)
+        self._input_busy = True
+        try:
+            for frame in self._input.push(pcm):
+                self._frames_in += 1
+                end_s = self._frames_in * FRAME_SAMPLES / PIPELINE_RATE
+                await self._on_frame(frame, end_s)
+                self.clock.heard(end_s)
+        finally:
+            self._input_busy = False
+            self.clock.input_done()
 
     async def answer_text(self, text: str) -> None:
         """A typed answer: one complete candidate turn, or the end of the open one."""
@@ -331,9 +337,10 @@ class VoiceLoop:
         self._recent.append((frame, end_s))
         repairable = self._repairable
         if repairable is not None:
-            # When the candidate said it, not when it arrived: a frame held back by a stall
-            # was still said within the window.
-            if self.policy.is_repair(self.clock.wall_of(end_s) - repairable.reply_started):
+            # On arrival, as the reply is timed: a client sending faster than real time (the
+            # test client sends 0.1 s blocks every 0.08 s) drags capture-time estimates back,
+            # and a barge-in 3 s in would look like a repair.
+            if self.policy.is_repair(self.clock.wall() - repairable.reply_started):
                 repairable.candidate.frames.append(frame)  # contiguous, should it go on
             else:
                 self._repairable = None
@@ -603,12 +610,14 @@ class VoiceLoop:
     async def _watch_quiet(self) -> None:
         """Wall time where wall time is meant: a client that has sent no audio for
         `input_quiet_s` has gone (or muted itself for good) and its open answer ends, as after
-        silence. A shorter gap ends nothing; the late frames are heard when they come."""
+        silence. A shorter gap ends nothing; the late frames are heard when they come. Quiet
+        is counted only while the loop waits for input: audio held up by the loop itself (a
+        frame still being processed) is not the client's silence."""
         quiet_s = self.config.turns.input_quiet_s
         while True:
             left = quiet_s - self.clock.quiet_s()
-            if left > 0:
-                await asyncio.sleep(left)
+            if left > 0 or self._input_busy:
+                await asyncio.sleep(max(left, FRAME_S))
                 continue
             candidate = self._candidate
             if candidate is not None and candidate.spans and candidate.end_reason is None:
