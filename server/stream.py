@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import re
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -27,16 +26,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from audio.input import ACCEPTED_RATES
 from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
-from pipeline.voice.loop import SessionClock, VoiceLoop
-from pipeline.voice.messages import ErrorMessage, Finished, ServerMessage, TurnMetrics, to_wire
-from server import audit, guard, keys, metrics, revocation
+from pipeline.voice.loop import VoiceLoop
+from pipeline.voice.messages import ErrorMessage, ServerMessage, TurnMetrics, to_wire
+from server import audit, keys, metrics, revocation
 from server.api.candidate import DISCLOSURE_VERSION
-from server.engines import engine_for
-from server.lifecycle import finish_session, start_session
-from server.observers import StreamObservers
+from server.live import release_owner as release_owner  # also this module's, as before
+from server.live import run_live
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
-from server.sessions import AppendResult, InvalidToken, SessionNotFound, SessionStore
+from server.sessions import AppendResult, InvalidToken, SessionNotFound, SessionRecord, SessionStore
 from server.store import Redis
 
 log = logging.getLogger(__name__)
@@ -282,19 +280,6 @@ async def _sent(sending: Awaitable[None]) -> None:
         raise WebSocketDisconnect(1006) from exc
 
 
-# Compare and delete in one step: a reconnect may set its own id between a GET and a DEL of
-# the closing socket's, and the new socket would then find itself superseded.
-_RELEASE_OWNER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-async def release_owner(redis: Redis, session_id: str, conn_id: str) -> bool:
-    """Drop this socket's claim on the session's stream, if it still holds it."""
-    return bool(await redis.eval(_RELEASE_OWNER, 1, keys.session_stream_owner(session_id), conn_id))
-
-
 class OwnedTurnLog:
     """Appends turns only while this socket owns the session (another process may have taken
     it over: the owner key in Redis says who streams it now)."""
@@ -332,14 +317,6 @@ def _credentials(ws: WebSocket) -> tuple[str | None, str | None]:
     )
     accept = SUBPROTOCOL if SUBPROTOCOL in offered else None
     return ws.query_params.get("token") or from_protocol, accept
-
-
-async def session_clock(redis: Redis, session_id: str) -> SessionClock:
-    """Session seconds on the clock every socket of the session shares
-    (`viva:session:{id}:clock`)."""
-    await guard.set_nx(redis, session_id, keys.session_clock(session_id), repr(time.time()))
-    epoch = float(await redis.get(keys.session_clock(session_id)) or time.time())
-    return SessionClock(offset_s=time.time() - epoch)
 
 
 async def _hello_or_grace(first_frame: asyncio.Event) -> None:
@@ -499,85 +476,58 @@ async def _serve(ws: WebSocket, session_id: str, token: str | None, conn: Connec
             retry_after_s=RETRY_AFTER_S,
         )
     await runtime.ready()
-    await runtime.claim(session_id, conn, record.tenant_id)
-    # Not for a session deleted since the token check (its watch below closes the socket).
-    await guard.set_value(redis, session_id, keys.session_stream_owner(session_id), conn.id)
-    observers: StreamObservers | None = None
-    try:
-        engine = engine_for(services, record)
-        await start_session(
-            sessions,
-            record,
-            actor="candidate",
-            mode=record.mode,
-            engine=engine.name,
-            engine_version=engine.version,
-        )
-        observers = opened = await StreamObservers.open(services, session_id)
+    channel = BrowserChannel(ws, record, token, sessions)
+    await run_live(
+        services,
+        runtime,
+        record,
+        conn,
+        channel,
+        channel.transport,
+        OwnedTurnLog(sessions, session_id, conn),
+    )
 
-        async def finisher(ended_early: bool) -> Finished:
-            sections = await opened.report_sections()
-            await opened.save_recordings()
-            try:
-                result = await finish_session(
-                    services, session_id, ended_early=ended_early, integrity=sections
-                )
-            except SessionNotFound as exc:  # deleted while it was being scored
-                raise StreamClosed(*revocation.close_for("deleted")) from exc
-            return Finished(result.status, result.score, result.report_url)
 
-        transport = SocketTransport(ws)
-        loop = VoiceLoop(
-            session_id=session_id,
-            plan=record.plan,
-            transcript=await sessions.turns(session_id),
-            engine=engine,
-            transcriber=runtime.transcriber,
-            synthesizer=runtime.synthesizer,
-            vad=services.models.vad().stream(),
-            transport=transport,
-            turn_log=OwnedTurnLog(sessions, session_id, conn),
-            finisher=finisher,
-            clock=await session_clock(redis, session_id),
-            config=runtime.config,
-            sink=opened.sink,
-            answer_filter=opened.answer_filter,
-        )
-        loop.speak_audio = record.mode != "chat"
-        first_frame = asyncio.Event()
-        consent = ConsentGate(sessions, session_id, transport)
-        tasks = {
-            "receive": asyncio.create_task(_receive(ws, loop, transport, consent, first_frame)),
-            "run": asyncio.create_task(
-                loop.run(opening_after=functools.partial(_hello_or_grace, first_frame))
-            ),
-            "superseded": asyncio.create_task(conn.superseded.wait()),
-            # A reinvite, a delete or an end elsewhere (REST, idle expiry), in any process.
-            "revoked": asyncio.create_task(revocation.wait_revoked(redis, session_id, token)),
-        }
-        try:
-            await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks.values():
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
-        if tasks["superseded"].done() and not tasks["superseded"].cancelled():
-            raise StreamClosed(CLOSE_SUPERSEDED, "superseded", "a newer connection took over")
-        revoked = tasks["revoked"]
-        if revoked.done() and not revoked.cancelled() and revoked.exception() is None:
-            raise StreamClosed(*revocation.close_for(str(revoked.result())))
-        for name in ("run", "receive", "revoked"):
-            task = tasks[name]
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-        if tasks["run"].done() and not tasks["run"].cancelled():
-            with contextlib.suppress(Exception):
-                await ws.close(1000)
-    finally:
-        if observers is not None:
-            await observers.close()
-        runtime.release(session_id, conn)
-        await release_owner(redis, session_id, conn.id)
+class BrowserChannel:
+    """A protocol client (the browser room, a partner's app, a load generator) as a live
+    channel (server/live.py)."""
+
+    def __init__(
+        self, ws: WebSocket, record: SessionRecord, token: str, sessions: SessionStore
+    ) -> None:
+        self.ws = ws
+        self.record = record
+        self.token = token
+        self.redis = sessions.redis
+        self.mode = record.mode
+        self.transport = SocketTransport(ws)
+        self.consent = ConsentGate(sessions, record.id, self.transport)
+        self.first_frame = asyncio.Event()
+
+    def prepare(self, loop: VoiceLoop) -> None:
+        loop.speak_audio = self.record.mode != "chat"
+
+    async def receive(self, loop: VoiceLoop) -> None:
+        await _receive(self.ws, loop, self.transport, self.consent, self.first_frame)
+
+    async def opening_after(self) -> None:
+        await _hello_or_grace(self.first_frame)
+
+    async def watch_revoked(self) -> None:
+        reason = await revocation.wait_revoked(self.redis, self.record.id, self.token)
+        raise StreamClosed(*revocation.close_for(str(reason)))
+
+    def closed(self, reason: str) -> Exception:
+        if reason == "superseded":
+            return StreamClosed(CLOSE_SUPERSEDED, "superseded", "a newer connection took over")
+        return StreamClosed(*revocation.close_for(reason))
+
+    async def finished(self, receive: asyncio.Task[Any]) -> None:
+        return  # the last words were sent; `finished` follows them
+
+    async def close_finished(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(1000)
 
 
 async def stream_endpoint(ws: WebSocket) -> None:

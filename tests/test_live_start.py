@@ -3,7 +3,8 @@
 Voice and phone sessions used to get neither `started_at` nor the `started` audit entry (only
 REST chat's first turn recorded them), so the session view showed no start time for them. And a
 call ending read the owner key and then deleted it: a reconnect that set its own id in between
-lost its claim (the browser stream had fixed the same race with a compare-and-delete).
+lost its claim (the browser stream had fixed the same race with a compare-and-delete). Both
+channels now run through one runner (server/live.py), which releases with that one step.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import redis.asyncio as aioredis
 
 from pipeline.engine import InterviewPlan, Question
 from server import audit, keys
+from server.live import release_owner
 from server.phone import store
-from server.phone.media import PhoneCall
-from server.runtime import Connection
 from server.store import Redis
 from tests.phone_client import MediaStreamClient, new_call_sid
 from tests.stream_client import LiveServer, StreamClient, create_session, matches
@@ -97,26 +97,19 @@ class ReconnectAfterGet:
         return getattr(self.redis, name)
 
 
-class NoRuntime:
-    def release(self, session_id: str, conn: Connection) -> None:
-        pass
-
-
-async def test_a_call_ending_keeps_the_claim_of_a_reconnect_that_took_over(redis: Redis) -> None:
-    owner_key = keys.session_stream_owner("phone-release")
-    conn = Connection()
-    await redis.set(owner_key, conn.id)
+async def test_giving_a_session_up_keeps_the_claim_of_a_reconnect_that_took_over(
+    redis: Redis,
+) -> None:
+    """Every live channel gives its session up through `server.live.release_owner`."""
+    owner_key = keys.session_stream_owner("live-release")
+    await redis.set(owner_key, "older")
     racing = ReconnectAfterGet(redis, owner_key, "newer")
-    call = PhoneCall.__new__(PhoneCall)  # only what giving the session up needs
-    call.redis = racing  # type: ignore[assignment]
-    call.runtime = NoRuntime()  # type: ignore[assignment]
-    call.conn = conn
-    await call._release("phone-release")
+    assert await release_owner(racing, "live-release", "older")  # type: ignore[arg-type]
     if racing.took_over:  # the release read the key, and the reconnect came in after
         assert await redis.get(owner_key) == "newer", "the reconnect's claim was deleted"
-    else:  # one atomic step: the call's own claim is dropped
+    else:  # one atomic step: the connection's own claim is dropped
         assert await redis.get(owner_key) is None
-    # Taken over before the call ended: the newer claim stays.
+    # Taken over before the connection ended: the newer claim stays.
     await redis.set(owner_key, "newer")
-    await call._release("phone-release")
+    assert not await release_owner(racing, "live-release", "older")  # type: ignore[arg-type]
     assert await redis.get(owner_key) == "newer"

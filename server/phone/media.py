@@ -45,14 +45,12 @@ from pipeline.voice.messages import (
 )
 from server import audit, guard, keys, metrics, revocation
 from server.api.candidate import DISCLOSURE_TEXT, DISCLOSURE_VERSION
-from server.engines import engine_for
-from server.lifecycle import finish_session, start_session
-from server.observers import StreamObservers
+from server.live import run_live
 from server.phone import provider, store
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
-from server.sessions import SessionNotFound, SessionRecord, SessionStore
-from server.stream import OwnedTurnLog, StreamClosed, TokenBucket, release_owner, session_clock
+from server.sessions import SessionNotFound, SessionStore
+from server.stream import OwnedTurnLog, StreamClosed, TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +280,7 @@ class PhoneCall:
         self.transport: PhoneTransport | None = None
         self.loop: VoiceLoop | None = None
         self.consent: PhoneConsent | None = None
+        self.session_id = ""  # once the start named it
         self._limit = TokenBucket(MESSAGES_PER_S, MESSAGE_BURST)
 
     async def serve(self) -> None:
@@ -309,101 +308,52 @@ class PhoneCall:
         if refusal is not None:
             metrics.STREAMS_REFUSED.inc()
             raise PhoneClosed(refusal, say=BUSY)
-        await self.runtime.claim(record.id, self.conn, record.tenant_id)
-        # Not for a session deleted since the stream token was issued (the watch then ends it).
-        await guard.set_value(
-            self.redis, record.id, keys.session_stream_owner(record.id), self.conn.id
-        )
-        try:
-            await self._run(record, self.transport)
-        finally:
-            await self._release(record.id)
-
-    async def _release(self, session_id: str) -> None:
-        """Give the session up: this process's slot, then the owner key, compared and deleted
-        in one step as the browser stream does (a GET then a DEL dropped the key of a call or
-        socket that took the session over in between)."""
-        self.runtime.release(session_id, self.conn)
-        await release_owner(self.redis, session_id, self.conn.id)
-
-    async def _run(self, record: SessionRecord, transport: PhoneTransport) -> None:
-        services, session_id = self.services, record.id
-        engine = engine_for(services, record)
-        await start_session(
-            self.sessions,
+        self.consent = PhoneConsent(self.sessions, record.id)
+        self.session_id = record.id
+        await run_live(
+            self.services,
+            self.runtime,
             record,
-            actor="candidate",
-            mode="phone",
-            engine=engine.name,
-            engine_version=engine.version,
+            self.conn,
+            self,
+            self.transport,
+            OwnedTurnLog(self.sessions, record.id, self.conn),
         )
-        observers = opened = await StreamObservers.open(services, session_id)
+
+    # -- the call as a live channel (server/live.py) -----------------------------------------
+
+    mode = "phone"
+
+    def prepare(self, loop: VoiceLoop) -> None:
+        self.loop = loop
+        loop.set_input_rate(RATE)
+        loop.speak_audio = True
+
+    async def receive(self, loop: VoiceLoop) -> None:
+        assert self.transport is not None and self.consent is not None
+        await self._receive(loop, self.transport, self.consent)
+
+    async def opening_after(self) -> None:
+        await self._consent_first()
+
+    async def watch_revoked(self) -> None:
+        await self._watch_revoked(self.session_id)
+
+    def closed(self, reason: str) -> Exception:
+        return PhoneClosed(reason, say=STOPPED if reason == "deleted" else None)
+
+    async def finished(self, receive: asyncio.Task[Any]) -> None:
+        """The closing line, to its last word: Twilio's marks still come in."""
+        assert self.transport is not None
+        played = asyncio.create_task(self.transport.wait_played())
         try:
-
-            async def finisher(ended_early: bool) -> Finished:
-                sections = await opened.report_sections()
-                await opened.save_recordings()
-                try:
-                    result = await finish_session(
-                        services, session_id, ended_early=ended_early, integrity=sections
-                    )
-                except SessionNotFound as exc:  # deleted while it was being scored
-                    raise PhoneClosed("deleted", say=STOPPED) from exc
-                return Finished(result.status, result.score, result.report_url)
-
-            loop = self.loop = VoiceLoop(
-                session_id=session_id,
-                plan=record.plan,
-                transcript=await self.sessions.turns(session_id),
-                engine=engine,
-                transcriber=self.runtime.transcriber,
-                synthesizer=self.runtime.synthesizer,
-                vad=services.models.vad().stream(),
-                transport=transport,
-                turn_log=OwnedTurnLog(self.sessions, session_id, self.conn),
-                finisher=finisher,
-                clock=await session_clock(self.redis, session_id),
-                config=self.runtime.config,
-                sink=opened.sink,
-                answer_filter=opened.answer_filter,
-            )
-            loop.set_input_rate(RATE)
-            loop.speak_audio = True
-            self.consent = PhoneConsent(self.sessions, session_id)
-            tasks = {
-                "receive": asyncio.create_task(self._receive(loop, transport, self.consent)),
-                "run": asyncio.create_task(loop.run(opening_after=self._consent_first)),
-                "superseded": asyncio.create_task(self.conn.superseded.wait()),
-                "revoked": asyncio.create_task(self._watch_revoked(session_id)),
-            }
-            finished = False
-            try:
-                await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-                run = tasks["run"]
-                finished = run.done() and not run.cancelled() and run.exception() is None
-                if finished:
-                    # The closing line, to its last word: Twilio's marks still come in.
-                    played = asyncio.create_task(transport.wait_played())
-                    await asyncio.wait(
-                        {played, tasks["receive"]}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    played.cancel()
-            finally:
-                for task in tasks.values():
-                    task.cancel()
-                await asyncio.gather(*tasks.values(), return_exceptions=True)
-            if finished:
-                with contextlib.suppress(Exception):
-                    await self.ws.close(1000)
-                return
-            if tasks["superseded"].done() and not tasks["superseded"].cancelled():
-                raise PhoneClosed("superseded")
-            for name in ("run", "receive", "revoked"):
-                task = tasks[name]
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            await asyncio.wait({played, receive}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await observers.close()
+            played.cancel()
+
+    async def close_finished(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(1000)
 
     async def _consent_first(self) -> None:
         """Before the interviewer's first words: the disclosure, until the 1 key accepts it."""

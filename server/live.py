@@ -1,0 +1,194 @@
+"""One runner for every live channel.
+
+The browser stream (`server/stream.py`) and a phone call (`server/phone/media.py`) run a
+session the same way once the channel has authenticated and admitted it: claim it in this
+process and in Redis (the owner key), start it (`started_at`, the `started` audit entry), open
+its observers, build the voice loop, race the loop against the channel's input, a takeover and a
+revocation, then give it up (the owner key compared and deleted in one step). The two copies of
+this had drifted (the phone still released its owner key with a GET then a DEL); a channel now
+says only what differs (`LiveChannel`), and a later one (a coding round's editor, a SIP bridge)
+is one more of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+from pipeline.voice.clock import SessionClock
+from pipeline.voice.loop import VoiceLoop
+from pipeline.voice.messages import Finished
+from pipeline.voice.ports import Transport, TurnLog
+from server import guard, keys
+from server.engines import engine_for
+from server.lifecycle import finish_session, start_session
+from server.observers import StreamObservers
+from server.runtime import Connection, VoiceRuntime
+from server.services import Services
+from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.store import Redis
+
+__all__ = ["LiveChannel", "release_owner", "run_live", "session_clock"]
+
+
+class LiveChannel(Protocol):
+    """What one kind of live connection does its own way."""
+
+    mode: str  # the `started` audit entry's mode
+
+    def prepare(self, loop: VoiceLoop) -> None:
+        """Before the loop runs: its input rate, audio on or off, anything that needs it."""
+
+    async def receive(self, loop: VoiceLoop) -> None:
+        """Read the client until it goes; a protocol violation raises the channel's close."""
+
+    async def opening_after(self) -> None:
+        """Awaited before the interviewer's first words (a `hello`, a spoken disclosure)."""
+
+    async def watch_revoked(self) -> None:
+        """Until the session is ended, erased or its token replaced elsewhere, then raise the
+        channel's close for it."""
+
+    def closed(self, reason: str) -> Exception:
+        """The channel's close for `superseded` (a newer connection took over) or `deleted`
+        (the session was erased while it was being scored)."""
+
+    async def finished(self, receive: asyncio.Task[Any]) -> None:
+        """The interview finished: let the client hear the end (the receive task still runs)."""
+
+    async def close_finished(self) -> None:
+        """Then close normally (1000)."""
+
+
+# Compare and delete in one step: a reconnect may set its own id between a GET and a DEL of
+# the closing socket's, and the new socket would then find itself superseded.
+_RELEASE_OWNER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+async def release_owner(redis: Redis, session_id: str, conn_id: str) -> bool:
+    """Drop this connection's claim on the session's stream, if it still holds it."""
+    return bool(await redis.eval(_RELEASE_OWNER, 1, keys.session_stream_owner(session_id), conn_id))
+
+
+async def session_clock(redis: Redis, session_id: str) -> SessionClock:
+    """Session seconds on the clock every connection of the session shares
+    (`viva:session:{id}:clock`)."""
+    await guard.set_nx(redis, session_id, keys.session_clock(session_id), repr(time.time()))
+    epoch = float(await redis.get(keys.session_clock(session_id)) or time.time())
+    return SessionClock(offset_s=time.time() - epoch)
+
+
+async def run_live(
+    services: Services,
+    runtime: VoiceRuntime,
+    record: SessionRecord,
+    conn: Connection,
+    channel: LiveChannel,
+    transport: Transport,
+    turn_log: TurnLog,
+) -> None:
+    """Serve `record`'s interview over `channel` (its messages and audio out through
+    `transport`) until it finishes, the client goes, another connection takes over or the
+    session is revoked; the session is given up in any case."""
+    redis = services.store.redis
+    await runtime.claim(record.id, conn, record.tenant_id)
+    try:
+        # Not for a session deleted since it was authorized (its watch then ends the channel).
+        await guard.set_value(redis, record.id, keys.session_stream_owner(record.id), conn.id)
+        await _run(services, runtime, record, conn, channel, transport, turn_log)
+    finally:
+        runtime.release(record.id, conn)
+        await release_owner(redis, record.id, conn.id)
+
+
+async def _run(
+    services: Services,
+    runtime: VoiceRuntime,
+    record: SessionRecord,
+    conn: Connection,
+    channel: LiveChannel,
+    transport: Transport,
+    turn_log: TurnLog,
+) -> None:
+    redis, session_id = services.store.redis, record.id
+    sessions = SessionStore(redis)
+    engine = engine_for(services, record)
+    await start_session(
+        sessions,
+        record,
+        actor="candidate",
+        mode=channel.mode,
+        engine=engine.name,
+        engine_version=engine.version,
+    )
+    opened = await StreamObservers.open(services, session_id)
+    try:
+
+        async def finisher(ended_early: bool) -> Finished:
+            sections = await opened.report_sections()
+            await opened.save_recordings()
+            try:
+                result = await finish_session(
+                    services, session_id, ended_early=ended_early, integrity=sections
+                )
+            except SessionNotFound as exc:  # deleted while it was being scored
+                raise channel.closed("deleted") from exc
+            return Finished(result.status, result.score, result.report_url)
+
+        loop = VoiceLoop(
+            session_id=session_id,
+            plan=record.plan,
+            transcript=await sessions.turns(session_id),
+            engine=engine,
+            transcriber=runtime.transcriber,
+            synthesizer=runtime.synthesizer,
+            vad=services.models.vad().stream(),
+            transport=transport,
+            turn_log=turn_log,
+            finisher=finisher,
+            clock=await session_clock(redis, session_id),
+            config=runtime.config,
+            sink=opened.sink,
+            answer_filter=opened.answer_filter,
+        )
+        channel.prepare(loop)
+        await _race(loop, conn, channel)
+    finally:
+        await opened.close()
+
+
+async def _race(loop: VoiceLoop, conn: Connection, channel: LiveChannel) -> None:
+    """The loop against the client's input, a takeover and a revocation: the first to end
+    decides how the channel closes."""
+    tasks: dict[str, asyncio.Task[Any]] = {
+        "receive": asyncio.create_task(channel.receive(loop)),
+        "run": asyncio.create_task(loop.run(opening_after=channel.opening_after)),
+        "superseded": asyncio.create_task(conn.superseded.wait()),
+        # A reinvite, a delete or an end elsewhere (REST, idle expiry), in any process.
+        "revoked": asyncio.create_task(channel.watch_revoked()),
+    }
+    run = tasks["run"]
+    finished = False
+    try:
+        await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+        finished = run.done() and not run.cancelled() and run.exception() is None
+        if finished:
+            await channel.finished(tasks["receive"])
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+    if finished:
+        await channel.close_finished()
+        return
+    superseded = tasks["superseded"]
+    if superseded.done() and not superseded.cancelled():
+        raise channel.closed("superseded")
+    for name in ("run", "receive", "revoked"):
+        task = tasks[name]
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
