@@ -89,6 +89,9 @@ SESSIONS: dict[str, dict[str, Any]] = {
         "tags": ["frontend", "priority"],
     },
 }
+# What is compared is what was heard, not how fast: on a 2-core box busy with other work a reply
+# came 11 s after the answer (engine 3.8 s, final 4.4 s), so each wait is generous.
+TURN_TIMEOUT_S = 150
 # How the audio was heard, with session-relative time ranges: not scores.
 REPORT_FIELDS_THAT_DIFFER = frozenset({"fraud_signals", "language"})
 
@@ -127,7 +130,7 @@ async def interview_over_stream(
     for given in range(len(spoken) + 2):
         await client.stream_while(
             either(matches(type="finished"), matches(type="agent_audio", event="end", turn=turn)),
-            timeout=40,
+            timeout=TURN_TIMEOUT_S,
             block_s=BLOCK_S,
         )
         if client.find(matches(type="finished")) or any(
@@ -137,12 +140,15 @@ async def interview_over_stream(
         await client.silence(5 * BLOCK_S)
         await client.stream(spoken[min(given, len(spoken) - 1)])
         turn += 2
-    finished = await client.stream_while(matches(type="finished"), timeout=60, block_s=BLOCK_S)
+    finished = await client.stream_while(
+        matches(type="finished"), timeout=TURN_TIMEOUT_S, block_s=BLOCK_S
+    )
     assert finished["status"] == "completed", finished
     await client.wait_closed()
     return session_id
 
 
+@pytest.mark.timeout(900)
 async def test_the_same_spoken_answers_score_the_same_under_any_name_or_persona(
     server: LiveServer, redis: Redis, spoken: list[np.ndarray], models: ModelRegistry
 ) -> None:
