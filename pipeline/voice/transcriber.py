@@ -87,7 +87,11 @@ def transcribe_finals(asr: WhisperASR, clips: list[np.ndarray]) -> list[Transcri
     return results
 
 
-@dataclass
+# Compared by identity: the queues remove a job with `deque.remove`, which compares it with every
+# job before it, and a generated `__eq__` compares the audio arrays (a ValueError that killed the
+# worker, so every later final of every session waited forever: seen under load, when one
+# session's later segment joined a batch past its earlier one of another window).
+@dataclass(eq=False)
 class _Job:
     owner: Hashable
     audio: np.ndarray
