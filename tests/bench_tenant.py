@@ -200,3 +200,64 @@ def misordered(
                 if l1 != l2 and (s1 - s2) * (l1 - l2) <= 0:
                     found.append((item.id, l1, s1, a1[1], l2, s2, a2[1]))
     return found
+
+
+# Padding written for this check, after the scorer's thresholds and apart from
+# tests/bench_scoring.py's filler: none of it says anything about any question.
+PARAPHRASED_OPEN = (
+    "I'm really glad you asked me that, since it's something I care about and have run into "
+    "many times over my career, with all sorts of people."
+)
+PARAPHRASED_CLOSE = (
+    "All in all, I'd say it comes down to working well with people, keeping everyone in the "
+    "loop and staying focused on what matters most in the end."
+)
+STACK_PADDING = (
+    "Our stack back then was mostly Python and PostgreSQL on AWS, with Docker, Terraform and "
+    "GitHub Actions for deployments, and Grafana dashboards on a big screen."
+)
+
+
+def gamed(answer: str) -> dict[str, str]:
+    """Gamed versions of an answer that add nothing to it: padding in other words than the
+    catalogue check's, its sentences said again in reverse order, unrelated name-dropping."""
+    parts = [p for p in answer.replace("? ", "?\n").replace(". ", ".\n").split("\n") if p]
+    return {
+        "paraphrased padding": f"{PARAPHRASED_OPEN} {answer} {PARAPHRASED_CLOSE}",
+        "reordered repeat": f"{answer} {' '.join(reversed(parts))}",
+        "name-dropping": f"{answer} {STACK_PADDING}",
+    }
+
+
+@dataclass(frozen=True)
+class TenantGaming:
+    checked: int
+    raised: int
+    max_raise: int
+    by_variant: dict[str, int]  # raised per variant
+
+
+def gaming(items: list[TenantItem], way: str, embedder: Embedder) -> TenantGaming:
+    """Every answer and its gamed versions: how many score above their source (and by most)."""
+    from tests.bench_scoring import variants
+
+    checked = raised = worst = 0
+    by_variant: dict[str, int] = {}
+    for item in items:
+        question = item.asked(way)
+        if question is None:
+            continue
+        for _, _, text in item.answers:
+            source = _score(question, text, embedder)
+            for name, variant in {**variants(question, text), **gamed(text)}.items():
+                score = _score(question, variant, embedder)
+                checked += 1
+                worst = max(worst, score - source)
+                if score > source:
+                    raised += 1
+                    by_variant[name] = by_variant.get(name, 0) + 1
+    return TenantGaming(checked, raised, worst, by_variant)
+
+
+def _score(question: Question, text: str, embedder: Embedder) -> int:
+    return score_answer(analyse(question, text, embedder), question.time_limit_s).score

@@ -188,7 +188,7 @@ _BEHAVIORAL_CUES = re.compile(
 )
 # A question asking for a worked answer and why it holds (a pupil's, or a concept explained).
 _EXPLANATION_CUES = re.compile(
-    r"^(?:explain|why (?:does|do|is|are|did|can)|solve|calculate|work out|what is \d|how many|"
+    r"^(?:explain|why (?:does|do|is|are|did|can)(?! you\b)|solve|calculate|work out|what is \d|how many|"
     r"how much|show (?:me|that|how))\b|\bexplain (?:to|why|how|what)\b"
 )
 # A hypothetical: how the candidate would go about something.

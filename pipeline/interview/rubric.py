@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pipeline.engine import Feedback
 from pipeline.interview.analysis import AnswerAnalysis
 
-RUBRIC_VERSION = "2026.12-substance-2"
+RUBRIC_VERSION = "2026.12-tenant-1"
 
 # Questions with key points (every bank question): the score is the substance (analysis.py): the
 # weighted share of key points made, judged by meaning, and for a behavioural question also the
@@ -29,6 +29,10 @@ CONTRADICTION_PENALTY = 0.12  # per key point contradicted, at most two
 # without them, on the same scale. A behavioural answer: its story (a specific event, what the
 # candidate did, how it ended), and a little its structure; any other: its structure (approach,
 # complexity, trade-offs; or steps, reasoning, check), as said in its claims.
+# A tenant's key points are one short statement each (a catalogue point has several, and wrong
+# ones): their coverage is weaker evidence, so what the question itself asks for keeps a share.
+# Flat from 0.5 to 0.7 on the tenant set's working half; the middle is taken.
+TENANT_POINTS_SHARE = 0.6
 CONTENT_SHARE = 0.5  # specific content brought beyond the question; the rest: the story, or
 # the approach's parts
 RELEVANT_ENOUGH = 0.6  # relevance (reported) at or above this is full marks
@@ -94,6 +98,10 @@ def score_answer(a: AnswerAnalysis, time_limit_s: int) -> AnswerScore:
     substance = a.substance
     if substance is None:  # no key points: what can be judged without them
         substance = structural_substance(a)
+    elif a.tenant_points:
+        substance = TENANT_POINTS_SHARE * substance + (1 - TENANT_POINTS_SHARE) * (
+            structural_substance(a)
+        )
     floor = SUBSTANCE_FLOOR if a.engaged else RESTATED if a.echoes else NOTHING_SAID
     raw = (floor + SUBSTANCE_SPAN * substance) * components["length"]
     raw -= CONTRADICTION_PENALTY * min(len(a.contradictions), 2)
