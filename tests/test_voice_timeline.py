@@ -29,6 +29,7 @@ from pipeline.voice.committed import StreamingConfig
 from pipeline.voice.config import VoiceConfig
 from pipeline.voice.loop import SessionClock, VoiceLoop
 from pipeline.voice.messages import Finished, ServerMessage, to_wire
+from pipeline.voice.ports import SpeechProbability
 from pipeline.voice.turn_policy import TurnPolicyConfig
 from tests.virtual_time import run_virtual
 from tests.voice_fakes import (
@@ -187,7 +188,9 @@ class Session:
 
 @contextlib.asynccontextmanager
 async def session(
-    transport: RecordingTransport | None = None, **client: object
+    transport: RecordingTransport | None = None,
+    vad: SpeechProbability | None = None,
+    **client: object,
 ) -> AsyncIterator[Session]:
     transport = transport or RecordingTransport()
     log = MemoryTurnLog()
@@ -203,7 +206,7 @@ async def session(
         engine=ScriptedEngine(),
         transcriber=ScriptedTranscriber(),
         synthesizer=SilentSynthesizer(SENTENCE_S),
-        vad=ScriptedVad(),
+        vad=vad or ScriptedVad(),
         transport=transport,
         turn_log=log,
         finisher=finisher,
@@ -363,6 +366,39 @@ def test_input_the_server_itself_holds_up_is_not_a_client_gone_quiet() -> None:
             assert [f["text"] for f in s.finals()] == [script.text]
             reply = s.reply_started(2)
             assert reply is not None and reply > voice_end
+            assert metrics["end"] == "silence"
+
+    run_virtual(scenario())
+
+
+SOFT = 999  # a word's code that the VAD below hears faintly
+
+
+class SoftTailVad(ScriptedVad):
+    """Hears the SOFT word as Silero hears a trailing-off syllable: under the stop threshold
+    (0.35), above the tail threshold (0.15)."""
+
+    def probability(self, frame: np.ndarray) -> float:
+        if np.any(np.rint(frame * 1000) == SOFT):
+            return 0.25
+        return super().probability(frame)
+
+
+def test_a_soft_trailing_syllable_does_not_eat_into_the_patience_window() -> None:
+    """Words, a soft last syllable (0.3 s), then a pause shorter than the patience window
+    counted from that syllable (but longer counted from the last loud frame): the answer goes
+    on. The silence that ends a turn is measured from speech to speech."""
+
+    async def scenario() -> None:
+        async with session(vad=SoftTailVad()) as s:
+            script = Script().say(4).word(SOFT, 0.3).pause(PATIENCE_S - 0.15)
+            script.next_code = 10
+            script.say(4)
+            _, voice_end = s.client.say(script.audio)
+            metrics = await s.wait_reply(1)
+            assert [f["text"] for f in s.finals()] == [script.text]
+            reply = s.reply_started(2)
+            assert reply is not None and reply > voice_end, "cut off after the soft syllable"
             assert metrics["end"] == "silence"
 
     run_virtual(scenario())
