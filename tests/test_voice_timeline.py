@@ -402,3 +402,37 @@ def test_a_soft_trailing_syllable_does_not_eat_into_the_patience_window() -> Non
             assert metrics["end"] == "silence"
 
     run_virtual(scenario())
+
+
+def test_an_answer_repaired_after_answer_done_waits_for_silence_again() -> None:
+    """`answer_done`, then the candidate goes on at once (a repair): the answer is open again,
+    and its next short pause must not end it as the earlier signal did."""
+
+    async def scenario() -> None:
+        async with session() as s:
+            first = answer(4)
+            _, first_end = s.client.say(first.audio)
+            await s.client.until(first_end + 0.1)
+            await s.loop.answer_done()
+            await s.transport.wait_for("agent_audio", event="start", turn=2)
+            more = answer(3, 3, 3, first_code=10)  # pauses shorter than patience inside
+            _, voice_end = s.client.say(more.audio)
+            await s.transport.wait_for("interrupt", turn=2)
+            # The reply to the repaired answer: a second `metrics` for turn 2.
+            for _ in range(300):
+                if len([m for m in s.transport.of("metrics") if m["turn"] == 2]) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            finals = [f for f in s.finals() if f["turn"] == 1]
+            assert finals[-1]["text"] == f"{first.text} {more.text}"
+            replies = [
+                at
+                for at, m in s.transport.messages
+                if m == {"type": "agent_audio", "event": "start", "turn": 2}
+            ]
+            # The reply dropped by the repair, then one reply after the whole answer.
+            assert len(replies) == 2 and replies[-1] > voice_end, (
+                "the repaired answer was ended at its first pause"
+            )
+
+    run_virtual(scenario())

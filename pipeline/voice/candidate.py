@@ -59,6 +59,14 @@ class CandidateTurn:
             self.end_wall = at_wall
         self.ended.set()
 
+    def reopen(self) -> None:
+        """The answer goes on after it was ended (a repair): its end is decided anew. An end
+        signalled before (`answer_done`, a client gone quiet) would otherwise end it again at its
+        very next pause."""
+        self.end_reason = None
+        self.end_wall = 0.0
+        self.ended = asyncio.Event()
+
     def audio(self) -> np.ndarray:
         return np.concatenate(self.frames) if self.frames else np.zeros(0, np.float32)
 

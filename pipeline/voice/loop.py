@@ -408,6 +408,7 @@ class VoiceLoop:
         self.transcript.pop()
         candidate = repairable.candidate
         candidate.stored_index = repairable.turn.index
+        candidate.reopen()
         self._candidate = candidate
         return candidate
 
