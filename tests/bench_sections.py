@@ -90,6 +90,7 @@ DECLARED: tuple[Declared, ...] = (
         "Interviewer scoring",
         (
             "tests/bench_scoring.py",
+            "tests/bench_tenant.py",
             "tests/gold/",
             "pipeline/interview/",
             "pipeline/engine.py",

@@ -175,6 +175,17 @@ def rows(
                     f"{got.off_topic_adequate}/{got.adequate}",
                 )
             )
+        for way in ("no_key_points", "key_points"):
+            game = gaming(items, way, embedder)
+            variants = ", ".join(f"{k} {n}" for k, n in sorted(game.by_variant.items()))
+            out.append(
+                (
+                    f"scoring: tenant questions, {half} half, {way}: gamed variants scored above "
+                    "their source",
+                    f"{game.raised}/{game.checked} (largest rise {game.max_raise}; "
+                    f"{variants or 'none'})",
+                )
+            )
         said, total = bring_back_replies(items, embedder, "no_key_points")
         out.append(
             (
