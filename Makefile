@@ -8,7 +8,7 @@ PORT   ?= 8000
 DEBS   := espeak-ng sox chromium poppler-utils fonts-dejavu-core
 export HOST PORT
 
-.PHONY: setup system-deps run test test-fast bench lint clean
+.PHONY: setup system-deps run test test-fast bench bench-check lint clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -39,13 +39,18 @@ run: $(VENV)/.installed
 	$(BIN)/viva serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs -m "not benchmarks" $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow and not benchmarks" $(PYTEST_ARGS)
 
+# Every section of BENCHMARKS.md, then the check that each was measured on the code as it stands.
 bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench
+	$(MAKE) bench-check
+
+bench-check: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m benchmarks tests/test_benchmarks_fresh.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -72,6 +72,10 @@ def staleness(name: str, stamp: dict[str, object] | None) -> str | None:
     return None
 
 
+# Not in `make test`: the real-speech sections take about an hour on 2 cores, too long to rerun
+# for every commit that touches pipeline/. `make bench` ends with it and `make bench-check` runs
+# it alone; a stale section fails there, naming the command that measures it again.
+@pytest.mark.benchmarks
 @pytest.mark.parametrize("name", NAMES)
 def test_the_section_was_measured_on_the_code_it_describes(
     name: str, checkout: None, sections: dict[str, bench_sections.Block]
