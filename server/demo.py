@@ -28,7 +28,7 @@ from pipeline.personas import PERSONAS
 from server import invites, tenants
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
 from server.services import Services
-from server.sessions import InvalidToken, SessionNotFound, SessionStore
+from server.sessions import InvalidToken, SessionNotFound, SessionStore, is_session_id
 from server.settings import Settings
 from server.store import Redis, Store
 
@@ -276,6 +276,8 @@ async def demo_report(request: Request) -> Response:
     if not _enabled(request):
         return _not_found()
     session_id = request.path_params["session_id"]
+    if not is_session_id(session_id):  # a crafted id would name another key
+        return _error(404, "session_not_found", "no such session")
     token = _bearer_token(request)
     if token is None:
         return _error(401, "missing_token", "send the session token as Authorization: Bearer")

@@ -24,7 +24,7 @@ from pipeline.personas import get_persona
 from server import demo, tenants
 from server.lifecycle import stored_report
 from server.services import Services
-from server.sessions import InvalidToken, SessionNotFound, SessionStore
+from server.sessions import InvalidToken, SessionNotFound, SessionStore, is_session_id
 
 STATIC_DIR = Path(web.__file__).resolve().parent / "static"
 STATIC_PATH = "/embed/static"
@@ -83,6 +83,8 @@ async def room_page(request: Request) -> Response:
         )
     services = _services(request)
     try:
+        if not is_session_id(session_id):  # a crafted id would name another key
+            raise SessionNotFound(session_id)
         record = await SessionStore(services.store.redis).get(session_id)
     except SessionNotFound:
         return HTMLResponse(
@@ -123,6 +125,8 @@ def bearer_token(request: Request) -> str | None:
 async def session_info(request: Request) -> Response:
     """What the room shows before the interview starts. Needs the session token."""
     session_id = request.path_params["session_id"]
+    if not is_session_id(session_id):  # a crafted id would name another key
+        return _error(404, "session_not_found", "no such session")
     token = bearer_token(request)
     if token is None:
         return _error(401, "missing_token", "send the session token as Authorization: Bearer")

@@ -10,17 +10,33 @@ import dataclasses
 import enum
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from pipeline.engine import InterviewPlan, Question, Turn
 from server import guard, keys
 from server.store import Redis
 
 DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600
+# A session id as `new_session_id` makes it. Ids from a path or a body are checked against it at
+# the edge (`is_session_id`): a crafted one ("ses_…:turns") would otherwise name another key.
+SESSION_ID_PATTERN = r"^ses_[0-9a-f]{20}$"
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
+
+
+def new_session_id() -> str:
+    return "ses_" + secrets.token_hex(10)
+
+
+def is_session_id(value: str) -> bool:
+    return _SESSION_ID.fullmatch(value) is not None
+
 
 # A turn goes in only while the session takes turns: its record is there, it is not being erased
 # (server/guard.py) and not finished or being finished (server/lifecycle.py claims the finish
@@ -196,7 +212,12 @@ class SessionStore:
         return record, token
 
     async def get(self, session_id: str) -> SessionRecord:
-        data = await self.redis.hgetall(keys.session(session_id))
+        try:
+            data = await self.redis.hgetall(keys.session(session_id))
+        except ResponseError as exc:  # an id naming another key's type ("ses_…:turns")
+            if not str(exc).startswith("WRONGTYPE"):
+                raise
+            data = {}
         if not data:
             raise SessionNotFound(f"no session {session_id}")
         return _record_from_hash(data)  # type: ignore[arg-type]

@@ -13,6 +13,8 @@ from tests.api_support import Api
 from tests.compat_schemas import liya as schema
 from tests.compat_support import module_app, parse_curl, replay
 
+MISSING = "ses_" + "0" * 20  # well formed, never made
+
 ANSWERS = [
     "I led the move of our notification service to a message queue. I wrote a one page "
     "proposal with the failure cases, we ran a load test together and the queue cut lost "
@@ -153,7 +155,8 @@ def test_the_whole_interview_context_resume_and_job_description_reach_the_native
     [
         ({"input": {}}, 400, "user_id"),
         ({"input": {"user_id": "u", "interview_context": {"interview_type": "x"}}}, 400, "type"),
-        ({"input": {"user_id": "u", "message": "hi"}, "session_id": "ses_nope"}, 404, "ses_nope"),
+        ({"input": {"user_id": "u", "message": "hi"}, "session_id": MISSING}, 404, MISSING),
+        ({"input": {"user_id": "u", "message": "hi"}, "session_id": "ses_nope"}, 400, "session_id"),
         ("not json", 400, "JSON"),
     ],
 )

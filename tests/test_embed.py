@@ -20,7 +20,7 @@ from pipeline.engine import InterviewPlan, Question
 from server import cli, tenants
 from server.app import create_app
 from server.embed import RedactTokens
-from server.sessions import SessionRecord, SessionStore
+from server.sessions import SessionRecord, SessionStore, new_session_id
 from server.settings import Settings, get_settings
 from server.store import Store
 
@@ -99,7 +99,7 @@ async def store(server: LiveServer, data_dir: Path) -> AsyncIterator[Store]:
 
 async def _session(store: Store, origins: tuple[str, ...]) -> tuple[str, str]:
     tenant, _ = await tenants.create_tenant(store.redis, "Acme", origins)
-    session_id = f"ses_{time.monotonic_ns()}"
+    session_id = new_session_id()
     record = SessionRecord(id=session_id, tenant_id=tenant.id, plan=PLAN)
     _, token = await SessionStore(store.redis).create(record)
     return session_id, token

@@ -37,6 +37,7 @@ from server.auth import (
     tenant_caller,
 )
 from server.services import Services
+from server.sessions import is_session_id
 from server.store import Redis
 
 BodyT = TypeVar("BodyT")
@@ -117,6 +118,7 @@ class Endpoint:
     async def _handle(self, request: Request) -> Response:
         services: Services = request.app.state.services
         check_declared_length(request, services.settings.max_body_bytes)
+        _check_session_id(request)
         caller = await self._authenticate(services, request)
         await _rate_limit(services, caller)
         query = _parse_query(self.query, request) if self.query else None
@@ -156,6 +158,15 @@ class Endpoint:
                 raise BadRequest("The request needs a JSON body.", code="invalid_json")
             return None
         return _parse(self.body, _json(raw), where="body")
+
+
+def _check_session_id(request: Request) -> None:
+    """A session id in the path has the format ids are made in, or the session is not there:
+    a crafted one (`ses_…:turns`) would name another Redis key. Checked before anyone is
+    authenticated; the answer says nothing about which sessions exist."""
+    session_id = request.path_params.get("session_id")
+    if session_id is not None and not is_session_id(str(session_id)):
+        raise NotFound("No such session.")
 
 
 def _json(raw: bytes) -> Any:

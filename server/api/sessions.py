@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,7 +29,7 @@ from server.phone import store as phone_store
 from server.recordings import read_timeline
 from server.reviews import ReviewView
 from server.services import Services
-from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.sessions import SessionNotFound, SessionRecord, SessionStore, new_session_id
 from server.settings import Settings
 from server.store import Redis
 
@@ -250,7 +249,7 @@ async def open_session(
         build_plan(spec), candidate_first_name=_first_name(body.candidate.name)
     )
     record = SessionRecord(
-        id="ses_" + secrets.token_hex(10),
+        id=new_session_id(),
         tenant_id=tenant_id,
         plan=plan,
         mode=body.mode,

@@ -118,7 +118,8 @@ def render_error(exc: ApiError) -> Response:
     elif status == 409:  # finished, not consented...: the product's validation error
         status = 400
     headers = {"Retry-After": exc.headers["Retry-After"]} if "Retry-After" in exc.headers else {}
-    body = ErrorFragment(message=flat_message(exc))
+    # Every 404 is the product's one text, whatever found the session missing.
+    body = ErrorFragment(message=NOT_FOUND if status == 404 else flat_message(exc))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 

@@ -33,7 +33,7 @@ from server.api.sessions import CandidateInfo, SessionCreate, open_session
 from server.compat.base import CompatEndpoint, flat_message
 from server.interviews import InterviewFields, InterviewType
 from server.lifecycle import stored_report
-from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.sessions import SESSION_ID_PATTERN, SessionNotFound, SessionRecord, SessionStore
 
 TAG = "compat: Liya Engine"
 TAG_DESCRIPTION = "Liya Engine's mock interview (POST /v1/hiring/mock-interview) on native practice chat sessions."
@@ -73,7 +73,9 @@ class MockInterviewInput(BaseModel):
 class MockInterviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     input: MockInterviewInput
-    session_id: str | None = Field(None, max_length=100, description="omitted on turn 1")
+    session_id: str | None = Field(
+        None, pattern=SESSION_ID_PATTERN, description="omitted on turn 1; as turn 1 returned it"
+    )
 
 
 class FeedbackOnPrevious(BaseModel):

@@ -45,7 +45,13 @@ from server.compat.base import CompatEndpoint, flat_message
 from server.interviews import PersonaId
 from server.lifecycle import stored_report
 from server.services import Services
-from server.sessions import SessionNotFound, SessionRecord, SessionStore, hash_token
+from server.sessions import (
+    SessionNotFound,
+    SessionRecord,
+    SessionStore,
+    hash_token,
+    is_session_id,
+)
 from server.store import Redis
 
 TAG = "compat: OneCompiler"
@@ -448,6 +454,8 @@ async def oc_room(request: Request) -> Response:
     if user_id is None:
         return await embed.room_page(request)
     try:
+        if not is_session_id(session_id):  # a crafted id would name another key
+            raise SessionNotFound(session_id)
         record = await SessionStore(redis).get(session_id)
         if (record.extra.get("metadata") or {}).get(USER_KEY) != user_id:
             raise SessionNotFound(session_id)
