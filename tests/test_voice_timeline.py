@@ -20,7 +20,7 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from pipeline.voice.config import VoiceConfig
 from pipeline.voice.loop import SessionClock, VoiceLoop
 from pipeline.voice.messages import Finished, ServerMessage, to_wire
 from pipeline.voice.ports import SpeechProbability
+from pipeline.voice.sink import CandidateSegment, NullSink
 from pipeline.voice.turn_policy import TurnPolicyConfig
 from tests.virtual_time import run_virtual
 from tests.voice_fakes import (
@@ -40,6 +41,7 @@ from tests.voice_fakes import (
     ScriptedTranscriber,
     ScriptedVad,
     SilentSynthesizer,
+    word_text,
 )
 
 PATIENCE_S = 1.0
@@ -434,5 +436,56 @@ def test_an_answer_repaired_after_answer_done_waits_for_silence_again() -> None:
             assert len(replies) == 2 and replies[-1] > voice_end, (
                 "the repaired answer was ended at its first pause"
             )
+
+    run_virtual(scenario())
+
+
+class SegmentRecorder(NullSink):
+    """The integrity observers' view: the candidate segments the loop publishes."""
+
+    def __init__(self) -> None:
+        self.segments: list[CandidateSegment] = []
+
+    def candidate_speech(self, segment: CandidateSegment) -> None:
+        self.segments.append(segment)
+
+
+def test_stored_word_times_point_at_their_audio_in_the_published_segments() -> None:
+    """The network holds every frame back 0.45 s until just after the answer, then delivers the
+    backlog at once: the capture-time estimate moves 0.45 s earlier between the answer's first
+    pause (the stored turn is built) and its commit (its segments go to the integrity checks).
+    The words and the segments must still be on one clock, as the speaker ranges found in the
+    segments decide which words are scored: each stored word's time falls on its own audio."""
+
+    lag_s = 0.45
+
+    async def scenario() -> None:
+        flush: list[float] = []
+
+        def delay(capture_end: float) -> float:
+            return 0.0 if flush and capture_end > flush[0] else lag_s
+
+        async with session(delay=delay) as s:
+            sink = SegmentRecorder()
+            s.loop.sink = sink
+            script = answer(4, 3, 4)
+            begins, voice_end = s.client.say(script.audio)
+            flush.append(voice_end + 0.5)  # after the first pause is heard, before the commit
+            await s.wait_reply(1)
+            while len(s.log.turns) < 2:  # stored beside the reply
+                await asyncio.sleep(0.1)
+            turn = s.log.turns[1]
+            words = cast(list[tuple[str, float, float]], turn.meta["words"])
+            assert [w[0] for w in words] == script.text.split()
+            assert sink.segments and all(g.turn_index == 1 for g in sink.segments)
+            assert abs(sink.segments[0].start_s - turn.started_at) < 1e-3  # stored rounded
+            for text, start_s, end_s in words:
+                segment = next(g for g in sink.segments if g.start_s <= start_s < g.end_s)
+                middle = round(((start_s + end_s) / 2 - segment.start_s) * RATE)
+                code = round(float(segment.audio[middle]) * 1000)
+                assert word_text(code) == text, (text, start_s, segment.start_s)
+            # Placed by the capture-time estimate of the first pause: the lag at most.
+            origin = s.loop.clock.wall() - s.loop.clock.now_s()
+            assert begins - origin - 0.05 <= turn.started_at <= begins - origin + lag_s + 0.05
 
     run_virtual(scenario())

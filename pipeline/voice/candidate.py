@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,11 @@ class CandidateTurn:
     end_wall: float = 0.0  # when that signal arrived (wall clock)
     stored_index: int | None = None  # stored already (a repaired answer replaces it)
     published_until_s: float = 0.0  # voiced audio already given to the observers
+    # Where the first voiced sample sits on the session's timeline, estimated once, when the turn
+    # is first placed there (`place`): every time of the turn (its words, its segments for the
+    # integrity checks and the recording, its start and end) is that plus seconds of audio, so
+    # they stay on one clock while the capture-time estimate moves on.
+    placed_s: float | None = None
     # The closed segments' passes, in order; each commits its words (see `committed.py`).
     passes: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -58,6 +64,14 @@ class CandidateTurn:
             self.end_reason = reason
             self.end_wall = at_wall
         self.ended.set()
+
+    def place(self, position_s: float, session_of: Callable[[float], float]) -> float:
+        """Audio position -> session seconds, on the mapping (`session_of`, the clock's estimate)
+        fixed the first time this turn was placed. Needs a voiced span."""
+        reference = self.spans[0][0]
+        if self.placed_s is None:
+            self.placed_s = session_of(reference)
+        return self.placed_s + position_s - reference
 
     def reopen(self) -> None:
         """The answer goes on after it was ended (a repair): its end is decided anew. An end

@@ -640,8 +640,8 @@ class VoiceLoop:
                     self.session_id,
                     turn.index,
                     candidate.span_audio(start_s, end_s),
-                    self.clock.session_of(start_s),
-                    self.clock.session_of(end_s),
+                    candidate.place(start_s, self.clock.session_of),
+                    candidate.place(end_s, self.clock.session_of),
                 )
             )
             candidate.published_until_s = end_s
@@ -693,8 +693,12 @@ class VoiceLoop:
             (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
             None,
         )
-        # Spoken parts are on the audio clock: stored on the session's timeline, as captured.
-        session_of = self.clock.session_of
+        # Spoken parts are on the audio clock, placed on the session's timeline as captured, by
+        # one estimate for the whole turn: the segments published for the integrity checks use
+        # the same (`CandidateTurn.place`), so a word and the audio it was said in line up even
+        # when the estimate moves on before the commit (a client sending faster than real time,
+        # a backlog flushed).
+        session_of = functools.partial(candidate.place, session_of=self.clock.session_of)
         now = self.clock.now_s()
         started = session_of(candidate.spans[0][0]) if candidate.spans else now
         ended = session_of(candidate.last_voiced_s) if candidate.spans else now
