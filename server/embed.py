@@ -133,9 +133,8 @@ async def session_info(request: Request) -> Response:
     services = _services(request)
     try:
         record = await SessionStore(services.store.redis).authorize(session_id, token)
-    except SessionNotFound:
-        return _error(404, "session_not_found", "no such session")
-    except InvalidToken:
+    except (SessionNotFound, InvalidToken):
+        # One answer whether the session exists or not: the caller learns nothing from it.
         return _error(401, "invalid_token", "the session token is wrong or expired")
     persona = get_persona(record.plan.persona_id)
     report = await stored_report(services, record.id) if record.is_finished else None

@@ -117,3 +117,25 @@ def test_the_store_takes_a_key_of_another_type_for_no_session(api: Api) -> None:
         api.run(store.get, f"{session_id}:turns")
     with pytest.raises(SessionNotFound):
         api.run(store.authorize, f"{session_id}:audit", token)
+
+
+def test_anonymous_callers_cannot_tell_a_missing_session_from_one_they_may_not_see(
+    api: Api,
+) -> None:
+    """Issue 24, #9: 403 vs 404 on the CV/JD route, 401 vs 404 on `/embed/api/{id}`."""
+    headers = api.tenant("Existence")
+    session_id, _ = _session(api, headers)
+    _, other_token = _session(api, headers)
+    missing = "ses_" + "0" * 20
+    for creds in ({}, bearer("nope"), bearer(other_token), {"Cookie": f"session={other_token}"}):
+        for method, path in (
+            ("GET", "/session/{}/interview"),
+            ("POST", "/session/{}/message"),
+            ("GET", "/embed/api/{}"),
+        ):
+            seen = api.client.request(method, path.format(session_id), headers=creds)
+            unseen = api.client.request(method, path.format(missing), headers=creds)
+            where = f"{method} {path} with {creds}: {seen.status_code} vs {unseen.status_code}"
+            assert seen.status_code == unseen.status_code, where
+            assert seen.status_code in (401, 403), where
+            assert seen.json() == unseen.json(), where

@@ -125,7 +125,7 @@ def render_error(exc: ApiError) -> Response:
 
 async def caller_for(services: Services, request: Request) -> Caller:
     """The tenant (its key; another tenant's session is not there), or the holder of this
-    session's token; else 403 for a session that exists and 404 for one that does not."""
+    session's token; else 403, whether the session exists or not (a malformed id is 404)."""
     redis = services.store.redis
     session_id = str(request.path_params["session_id"])
     if request.headers.get("x-api-key"):
@@ -139,9 +139,8 @@ async def caller_for(services: Services, request: Request) -> Caller:
     token = session_token_of(request) or request.cookies.get(COOKIE)
     if token and await redis.get(keys.session_token(hash_token(token))) == session_id:
         return CandidateCaller(session_id)
-    if await redis.exists(keys.session(session_id)):
-        raise Forbidden(NO_ACCESS)
-    raise NotFound(NOT_FOUND)
+    # The same 403 whether the session exists or not: an anonymous caller learns nothing.
+    raise Forbidden(NO_ACCESS)
 
 
 async def _session(call: Call[Any, Any]) -> SessionRecord:
