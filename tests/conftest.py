@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -16,7 +17,7 @@ import soxr
 from piper import SynthesisConfig
 
 from models.embedding import SentenceEmbedder, shared_embedder
-from models.registry import ModelRegistry
+from models.registry import ModelRegistry, _Slot
 from server.settings import Settings
 from server.store import Redis
 from tests.stream_client import LiveServer, live_server
@@ -35,6 +36,35 @@ def pytest_asyncio_loop_factories(
     if item.get_closest_marker("virtual_time") is not None:
         return {"virtual": VirtualTimeLoop}
     return {"asyncio": asyncio.new_event_loop}
+
+
+# Tests that load a model (Whisper, Piper, Silero, the speaker encoder, the sentence embedder)
+# are marked `models`: through these fixtures, by this hook; otherwise by their module. `make
+# test-fast` deselects them and sets VIVA_TEST_NO_MODELS, under which loading any model fails the
+# test that did it, so an unmarked one shows at once.
+_MODEL_FIXTURES = frozenset({"models", "embedder", "server", "redis"})
+NO_MODELS = os.environ.get("VIVA_TEST_NO_MODELS") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.models)
+
+
+@pytest.fixture(autouse=True)
+def _no_models_in_fast_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not NO_MODELS:
+        return
+
+    def refuse(*_: object, **__: object) -> None:
+        raise RuntimeError(
+            "a model was loaded in a test not marked `models` (make test-fast loads none): "
+            "mark the test or its module with pytest.mark.models"
+        )
+
+    monkeypatch.setattr(_Slot, "get", refuse)
+    monkeypatch.setattr(SentenceEmbedder, "__init__", refuse)
 
 
 @pytest.fixture(scope="session")

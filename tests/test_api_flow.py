@@ -26,6 +26,7 @@ def api(settings: Settings) -> Iterator[Api]:
         yield running
 
 
+@pytest.mark.models
 def test_chat_interview_from_catalogue_to_report(api: Api) -> None:
     client, headers = api.client, api.tenant()
 

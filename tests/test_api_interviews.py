@@ -56,6 +56,7 @@ def test_create_interview_limits_answer_field_level_400(
     assert error["code"] == "invalid_request" and field in error["fields"], error
 
 
+@pytest.mark.models
 def test_limits_at_their_edges_are_accepted(api: Api) -> None:
     body = {
         "name": "Full",

@@ -44,6 +44,7 @@ def _call(api: Api, method: str, path: str, headers: dict[str, str], name: str) 
     return api.client.request(method, path, headers=headers, json=BODIES.get(name)).status_code
 
 
+@pytest.mark.models
 def test_another_tenants_ids_answer_404_on_every_endpoint(api: Api, tmp_path: Path) -> None:
     owner, stranger = api.tenant("Owner"), api.tenant("Stranger")
     interview_id = api.client.post("/v1/interviews", headers=owner, json={"name": "Screen"}).json()[

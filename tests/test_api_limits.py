@@ -95,6 +95,7 @@ def test_reinvite_revokes_the_old_token_at_once(api: Api) -> None:
     assert actions == ["created", "reinvited"]
 
 
+@pytest.mark.models
 def test_delete_erases_every_key_of_the_session(settings: Settings, tmp_path: Path) -> None:
     # The webhook goes to a closed local port: allowed explicitly (local addresses are refused).
     with running_app(settings.model_copy(update={"webhook_allow_networks": "127.0.0.1"})) as api:
@@ -152,6 +153,7 @@ def _delete_erases_every_key(api: Api, tmp_path: Path) -> None:
     assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 404
 
 
+@pytest.mark.models
 def test_reinvite_reopens_an_unfinished_session_but_not_a_completed_one(api: Api) -> None:
     headers = api.tenant()
     access = api.client.post(

@@ -99,6 +99,7 @@ def rows(body: dict[str, Any], table: str) -> list[tuple[Any, ...]]:
     ]
 
 
+@pytest.mark.models
 def test_impact_ratios_of_real_sessions_through_the_api(api: Api) -> None:
     client, headers = api.client, api.tenant()
     created = client.post("/v1/interviews", headers=headers, json=INTERVIEW)

@@ -28,6 +28,7 @@ def _session(api: Api, headers: dict[str, str]) -> tuple[str, str]:
     return str(created.json()["session"]["id"]), str(created.json()["token"])
 
 
+@pytest.mark.models
 def test_the_tenants_key_cannot_consent_or_answer_for_the_candidate(api: Api) -> None:
     headers = api.tenant()
     session_id, token = _session(api, headers)

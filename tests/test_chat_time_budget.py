@@ -79,6 +79,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         yield running
 
 
+@pytest.mark.models
 def test_a_chat_interview_closes_when_its_time_is_up(api: Api) -> None:
     headers = api.tenant()
     created = api.client.post(

@@ -68,6 +68,7 @@ def test_the_seed_examples_verbatim_answer_the_documented_404(api: Api) -> None:
         assert schema.ErrorFragment.model_validate(response.json()).message == "Session not found"
 
 
+@pytest.mark.models
 def test_a_whole_interview_through_the_two_endpoints(api: Api) -> None:
     headers = api.tenant("TechCorp Hiring")
     session_id, token = _session(api, headers)

@@ -47,6 +47,7 @@ def _error(response: Any, status: int) -> str:
     return str(body["error"]["message"])
 
 
+@pytest.mark.models
 def test_the_seed_turns_verbatim_then_the_interview_to_its_summary(api: Api) -> None:
     # Verbatim, the placeholder key opens nothing: Liya's envelope, success false.
     _error(replay(api.client, parse_curl(schema.TURN_1)), 401)

@@ -41,6 +41,7 @@ def _with(**changes: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.models
 def test_the_documented_request_creates_a_native_interview(api: Api) -> None:
     headers = _key(api)
     response = api.client.post("/interview", headers=headers, json=schema.EXAMPLE_REQUEST)
@@ -130,6 +131,7 @@ def test_options_not_honoured_yet_are_refused_with_a_clear_message(
     assert says in error.message and next(iter(changes)) in error.message
 
 
+@pytest.mark.models
 def test_english_variants_and_the_british_one_are_served(api: Api) -> None:
     response = api.client.post(
         "/interview", headers=_key(api), json=_with(interview_language="en-GB")
@@ -149,6 +151,7 @@ def test_without_a_valid_key_the_answer_is_micro1_shaped(api: Api) -> None:
     schema.BadRequestResponse.model_validate(broken.json())
 
 
+@pytest.mark.models
 def test_a_candidate_opens_the_invite_link_and_is_interviewed_to_a_report(api: Api) -> None:
     headers = _key(api)
     created = api.client.post("/interview", headers=headers, json=schema.EXAMPLE_REQUEST).json()

@@ -77,6 +77,7 @@ def test_the_catalogue_verbatim(api: Api) -> None:
     assert "grades" not in response.json()["interviews"]["dsa"][0]  # only where there are
 
 
+@pytest.mark.models
 def test_a_users_interview_from_session_to_room_to_report(api: Api) -> None:
     key = api.tenant("OneCompiler customer")["X-API-Key"]
     user = _user(api, key, name="Ada", email="ada@example.com", externalId="app-user-1")

@@ -64,6 +64,7 @@ def test_the_seed_example_fits_the_schema_the_view_is_checked_against() -> None:
     schema.Result.model_validate_json(schema.EXAMPLE_RESULT)
 
 
+@pytest.mark.models
 def test_a_voice_session_heard_with_a_second_voice(api: Api) -> None:
     headers = api.tenant()
     session_id, token = _session(
@@ -98,6 +99,7 @@ def test_a_voice_session_heard_with_a_second_voice(api: Api) -> None:
     assert other.status_code == 404
 
 
+@pytest.mark.models
 def test_a_chat_session_a_low_confidence_one_and_one_still_running(api: Api) -> None:
     headers = api.tenant()
     chat_id, chat_token = _session(api, headers, "chat")
@@ -121,6 +123,7 @@ def test_a_chat_session_a_low_confidence_one_and_one_still_running(api: Api) -> 
     assert pending["competencies"] == {}
 
 
+@pytest.mark.models
 def test_webhooks_in_zenhire_shape_when_the_tenant_picks_it(api: Api) -> None:
     headers = api.tenant()
     assert api.client.get("/v1/webhook-format", headers=headers).json() == {"format": "native"}

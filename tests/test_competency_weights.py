@@ -65,6 +65,7 @@ def refused(response: Any) -> str:
     return message
 
 
+@pytest.mark.models
 def test_weights_are_validated_at_the_api_edge(api: Api) -> None:
     headers = api.tenant()
     off = {**WEIGHTS, "problem_solving": 0.2}
@@ -118,6 +119,7 @@ def test_weights_are_validated_at_the_api_edge(api: Api) -> None:
     assert reset.status_code == 200 and reset.json()["competency_weights"] is None
 
 
+@pytest.mark.models
 def test_the_report_uses_and_shows_the_interviews_weights(api: Api) -> None:
     headers = api.tenant()
     # The question names its skill, so that none is on Conflict resolution (unnamed, the server
@@ -166,6 +168,7 @@ def test_the_report_uses_and_shows_the_interviews_weights(api: Api) -> None:
     print(f"\ncompetencies {scores}: overall weighted {expected}, default {plain['overall_score']}")
 
 
+@pytest.mark.models
 def test_a_session_is_scored_by_the_weights_it_was_created_with(api: Api) -> None:
     headers = api.tenant()
     interview_id = create(api, headers, competency_weights=WEIGHTS).json()["interview_id"]

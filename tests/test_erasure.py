@@ -72,6 +72,7 @@ def _assert_erased(api: Api, session_id: str) -> None:
     assert _queued_for(api, session_id) == []
 
 
+@pytest.mark.models
 def test_a_socket_closing_after_the_delete_writes_nothing_back(api: Api) -> None:
     headers = api.tenant()
     session_id, _ = _session(api, headers)
@@ -114,6 +115,7 @@ def test_a_socket_closing_after_the_delete_writes_nothing_back(api: Api) -> None
     _assert_erased(api, session_id)
 
 
+@pytest.mark.models
 def test_a_finish_racing_the_delete_stores_nothing(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -206,6 +206,7 @@ def candidate_turns(api: Api, headers: dict[str, str], session_id: str) -> list[
     ]
 
 
+@pytest.mark.models
 def test_every_non_answer_swap_gives_a_byte_identical_report(api: Api) -> None:
     headers = api.tenant()
     created = api.client.post("/v1/interviews", headers=headers, json=INTERVIEW)
@@ -257,6 +258,7 @@ def test_every_non_answer_swap_gives_a_byte_identical_report(api: Api) -> None:
     print(f"\n{len(SWAPS)} swaps, each report byte-identical ({len(base_report)} bytes)")
 
 
+@pytest.mark.models
 def test_a_persona_that_probes_asks_more_but_never_scores_differently(api: Api) -> None:
     """A gap-leaving answer: Leo probes it twice (every gap), Maya once (below 60). The
     candidate then answers one more follow-up under Leo, so the inputs differ. What the persona

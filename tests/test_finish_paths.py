@@ -149,6 +149,7 @@ def api(settings: Settings) -> Iterator[Api]:
         yield running
 
 
+@pytest.mark.models
 def test_rest_end_reports_the_saved_integrity_evidence(api: Api) -> None:
     headers = api.tenant()
     session_id = _answered_voice_session(api, headers)
@@ -167,6 +168,7 @@ def test_rest_end_reports_the_saved_integrity_evidence(api: Api) -> None:
     assert view["report"]["fraud_signals"] == signals
 
 
+@pytest.mark.models
 def test_idle_expiry_reports_the_saved_integrity_evidence(api: Api) -> None:
     headers = api.tenant()
     session_id = _answered_voice_session(api, headers)
@@ -179,6 +181,7 @@ def test_idle_expiry_reports_the_saved_integrity_evidence(api: Api) -> None:
     assert report["fraud_signals"]["multiple_speakers"]["detected"] is True
 
 
+@pytest.mark.models
 def test_a_chat_session_that_never_streamed_has_no_integrity_sections(api: Api) -> None:
     headers = api.tenant()
     created = api.client.post(
@@ -190,6 +193,7 @@ def test_a_chat_session_that_never_streamed_has_no_integrity_sections(api: Api) 
     assert "fraud_signals" not in report and "language" not in report
 
 
+@pytest.mark.models
 def test_the_webhook_carries_the_reports_summary(api: Api) -> None:
     with receiving(Receiver("ok")) as receiver:
         headers = api.tenant()
@@ -208,6 +212,7 @@ def test_the_webhook_carries_the_reports_summary(api: Api) -> None:
     assert any(c["score"] is not None for c in data["competencies"])
 
 
+@pytest.mark.models
 def test_a_finish_claim_left_by_a_killed_finisher_is_taken_over(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

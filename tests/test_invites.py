@@ -125,6 +125,7 @@ class _Served:
 
 async def _tenant_with_interview(data_dir: Path) -> tuple[str, str]:
     """A tenant (its API key) with an invite-enabled interview, in the data dir's Valkey."""
+    from models.embedding import shared_embedder
     from server import interviews
     from server.interviews import InterviewFields
     from server.store import Store
@@ -134,7 +135,8 @@ async def _tenant_with_interview(data_dir: Path) -> tuple[str, str]:
     try:
         tenant, api_key = await tenants.create_tenant(store.redis, "Demo")
         fields = InterviewFields(name="Open", invite_sessions=100)
-        interview = await interviews.create(store.redis, tenant.id, fields)
+        # No questions: nothing to link to a skill, so the embedder is never loaded.
+        interview = await interviews.create(store.redis, tenant.id, fields, shared_embedder)
         return api_key, interview.id
     finally:
         await store.close()

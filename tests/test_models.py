@@ -84,6 +84,7 @@ def test_wrong_model_path_names_setting_and_package(
     assert package in str(err.value)
 
 
+@pytest.mark.models
 def test_registry_reports_a_failed_model(tmp_path: Path) -> None:
     registry = ModelRegistry(ModelConfig(vad=str(tmp_path / "nope.onnx")))
     with pytest.raises(ModelNotFoundError):

@@ -145,6 +145,7 @@ def test_a_wrong_pin_three_times_hangs_up(api: Api) -> None:
     assert dial_in(api.client, pin, new_call_sid()).stream is not None
 
 
+@pytest.mark.models
 def test_a_finished_session_is_not_reopened_by_its_pin(api: Api) -> None:
     headers = api.tenant()
     access = new_session(api, headers)

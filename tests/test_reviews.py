@@ -5,13 +5,17 @@ log and a `session.reviewed` webhook; bad input answers a clear 4xx."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from server import keys
+from server.api.reviews import MAX_REASON_CHARS
 from server.settings import Settings
 from tests.api_support import Api, bearer, running_app
 from tests.test_finish_paths import _answered_voice_session
@@ -109,6 +113,7 @@ def _queue(api: Api, headers: dict[str, str], **params: Any) -> list[dict[str, A
     return items
 
 
+@pytest.mark.models
 def test_flagged_sessions_queue_and_an_override_keeps_the_machine_report(api: Api) -> None:
     with receiving(Receiver("ok")) as receiver:
         headers = api.tenant()
@@ -239,6 +244,7 @@ def test_flagged_sessions_queue_and_an_override_keeps_the_machine_report(api: Ap
     assert [i["session_id"] for i in _queue(api, headers, state="all")] == [empty]
 
 
+@pytest.mark.models
 def test_bad_reviews_answer_a_clear_4xx(api: Api) -> None:
     headers = api.tenant()
     session_id, _ = _chat_session(api, headers, 2)
@@ -262,6 +268,9 @@ def test_bad_reviews_answer_a_clear_4xx(api: Api) -> None:
     assert set(fields_of({"reviewer": "hm-7"})) == {"reason"}
     assert set(fields_of({**base, "reason": "   "})) == {"reason"}
     assert set(fields_of({**base, "reviewer": ""})) == {"reviewer"}
+    # A reason longer than the documented limit (issue 24, #6: 5 000 characters broke the PDF).
+    too_long = fields_of({**base, "reason": "x" * (MAX_REASON_CHARS + 1)})
+    assert set(too_long) == {"reason"} and str(MAX_REASON_CHARS) in too_long["reason"]
     assert set(fields_of({**base, "overall_score": 101})) == {"overall_score"}
     assert set(fields_of({**base, "overall_score": -1})) == {"overall_score"}
     assert set(fields_of({**base, "overall_score": "70"})) == {"overall_score"}
@@ -299,10 +308,14 @@ def test_bad_reviews_answer_a_clear_4xx(api: Api) -> None:
     assert api.client.get(f"/v1/sessions/{session_id}", headers=headers).json()["review"] is None
     entries = api.client.get(f"/v1/sessions/{session_id}/audit", headers=headers).json()["entries"]
     assert "reviewed" not in [e["action"] for e in entries]
-    ok = api.client.post(f"/v1/sessions/{session_id}/review", headers=headers, json=base)
+    longest = {**base, "reason": "word " * (MAX_REASON_CHARS // 5)}
+    ok = api.client.post(f"/v1/sessions/{session_id}/review", headers=headers, json=longest)
     assert ok.status_code == 201, ok.text
+    pdf = api.client.get(f"/v1/sessions/{session_id}/report.pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
+@pytest.mark.models
 def test_tenant_rules_put_a_score_band_and_a_competency_floor_in_the_queue(api: Api) -> None:
     headers = api.tenant()
     completed = _completed_session(api, headers)
@@ -372,6 +385,7 @@ def test_tenant_rules_put_a_score_band_and_a_competency_floor_in_the_queue(api: 
     assert api.client.get("/v1/reviews/rules", headers=stranger).json()["competency_below"] is None
 
 
+@pytest.mark.models
 def test_a_review_belongs_to_the_report_it_was_made_on(api: Api) -> None:
     """A partial session reinvited and scored again has a new report: nobody reviewed that one."""
     headers = api.tenant()
@@ -394,6 +408,7 @@ def test_a_review_belongs_to_the_report_it_was_made_on(api: Api) -> None:
     assert [e["detail"]["reviewer"] for e in entries if e["action"] == "reviewed"] == ["hm-7"]
 
 
+@pytest.mark.models
 def test_an_llm_second_opinion_that_disagrees_reaches_the_report_and_the_queue(
     settings: Settings,
 ) -> None:
@@ -425,3 +440,27 @@ def test_an_llm_second_opinion_that_disagrees_reaches_the_report_and_the_queue(
             (session_id, ["second_opinion"])
         ], queue
     judge.server.shutdown()
+
+
+def test_the_pdf_renders_while_the_default_thread_pool_is_busy(api: Api) -> None:
+    """Issue 24, #6: PDF rendering shared the default pool with scoring. It has threads of its
+    own: with every default thread held, the PDF still comes."""
+    headers = api.tenant()
+    session_id, _ = _chat_session(api, headers, 1)
+    _end(api, session_id, headers)
+    release = threading.Event()
+
+    async def hold_the_default_pool() -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(64):  # more than the default pool's threads, min(32, cores + 4)
+            loop.run_in_executor(None, release.wait, 30)
+
+    api.run(hold_the_default_pool)
+    url = f"/v1/sessions/{session_id}/report.pdf"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(api.client.get, url, headers=headers)
+        try:
+            response = pending.result(timeout=20)
+        finally:
+            release.set()
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")

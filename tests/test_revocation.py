@@ -169,6 +169,7 @@ def _voice_session(api: Api, headers: dict[str, str]) -> tuple[str, str]:
     return session_id, token
 
 
+@pytest.mark.models
 def test_reinvite_delete_end_and_idle_expiry_each_close_the_socket(api: Api) -> None:
     from server.expiry import expire_idle_sessions
     from server.revocation import close_for

@@ -37,6 +37,7 @@ def api(settings: Settings, model_dir: Path) -> Iterator[Api]:
         yield running
 
 
+@pytest.mark.models
 def test_embedding_model_setting_drives_the_engine_and_the_report(
     api: Api, model_dir: Path
 ) -> None:

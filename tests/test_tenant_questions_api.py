@@ -30,6 +30,7 @@ def _create(api: Api, headers: dict[str, str], **fields: Any) -> Any:
     return response
 
 
+@pytest.mark.models
 def test_unnamed_questions_get_the_closest_skill_and_say_so(api: Api) -> None:
     headers = api.tenant()
     questions = [

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from server.settings import Settings
 from tests.api_support import Api, running_app
 from tests.webhook_receivers import Receiver, receiving, wait_until
@@ -38,6 +40,7 @@ def _attempts(api: Api, headers: dict[str, str], session_id: str) -> list[dict[s
     return list(log["attempts"])
 
 
+@pytest.mark.models
 def test_a_huge_response_body_is_not_read(settings: Settings) -> None:
     with receiving(Receiver("huge")) as receiver, running_app(_local(settings)) as api:
         headers = api.tenant()
@@ -50,6 +53,7 @@ def test_a_huge_response_body_is_not_read(settings: Settings) -> None:
     assert receiver.hits[0].sent < 32 << 20, receiver.hits[0].sent
 
 
+@pytest.mark.models
 def test_a_trickling_receiver_is_cut_at_the_attempt_deadline(settings: Settings) -> None:
     fast = _local(settings, webhook_timeout_s=1.0, webhook_backoff_s=60.0)
     with receiving(Receiver("trickle", trickle_s=8.0)) as receiver, running_app(fast) as api:
@@ -67,6 +71,7 @@ def test_a_trickling_receiver_is_cut_at_the_attempt_deadline(settings: Settings)
     assert hit.ended_at - hit.at < 3.0
 
 
+@pytest.mark.models
 def test_a_slow_tenant_does_not_hold_back_the_others(settings: Settings) -> None:
     slow_settings = _local(
         settings, webhook_timeout_s=4.0, webhook_backoff_s=60.0, webhook_tenant_concurrency=2

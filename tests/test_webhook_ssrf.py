@@ -95,6 +95,7 @@ def test_internal_addresses_are_refused_again_at_delivery(settings: Settings, ho
     assert attempt["delivered"] is False and attempt["error"] == "address not allowed"
 
 
+@pytest.mark.models
 def test_a_name_that_rebinds_to_an_internal_address_is_refused(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -117,6 +118,7 @@ def test_a_name_that_rebinds_to_an_internal_address_is_refused(
     assert attempt["error"] == "address not allowed"
 
 
+@pytest.mark.models
 def test_the_connection_goes_to_the_checked_address(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,6 +145,7 @@ def test_the_connection_goes_to_the_checked_address(
     assert resolved == ["hooks.pinned.test", "hooks.pinned.test"]  # at creation, at delivery
 
 
+@pytest.mark.models
 def test_the_delivery_log_names_no_internal_detail(settings: Settings) -> None:
     """A refused connection on an allowed address: the log says only `connection failed`."""
     import socket

@@ -83,6 +83,7 @@ def valid_signature(secret: str, request: Received) -> bool:
     )
 
 
+@pytest.mark.models
 def test_delivery_retries_until_accepted_across_a_restart(
     settings: Settings, receiver: Receiver
 ) -> None:
@@ -147,6 +148,7 @@ def test_delivery_retries_until_accepted_across_a_restart(
     assert attempts[0]["next_attempt_at"] is not None and attempts[2]["next_attempt_at"] is None
 
 
+@pytest.mark.models
 def test_delivery_goes_on_after_the_queue_is_flushed(
     settings: Settings, receiver: Receiver
 ) -> None:
