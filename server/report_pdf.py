@@ -11,10 +11,12 @@ accented Latin, Greek and Cyrillic; else in the PDF's built-in Helvetica (Latin-
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +43,13 @@ from reportlab.platypus import (
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 FAMILY = "DejaVuSans"
+# PDFs render on threads of their own, not the default pool that scoring runs on: a burst of PDF
+# requests queues here and never delays a score (issue 24, #6).
+RENDER_THREADS = 2
+_RENDERER = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="viva-pdf")
+# A table row taller than a page splits inside its cells, so that no stored text (a reviewer's
+# reason, a summary, a competency name) can make the layout fail (issue 24, #6).
+SPLIT_IN_ROW = 1
 # Report keys laid out in their own sections; any other key goes under "Other report fields".
 LAID_OUT = frozenset(
     {
@@ -235,7 +244,9 @@ class _Builder:
             ]
             for i, row in enumerate(rows)
         ]
-        table = Table(cells, colWidths=list(widths), repeatRows=1 if header else 0)
+        table = Table(
+            cells, colWidths=list(widths), repeatRows=1 if header else 0, splitInRow=SPLIT_IN_ROW
+        )
         style = [
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
@@ -249,7 +260,7 @@ class _Builder:
 
     def pairs(self, rows: Sequence[tuple[str, object]]) -> None:
         cells = [[Paragraph(_text(k), self.s.cell_bold), Paragraph(_text(v), self.s.cell)] for k, v in rows]  # fmt: skip
-        table = Table(cells, colWidths=[45 * mm, 129 * mm])
+        table = Table(cells, colWidths=[45 * mm, 129 * mm], splitInRow=SPLIT_IN_ROW)
         table.setStyle(
             TableStyle(
                 [
@@ -563,3 +574,11 @@ def render(
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
+
+
+async def render_async(
+    report: Mapping[str, Any], context: PdfContext, review: Mapping[str, Any] | None = None
+) -> bytes:
+    """`render` on the PDF threads (`RENDER_THREADS`), not the event loop's default pool."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_RENDERER, render, report, context, review)

@@ -89,6 +89,7 @@ def _get_pdf(api: Api, session_id: str, headers: dict[str, str]) -> bytes:
     return response.content
 
 
+@pytest.mark.models
 def test_the_pdf_shows_the_report_and_the_reviewers_override(api: Api, tmp_path: Path) -> None:
     headers = api.tenant()
     session_id = _answered_voice_session(api, headers)
@@ -161,6 +162,7 @@ def test_the_pdf_shows_the_report_and_the_reviewers_override(api: Api, tmp_path:
     assert_not_blank(first_page_png(pdf, tmp_path))
 
 
+@pytest.mark.models
 def test_no_pdf_before_the_report_nor_for_another_tenant(api: Api) -> None:
     headers = api.tenant()
     created = api.client.post(
@@ -242,3 +244,34 @@ def test_clock_and_time_ranges() -> None:
     assert report_pdf.clock(0) == "0:00.0"
     assert report_pdf.clock(62.44) == "1:02.4"
     assert report_pdf.time_range({"start_s": 125.0, "end_s": 131.25}) == "2:05.0–2:11.2"
+
+
+def test_no_stored_text_breaks_the_pdf(tmp_path: Path) -> None:
+    """Issue 24, #6: a 5 000-character reviewer's reason in a table cell taller than a page was a
+    LayoutError (500 until the next review). Long text in any cell now splits across pages;
+    a word longer than a line wraps."""
+    context = report_pdf.PdfContext(
+        session_id="ses_long",
+        interview_id="behavioral-1",
+        generated_at=datetime(2026, 12, 6, 12, 0, tzinfo=UTC),
+        interview_title="Tell me about yourself",
+        candidate_name="Sam",
+        external_id=None,
+        mode="chat",
+        flags=(),
+    )
+    words = " ".join(f"word{i}" for i in range(3000))  # about 24 000 characters
+    review = {
+        "reviewer": "hm-" + "x" * 3000,  # one word, far wider than its cell
+        "at": "2026-12-06T12:00:00+00:00",
+        "decision": "advance",
+        "reason": words,
+        "status": {"machine": "low_confidence", "reviewer": "completed", "final": "completed"},
+        "overall_score": {"machine": None, "reviewer": 70, "final": 70},
+        "competencies": [{"name": words, "machine": None, "reviewer": 70, "final": 70}],
+    }
+    report = {**LOW_CONFIDENCE, "summary": words, "custom": words}
+    pdf = report_pdf.render(report, context, review)
+    text = pdf_text(pdf, tmp_path, "ses_long")
+    assert "Reviewer's decision" in text and "Reviewer hm-xxx" in text
+    assert "word0 word1" in text and "word2999" in text  # the long texts' start and end

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from datetime import UTC, datetime
@@ -25,14 +24,21 @@ from server.sessions import SessionNotFound, SessionRecord, SessionStore
 
 TAG = "reviews"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# A reason is a few sentences; longer ones are refused (400) rather than stored (issue 24, #6).
+MAX_REASON_CHARS = 2000
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON_CHARS)
+]
 CompetencyName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class ReviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reviewer: Text = Field(description="who reviewed (your user id); kept in the audit log")
-    reason: Reason = Field(description="why: required for every decision and override")
+    reason: Reason = Field(
+        description=f"why: required for every decision and override; at most {MAX_REASON_CHARS} "
+        "characters"
+    )
     decision: Decision | None = None
     status: FinalStatus | None = Field(None, description="overrides the report's status")
     overall_score: Score | None = Field(None, description="overrides the overall score (0-100)")
@@ -227,7 +233,7 @@ async def get_report_pdf(call: Call[None, None]) -> Response:
         flags=tuple(reviews.flags(report, rules)),
     )
     review_json = review.model_dump(mode="json") if review else None
-    pdf = await asyncio.to_thread(report_pdf.render, report, context, review_json)
+    pdf = await report_pdf.render_async(report, context, review_json)
     return Response(
         pdf,
         media_type="application/pdf",
