@@ -8,7 +8,12 @@ the two):
   the same table that are not excluded;
 - a category with under 2 % of the sample is excluded from the ratios (shown, with its rate);
 - candidates whose category is unknown are counted apart, never a category of their own;
-- a ratio under 0.8 (the EEOC's four-fifths rule) needs attention.
+- a ratio under 0.8 (the EEOC's four-fifths rule) needs attention;
+- small cells are suppressed, as statistical disclosure practice does (issue 24, #7: a narrow
+  window once showed one candidate's categories): a category (or the unknowns) with fewer than
+  `min_group` sessions but some is `suppressed`, its figures not to be shown, and left out of the
+  ratios; when a table would hide a single cell, the next smallest is hidden too, so that no
+  total gives it back by subtraction.
 
 Exact arithmetic (fractions): the same sample always gives the same figures, and a hand-computed
 fixture matches to the last digit.
@@ -48,6 +53,7 @@ class CategoryRate:
     excluded: bool  # under 2 % of the sample: no impact ratio
     impact_ratio: Fraction | None  # None when excluded, or when the highest rate is 0
     needs_attention: bool  # impact ratio < 0.8
+    suppressed: bool = False  # fewer than `min_group` sessions (but some): not to be shown
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Table:
     categories: tuple[CategoryRate, ...]
     unknown: int  # sessions whose category (either part, for an intersection) is unknown
     highest_rate: Fraction | None  # the ratios' denominator
+    unknown_suppressed: bool = False  # `unknown` is a small cell: not to be shown
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ def impact_ratios(
     *,
     sexes: Sequence[str] = SEX_CATEGORIES,
     races: Sequence[str] = RACE_ETHNICITY_CATEGORIES,
+    min_group: int = 1,
 ) -> ImpactRatios:
     mid = median([s.score for s in subjects])
     above = [mid is not None and Fraction(s.score) > mid for s in subjects]
@@ -113,9 +121,9 @@ def impact_ratios(
     unknown_race = sum(s.race_ethnicity == UNKNOWN for s in subjects)
     unknown_either = sum(UNKNOWN in (s.sex, s.race_ethnicity) for s in subjects)
     tables = (
-        _table("sex", sex_keys, rows(sex_keys), unknown_sex, total),
-        _table("race_ethnicity", race_keys, rows(race_keys), unknown_race, total),
-        _table("intersectional", both, rows(both), unknown_either, total),
+        _table("sex", sex_keys, rows(sex_keys), unknown_sex, total, min_group),
+        _table("race_ethnicity", race_keys, rows(race_keys), unknown_race, total, min_group),
+        _table("intersectional", both, rows(both), unknown_either, total, min_group),
     )
     return ImpactRatios(sample=total, median=mid, tables=tables)
 
@@ -126,15 +134,19 @@ def _table(
     counts: list[tuple[int, int]],
     unknown: int,
     total: int,
+    min_group: int = 1,
 ) -> Table:
     shares = [Fraction(n, total) if total else Fraction(0) for n, _ in counts]
     rates = [Fraction(hits, n) if n else None for n, hits in counts]
-    excluded = [share < EXCLUDE_BELOW_SHARE for share in shares]
+    hidden = suppressed_cells([n for n, _ in counts] + [unknown], min_group)
+    excluded = [
+        share < EXCLUDE_BELOW_SHARE or out for share, out in zip(shares, hidden[:-1], strict=True)
+    ]
     included = [r for r, out in zip(rates, excluded, strict=True) if not out and r is not None]
     highest = max(included) if included else None
     categories = []
-    for (sex, race), (n, hits), share, rate, out in zip(
-        keys, counts, shares, rates, excluded, strict=True
+    for (sex, race), (n, hits), share, rate, out, secret in zip(
+        keys, counts, shares, rates, excluded, hidden[:-1], strict=True
     ):
         ratio = None if out or rate is None or not highest else rate / highest
         categories.append(
@@ -148,6 +160,19 @@ def _table(
                 excluded=out,
                 impact_ratio=ratio,
                 needs_attention=ratio is not None and ratio < FOUR_FIFTHS,
+                suppressed=secret,
             )
         )
-    return Table(dimension, tuple(categories), unknown, highest)
+    return Table(dimension, tuple(categories), unknown, highest, hidden[-1])
+
+
+def suppressed_cells(sizes: Sequence[int], min_group: int) -> list[bool]:
+    """Which cells of a table (its categories' sizes, then the unknowns') are hidden: those with
+    fewer than `min_group` sessions but some; and when that is a single cell, the next smallest
+    non-empty one too (complementary suppression: the sample's size would give it back)."""
+    hidden = [0 < n < min_group for n in sizes]
+    if sum(hidden) == 1:
+        shown = [(n, i) for i, n in enumerate(sizes) if n and not hidden[i]]
+        if shown:
+            hidden[min(shown)[1]] = True
+    return hidden

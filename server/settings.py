@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     invite_interview_rate_limit_per_minute: int = Field(
         30, alias="VIVA_INVITE_INTERVIEW_RATE_LIMIT_PER_MINUTE", ge=1
     )
+    # bias audits (issue 24, #7): categories with fewer sessions are suppressed; periods are
+    # whole UTC days, at least this many.
+    audit_min_group: int = Field(5, alias="VIVA_AUDIT_MIN_GROUP", ge=1)
+    audit_min_window_days: int = Field(7, alias="VIVA_AUDIT_MIN_WINDOW_DAYS", ge=1)
 
     @field_validator("webhook_allow_networks")
     @classmethod

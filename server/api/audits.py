@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from server import audit, demographics, interviews, keys
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
-from server.api.errors import NotFound
+from server.api.errors import BadRequest, NotFound
 from server.api.schemas import timestamp
 from server.audits import (
     EXCLUDE_BELOW_SHARE,
@@ -43,7 +43,12 @@ METHOD = (
     "scoring rate = share of a category's sessions scoring above the sample median; impact ratio "
     "= scoring rate / the highest scoring rate of the table; categories under "
     f"{float(EXCLUDE_BELOW_SHARE):.0%} of the sample are excluded from the ratios; unknown "
-    f"categories are counted apart; a ratio under {float(FOUR_FIFTHS)} needs attention."
+    f"categories are counted apart; a ratio under {float(FOUR_FIFTHS)} needs attention. "
+    "Small cells are suppressed: a category (or the unknowns) with fewer sessions than the "
+    "server's minimum group (VIVA_AUDIT_MIN_GROUP) shows no figures and is left out of the "
+    "ratios, and so is the next smallest when one alone would be; the median is not shown for a "
+    "sample under that size. Periods are whole UTC days (since rounded down, until up), at least "
+    "VIVA_AUDIT_MIN_WINDOW_DAYS long."
 )
 
 
@@ -64,21 +69,29 @@ class ImpactRatioQuery(BaseModel):
 class CategoryView(BaseModel):
     sex: str | None = Field(description="null in the race/ethnicity table")
     race_ethnicity: str | None = Field(description="null in the sex table")
-    sessions: int
-    above_median: int = Field(description="sessions scoring above the sample median")
-    share: float = Field(description="of the sample")
+    sessions: int | None = Field(description="null when suppressed")
+    above_median: int | None = Field(
+        description="sessions scoring above the sample median; null when suppressed"
+    )
+    share: float | None = Field(description="of the sample; null when suppressed")
     scoring_rate: float | None = Field(description="above_median / sessions; null without any")
     impact_ratio: float | None = Field(
         description="scoring rate / the table's highest; null when excluded"
     )
-    excluded: bool = Field(description="under 2 % of the sample: left out of the ratios")
+    excluded: bool = Field(
+        description="under 2 % of the sample, or suppressed: left out of the ratios"
+    )
     needs_attention: bool = Field(description="impact ratio under 0.8 (four-fifths rule)")
+    suppressed: bool = Field(
+        description="fewer sessions than the minimum group (but some): no figures shown"
+    )
 
 
 class TableView(BaseModel):
     categories: list[CategoryView]
-    unknown: int = Field(
-        description="sessions whose category is unknown (for an intersection, either part)"
+    unknown: int | None = Field(
+        description="sessions whose category is unknown (for an intersection, either part); "
+        "null when suppressed"
     )
     highest_scoring_rate: float | None = Field(description="the impact ratios' denominator")
 
@@ -135,6 +148,11 @@ def _epoch(moment: datetime) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+def _utc(moment: datetime) -> datetime:
+    """A time without a zone is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _in_period(created_at: float, q: ImpactRatioQuery) -> bool:
     return (q.since is None or created_at >= _epoch(q.since)) and (
         q.until is None or created_at < _epoch(q.until)
@@ -178,6 +196,19 @@ def _number(value: Fraction | None) -> float | None:
 
 
 def _category(c: CategoryRate) -> CategoryView:
+    if c.suppressed:
+        return CategoryView(
+            sex=c.sex,
+            race_ethnicity=c.race_ethnicity,
+            sessions=None,
+            above_median=None,
+            share=None,
+            scoring_rate=None,
+            impact_ratio=None,
+            excluded=True,
+            needs_attention=False,
+            suppressed=True,
+        )
     return CategoryView(
         sex=c.sex,
         race_ethnicity=c.race_ethnicity,
@@ -188,20 +219,26 @@ def _category(c: CategoryRate) -> CategoryView:
         impact_ratio=_number(c.impact_ratio),
         excluded=c.excluded,
         needs_attention=c.needs_attention,
+        suppressed=False,
     )
 
 
 def _table(t: Table) -> TableView:
     return TableView(
         categories=[_category(c) for c in t.categories],
-        unknown=t.unknown,
+        unknown=None if t.unknown_suppressed else t.unknown,
         highest_scoring_rate=_number(t.highest_rate),
     )
 
 
 def report_of(
-    q: ImpactRatioQuery, sample: Sample, result: ImpactRatios, with_demographics: int
+    q: ImpactRatioQuery,
+    sample: Sample,
+    result: ImpactRatios,
+    with_demographics: int,
+    min_group: int = 1,
 ) -> ImpactRatioReport:
+    small = 0 < len(sample.scored) < min_group  # the median would be a candidate's own score
     return ImpactRatioReport(
         interview_id=q.interview_id,
         since=q.since,
@@ -213,7 +250,7 @@ def report_of(
             unfinished=sample.unfinished,
             with_demographics=with_demographics,
         ),
-        median_score=_number(result.median),
+        median_score=None if small else _number(result.median),
         sex=_table(result.table("sex")),
         race_ethnicity=_table(result.table("race_ethnicity")),
         intersectional=_table(result.table("intersectional")),
@@ -246,8 +283,30 @@ def subjects_of(
     return subjects
 
 
+def coarse_period(q: ImpactRatioQuery, min_days: int, now: datetime) -> ImpactRatioQuery:
+    """The period in whole UTC days (since rounded down, until up), at least `min_days` long
+    (until defaults to now): a narrow window isolates a candidate (issue 24, #7)."""
+    day = timedelta(days=1)
+
+    def floor(moment: datetime) -> datetime:
+        return _utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    since = floor(q.since) if q.since else None
+    until = None
+    if q.until:
+        until = floor(q.until)
+        until = until if until == _utc(q.until) else until + day
+    if since is not None and (until or now) - since < min_days * day:
+        raise BadRequest(
+            "The audit period is too short.",
+            fields={"since": f"periods are whole UTC days, at least {min_days} (until - since)"},
+        )
+    return q.model_copy(update={"since": since, "until": until})
+
+
 async def get_impact_ratios(call: Call[None, ImpactRatioQuery]) -> ImpactRatioReport:
-    q = call.query
+    settings = call.services.settings
+    q = coarse_period(call.query, settings.audit_min_window_days, datetime.now(UTC))
     tenant_id = call.tenant.tenant_id
     sample = await interview_sample(call.redis, tenant_id, q)
     if sample is None:
@@ -261,9 +320,10 @@ async def get_impact_ratios(call: Call[None, ImpactRatioQuery]) -> ImpactRatioRe
             )
         sample = Sample([], 0, 0)
     categories = await demographics.load_many(call.redis, [s for s, _ in sample.scored])
-    result = impact_ratios(subjects_of(sample.scored, categories))
+    min_group = settings.audit_min_group
+    result = impact_ratios(subjects_of(sample.scored, categories), min_group=min_group)
     with_demographics = sum(v is not None for v in categories.values())
-    return report_of(q, sample, result, with_demographics)
+    return report_of(q, sample, result, with_demographics, min_group)
 
 
 ENDPOINTS = (
