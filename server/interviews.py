@@ -228,6 +228,14 @@ class InterviewFields(BaseModel):
         le=100_000,
         description="sessions the invite link may open in all; 0 (the default) turns it off",
     )
+    invite_rate_per_minute: int = Field(
+        0,
+        strict=True,
+        ge=0,
+        le=10_000,
+        description="sessions the invite link may open per minute; 0 (the default): the "
+        "server's limit (VIVA_INVITE_INTERVIEW_RATE_LIMIT_PER_MINUTE), which also caps it",
+    )
     competency_weights: dict[str, Weight] | None = Field(
         None,
         max_length=12,

@@ -87,10 +87,11 @@ async def interview_for_link(redis: Redis, interview_id: str) -> StoredInterview
 
 async def take(redis: Redis, settings: Settings, interview: StoredInterview) -> None:
     """Count one session opened by the link: the per-interview rate, then the link's cap."""
+    limit = settings.invite_interview_rate_limit_per_minute
+    if interview.invite_rate_per_minute:  # the link's own rate, under the server's
+        limit = min(limit, interview.invite_rate_per_minute)
     try:
-        await ratelimit.hit(
-            redis, keys.invite_rate(interview.id), settings.invite_interview_rate_limit_per_minute
-        )
+        await ratelimit.hit(redis, keys.invite_rate(interview.id), limit)
     except ratelimit.LimitExceeded as exc:
         raise InviteRefused(
             429,

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from server.compat import micro1
 from tests.api_support import Api, bearer
 from tests.compat_schemas import micro1 as schema
 from tests.compat_support import module_app
@@ -204,3 +205,31 @@ def test_an_unexpected_failure_answers_micro1s_500_body(
     assert response.status_code == 500
     body = schema.InternalServerErrorResponse.model_validate(response.json())
     assert body.status is False and "the store is down" not in response.text
+
+
+def test_the_invite_link_is_small_by_default_and_has_its_own_rate(api: Api) -> None:
+    """Issue 24, #12: the link opened 10 000 sessions at 30 a minute; a leaked one spent the
+    tenant's quota. Now it opens `INVITE_SESSIONS` in all, `INVITE_RATE_PER_MINUTE` a minute
+    (the native interview's own `invite_rate_per_minute`, which the tenant may change)."""
+    headers = _key(api)
+    created = api.client.post("/interview", headers=headers, json={"interview_name": "Leaked"})
+    assert created.status_code == 200, created.text
+    data = created.json()["data"]
+    native = api.client.get(f"/v1/interviews/{data['interview_id']}", headers=headers).json()
+    assert native["invite_sessions"] == micro1.INVITE_SESSIONS <= 50
+    assert native["invite_rate_per_minute"] == micro1.INVITE_RATE_PER_MINUTE <= 5
+    link = data["invite_url"].removeprefix("http://127.0.0.1:8000")
+    statuses = [
+        api.client.post(link, follow_redirects=False).status_code
+        for _ in range(micro1.INVITE_RATE_PER_MINUTE + 1)
+    ]
+    assert statuses[:-1] == [303] * micro1.INVITE_RATE_PER_MINUTE, statuses
+    assert statuses[-1] == 429, statuses
+    # The tenant may lift it (0: the server's per-link limit).
+    lifted = api.client.patch(
+        f"/v1/interviews/{data['interview_id']}",
+        headers=headers,
+        json={"invite_rate_per_minute": 0},
+    )
+    assert lifted.status_code == 200 and lifted.json()["invite_rate_per_minute"] == 0
+    assert api.client.post(link, follow_redirects=False).status_code == 303

@@ -84,6 +84,7 @@ class InterviewPatch(BaseModel):
     company_context: str | None = Field(None, max_length=5_000)
     metadata: dict[MetadataKey, MetadataValue] | None = Field(None, max_length=50)
     invite_sessions: int | None = Field(None, strict=True, ge=0, le=100_000)
+    invite_rate_per_minute: int | None = Field(None, strict=True, ge=0, le=10_000)
     competency_weights: dict[str, Weight] | None = Field(
         None, max_length=12, description="null: back to the rubric's default weights"
     )

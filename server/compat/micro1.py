@@ -10,7 +10,9 @@ language) are refused with micro1's own 400 body, `{"status": false, "message"}`
 `is_proctoring_required` (micro1's default: true) is honoured by the integrity checks every voice
 session runs (a second voice, reading aloud: the report's `fraud_signals`); there is no webcam or
 screen monitoring. The `invite_url` is the native invite link, open for `INVITE_SESSIONS`
-sessions (change it with `PATCH /v1/interviews/{id}`).
+sessions in all and `INVITE_RATE_PER_MINUTE` a minute, so that a leaked link cannot spend the
+tenant's quota (issue 24, #12; raise either with `PATCH /v1/interviews/{id}`: `invite_sessions`,
+`invite_rate_per_minute`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from server.interviews import CustomQuestion, InterviewFields, Skill
 
 TAG = "compat: micro1"
 TAG_DESCRIPTION = "micro1's public API (POST /interview) on native interviews and invite links."
-INVITE_SESSIONS = 10_000
+INVITE_SESSIONS = 25
+INVITE_RATE_PER_MINUTE = 3
 SERVED_LANGUAGES = ("en", "en-GB")
 MICRO1_LANGUAGES = Literal[
     "en", "fr", "de", "he", "hi", "pt", "es", "es-la", "tr", "ja", "sv", "ar", "pl", "dk", "kr",
@@ -139,6 +142,7 @@ def native_fields(body: CreateInterviewRequest) -> InterviewFields:
         max_questions=min(20, max(8, len(questions) + len(body.skills))),
         metadata=metadata,
         invite_sessions=INVITE_SESSIONS,
+        invite_rate_per_minute=INVITE_RATE_PER_MINUTE,
     )
 
 
