@@ -442,6 +442,7 @@ def test_an_llm_second_opinion_that_disagrees_reaches_the_report_and_the_queue(
     judge.server.shutdown()
 
 
+@pytest.mark.models
 def test_the_pdf_renders_while_the_default_thread_pool_is_busy(api: Api) -> None:
     """Issue 24, #6: PDF rendering shared the default pool with scoring. It has threads of its
     own: with every default thread held, the PDF still comes."""
