@@ -11,7 +11,8 @@ import pytest
 
 from server.api import ENDPOINTS
 from server.sessions import SessionNotFound, SessionStore, is_session_id, new_session_id
-from tests.api_support import Api, bearer
+from server.settings import Settings
+from tests.api_support import Api, bearer, running_app
 from tests.compat_support import module_app
 
 BODIES = {
@@ -75,7 +76,7 @@ def test_crafted_ids_answer_404_on_every_endpoint(api: Api) -> None:
     assert "/session/{session_id}/interview" in seen  # the compat routes are among them
 
 
-def test_crafted_ids_on_the_room_and_demo_routes_answer_404(api: Api) -> None:
+def test_crafted_ids_on_the_room_routes_answer_404(api: Api) -> None:
     headers = api.tenant("Room")
     session_id, token = _session(api, headers)
     user = api.client.post("/v1/users", headers={"X-API-Key": headers["X-API-Key"]}, json={})
@@ -139,3 +140,13 @@ def test_anonymous_callers_cannot_tell_a_missing_session_from_one_they_may_not_s
             assert seen.status_code == unseen.status_code, where
             assert seen.status_code in (401, 403), where
             assert seen.json() == unseen.json(), where
+
+
+def test_crafted_ids_on_the_demo_report_answer_404(settings: Settings) -> None:
+    with running_app(settings.model_copy(update={"demo_enabled": True})) as demo:
+        headers = demo.tenant("Demo")
+        session_id, token = _session(demo, headers)
+        for crafted in _crafted(session_id):
+            report = demo.client.get(f"/demo/sessions/{crafted}/report", headers=bearer(token))
+            assert report.status_code == 404, report.text
+            assert report.json()["error"]["code"] == "session_not_found"
