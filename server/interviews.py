@@ -310,6 +310,16 @@ def new_interview_id() -> str:
     return "int_" + secrets.token_hex(8)
 
 
+# Stored interviews' ids, as `new_interview_id` makes them. Any other id (a catalogue id, or a
+# crafted one such as "int_…:invites", which names the link's counter) is no stored interview,
+# and is not looked up (issue 24, #8).
+_INTERVIEW_ID = re.compile(r"int_[0-9a-f]{16}")
+
+
+def is_interview_id(value: str) -> bool:
+    return _INTERVIEW_ID.fullmatch(value) is not None
+
+
 async def link_skills(fields: InterviewFields, embedder: Callable[[], Embedder]) -> InterviewFields:
     """Each question without a skill of the tenant's gets the interview skill closest to it in
     meaning (`skill_source: assigned`); with no skills, none."""
@@ -351,6 +361,8 @@ async def create(
 
 async def get(redis: Redis, tenant_id: str, interview_id: str) -> StoredInterview | None:
     """The tenant's interview; None when absent or another tenant's."""
+    if not is_interview_id(interview_id):
+        return None
     raw = await redis.get(keys.interview(interview_id))
     if raw is None:
         return None
@@ -360,6 +372,8 @@ async def get(redis: Redis, tenant_id: str, interview_id: str) -> StoredIntervie
 
 async def find(redis: Redis, interview_id: str) -> StoredInterview | None:
     """Any tenant's interview (for its invite link); None when absent."""
+    if not is_interview_id(interview_id):
+        return None
     raw = await redis.get(keys.interview(interview_id))
     return None if raw is None else StoredInterview.model_validate_json(raw)
 

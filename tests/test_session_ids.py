@@ -150,3 +150,28 @@ def test_crafted_ids_on_the_demo_report_answer_404(settings: Settings) -> None:
             report = demo.client.get(f"/demo/sessions/{crafted}/report", headers=bearer(token))
             assert report.status_code == 404, report.text
             assert report.json()["error"]["code"] == "session_not_found"
+
+
+def test_crafted_interview_ids_answer_404(api: Api) -> None:
+    """The same for interview ids: `int_…:invites` is the link's counter, a string."""
+    headers = api.tenant("Interviews")
+    body = {"name": "Open", "invite_sessions": 5}
+    interview_id = api.client.post("/v1/interviews", headers=headers, json=body).json()[
+        "interview_id"
+    ]
+    assert api.client.post(f"/join/{interview_id}", follow_redirects=False).status_code == 303
+    for crafted in (f"{interview_id}:invites", f"{interview_id}:invites:ratelimit:1"):
+        for method in ("GET", "PATCH", "DELETE"):
+            response = api.client.request(
+                method, f"/v1/interviews/{crafted}", headers=headers, json={"name": "x"}
+            )
+            assert response.status_code == 404, (method, response.text)
+        for method in ("GET", "POST"):
+            joined = api.client.request(method, f"/join/{crafted}", follow_redirects=False)
+            assert joined.status_code == 404, (method, joined.text)
+        created = api.client.post("/v1/sessions", headers=headers, json={"interview_id": crafted})
+        assert created.status_code == 404, created.text
+        audit = api.client.get(
+            "/v1/audits/impact-ratios", headers=headers, params={"interview_id": crafted}
+        )
+        assert audit.status_code == 404, audit.text
