@@ -18,7 +18,7 @@ from server.api.errors import BadRequest, Conflict, NotFound
 from server.api.schemas import Feedback, Progress, SessionStatus, TurnView, progress_of, timestamp
 from server.auth import TenantCaller
 from server.engines import engine_for
-from server.lifecycle import FinishPending, FinishResult, finish_session
+from server.lifecycle import FinishPending, FinishResult, finish_session, start_session
 from server.sessions import AppendResult, SessionNotFound, SessionRecord, SessionStore
 
 TAG = "candidate"
@@ -176,13 +176,10 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
     )
     turns.append(said)
     if said.index == 0:
-        await sessions.set_fields(record.id, status="active", started_at=repr(time.time()))
-        record.status = "active"
-        await audit.record(
-            call.redis,
-            record.id,
-            "started",
-            call.caller.actor,
+        await start_session(
+            sessions,
+            record,
+            actor=call.caller.actor,
             mode="chat",
             engine=engine.name,
             engine_version=engine.version,
