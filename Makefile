@@ -8,9 +8,9 @@ PORT   ?= 8000
 DEBS   := espeak-ng sox chromium poppler-utils fonts-dejavu-core
 export HOST PORT
 
-.PHONY: setup system-deps run test test-fast bench bench-check lint clean
+.PHONY: setup system-deps editor run test test-fast bench bench-check lint clean
 
-setup: system-deps $(VENV)/.installed
+setup: system-deps $(VENV)/.installed editor
 
 # Debian packages the tests need; installed only when missing (apt needs root or sudo).
 system-deps:
@@ -32,6 +32,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --force-reinstall --no-deps webrtcvad-wheels
 	$(BIN)/python -c "import webrtcvad, resemblyzer, faster_whisper, piper"
+	touch $@
+
+# The room's code editor (CodeMirror 6): the exact packages web/editor/package-lock.json pins,
+# bundled by the pinned esbuild into web/static/editor.js. The bundle is committed too (a clone
+# without npm still has a working room); tests/test_editor_bundle.py checks it is this build.
+EDITOR := web/editor
+editor:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(EDITOR)/node_modules/.installed \
+	  && (cd $(EDITOR) && node build.mjs); \
+	else echo "npm not found: the room uses the committed web/static/editor.js"; fi
+
+$(EDITOR)/node_modules/.installed: $(EDITOR)/package-lock.json
+	cd $(EDITOR) && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 # On a loopback HOST, the first start provisions a local demo tenant (VIVA_DEMO=off: none).

@@ -1,0 +1,99 @@
+// The interview room's code editor: CodeMirror 6 with a language per the session's languages.
+// Bundled by build.mjs into web/static/editor.js (one ES module); the room imports it only when
+// the interview has a coding problem. No DOM outside the element it is given, no network.
+import { EditorView, basicSetup } from "codemirror";
+import { Compartment, EditorState } from "@codemirror/state";
+import { keymap } from "@codemirror/view";
+import { indentWithTab } from "@codemirror/commands";
+import { indentUnit, StreamLanguage } from "@codemirror/language";
+import { python } from "@codemirror/lang-python";
+import { javascript } from "@codemirror/lang-javascript";
+import { cpp } from "@codemirror/lang-cpp";
+import { java } from "@codemirror/lang-java";
+import { go } from "@codemirror/legacy-modes/mode/go";
+
+// Language ids as the server lists them (GET /v1/code/languages), and a few aliases.
+const LANGUAGES = {
+  python: () => python(),
+  python3: () => python(),
+  javascript: () => javascript(),
+  js: () => javascript(),
+  node: () => javascript(),
+  typescript: () => javascript({ typescript: true }),
+  c: () => cpp(),
+  cpp: () => cpp(),
+  "c++": () => cpp(),
+  java: () => java(),
+  go: () => StreamLanguage.define(go),
+};
+
+// Four spaces for everything but Go (tabs, as gofmt writes it).
+const INDENT = { go: "\t" };
+
+function languageSupport(id) {
+  const make = LANGUAGES[String(id || "").toLowerCase()];
+  return make ? make() : [];
+}
+
+function indentFor(id) {
+  const unit = INDENT[String(id || "").toLowerCase()] || "    ";
+  return [indentUnit.of(unit), EditorState.tabSize.of(4)];
+}
+
+function editable(on) {
+  return [EditorView.editable.of(on), EditorState.readOnly.of(!on)];
+}
+
+export function supportsLanguage(id) {
+  return Object.hasOwn(LANGUAGES, String(id || "").toLowerCase());
+}
+
+// A code editor in `parent`. Options: doc (the starting text), language (an id above; another
+// id edits as plain text), label (its accessible name), onChange(code) after each edit.
+export function createEditor(parent, { doc = "", language = "", label = "Code editor", onChange } = {}) {
+  const languageSlot = new Compartment();
+  const indentSlot = new Compartment();
+  const editableSlot = new Compartment();
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc,
+      extensions: [
+        basicSetup,
+        // Tab indents; Escape then Tab leaves the editor (CodeMirror's keyboard trap escape).
+        keymap.of([indentWithTab]),
+        languageSlot.of(languageSupport(language)),
+        indentSlot.of(indentFor(language)),
+        editableSlot.of(editable(true)),
+        EditorView.contentAttributes.of({
+          "aria-label": label,
+          "aria-multiline": "true",
+          autocapitalize: "off",
+          autocorrect: "off",
+          spellcheck: "false",
+        }),
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged && onChange) onChange(update.state.doc.toString());
+        }),
+      ],
+    }),
+  });
+  return {
+    view,
+    getCode: () => view.state.doc.toString(),
+    setCode(code) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: code } });
+    },
+    setLanguage(id) {
+      view.dispatch({
+        effects: [languageSlot.reconfigure(languageSupport(id)), indentSlot.reconfigure(indentFor(id))],
+      });
+    },
+    // Read-only while a submission is being judged, and after the interview.
+    setReadOnly(readOnly) {
+      view.dispatch({ effects: editableSlot.reconfigure(editable(!readOnly)) });
+    },
+    focus: () => view.focus(),
+    destroy: () => view.destroy(),
+  };
+}
