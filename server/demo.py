@@ -8,11 +8,18 @@ session's embed link and token, as a customer's page would.
 The demo tenant's key is kept in plain text (`viva:demo`, a hash: `tenant_id`, `api_key`) so
 each start can use it again: acceptable for a local demo tenant, which is why it is provisioned
 only when `HOST` is a loopback address unless `VIVA_DEMO=on` asks for it anywhere.
+
+Loopback is not enough behind a reverse proxy: the usual deployment binds 127.0.0.1 and a public
+proxy forwards to it. So `auto` also wants `VIVA_PUBLIC_URL` (when set) on loopback, and while
+`VIVA_DEMO` is not `on` the demo's routes answer 404 to any request that came through a proxy
+(it carries `Forwarded`, `X-Forwarded-*`, `X-Real-IP` or `Via`). `/demo/sessions` reads at most
+`MAX_CHOICE_BYTES` of body (413 beyond, before the rest is read).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,8 @@ from starlette.routing import BaseRoute, Route
 import web
 from pipeline.personas import PERSONAS
 from server import invites, tenants
+from server.api.body import read_body
+from server.api.errors import ApiError
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore, is_session_id
@@ -36,6 +45,9 @@ STATIC_DIR = Path(web.__file__).resolve().parent / "static"
 DEMO_KEY = "viva:demo"
 DEMO_TENANT_NAME = "Local demo"
 DEMO_PATH = "/demo"
+MAX_CHOICE_BYTES = 4096  # the page sends a few ids
+# Headers a reverse proxy adds: a request carrying one did not come from this machine's browser.
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via")
 
 # A catalogue interview and a persona, when the page asks for nothing in particular.
 DEMO_SESSION: dict[str, Any] = {
@@ -56,9 +68,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def public_url_is_local(settings: Settings) -> bool:
+    """`VIVA_PUBLIC_URL` unset (links are built from `HOST`) or naming a loopback host."""
+    if not settings.public_url:
+        return True
+    return is_loopback(urlsplit(settings.public_url).hostname or "")
+
+
 def wanted(settings: Settings, host: str) -> bool:
-    """Whether `viva serve` serves the demo: `auto` on loopback only, `on` anywhere."""
-    return settings.demo == "on" or (settings.demo == "auto" and is_loopback(host))
+    """Whether `viva serve` serves the demo: `auto` when both the bound address and the public
+    URL are loopback (a loopback server behind a public proxy is public), `on` anywhere."""
+    if settings.demo == "on":
+        return True
+    return settings.demo == "auto" and is_loopback(host) and public_url_is_local(settings)
 
 
 def to_provision(settings: Settings, host: str) -> bool:
@@ -144,8 +166,17 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def forwarded(request: Request) -> bool:
+    """The request came through a reverse proxy (it added one of PROXY_HEADERS)."""
+    return any(name in request.headers for name in PROXY_HEADERS)
+
+
 def _enabled(request: Request) -> bool:
-    return _services(request).settings.demo_enabled
+    """Served, and (unless `VIVA_DEMO=on`) not to a request a proxy forwarded."""
+    settings = _services(request).settings
+    if not settings.demo_enabled:
+        return False
+    return settings.demo == "on" or not forwarded(request)
 
 
 def _api(request: Request) -> httpx.AsyncClient:
@@ -212,9 +243,13 @@ async def demo_catalogue(request: Request) -> Response:
 async def _choice(request: Request) -> dict[str, Any] | JSONResponse:
     """The session to create: the page's choice of catalogue interview and persona, checked."""
     body: Any = {}
-    if await request.body():
+    try:
+        raw = await read_body(request, MAX_CHOICE_BYTES)
+    except ApiError as exc:  # 413 before the rest is read, or a Content-Length not a number
+        return _error(exc.status, exc.code, exc.message)
+    if raw:
         try:
-            body = await request.json()
+            body = json.loads(raw)
         except ValueError:
             return _error(400, "invalid_json", "the body is not JSON")
     if not isinstance(body, dict):

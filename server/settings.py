@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.netguard import parse_networks
@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     # Voice streams this process serves at once; more are refused (close 1013, retry later)
     # instead of slowing every interview. The default is what `make bench` measured on 2 cores.
     max_streams: int = Field(8, alias="VIVA_MAX_STREAMS", ge=1)
-    # 0: a tenant may hold all of them.
-    max_streams_per_tenant: int = Field(0, alias="VIVA_MAX_STREAMS_PER_TENANT", ge=0)
+    # Of those, the most one tenant may hold (issue 24 #2: a public demo tenant held them all).
+    # Unset: half of VIVA_MAX_STREAMS (at least 1); 0: no cap.
+    max_streams_per_tenant: int | None = Field(None, alias="VIVA_MAX_STREAMS_PER_TENANT", ge=0)
     connects_per_minute: int = Field(12, alias="VIVA_CONNECTS_PER_MINUTE", ge=1)
     vad_min_speech_ms: float = Field(250.0, alias="VIVA_VAD_MIN_SPEECH_MS", gt=0)
     barge_in_ms: float = Field(300.0, alias="VIVA_BARGE_IN_MS", gt=0)
@@ -99,6 +100,12 @@ class Settings(BaseSettings):
     # whole UTC days, at least this many.
     audit_min_group: int = Field(5, alias="VIVA_AUDIT_MIN_GROUP", ge=1)
     audit_min_window_days: int = Field(7, alias="VIVA_AUDIT_MIN_WINDOW_DAYS", ge=1)
+
+    @model_validator(mode="after")
+    def _tenant_stream_cap(self) -> Settings:
+        if self.max_streams_per_tenant is None:
+            self.max_streams_per_tenant = max(1, self.max_streams // 2)
+        return self
 
     @field_validator("webhook_allow_networks")
     @classmethod

@@ -163,6 +163,8 @@ def server_process(data_dir: Path) -> Iterator[ServerProcess]:
         "VIVA_LOG_LEVEL": "warning",
         # The bench measures past the default capacity (VIVA_MAX_STREAMS): no refusals.
         "VIVA_MAX_STREAMS": os.environ.get("VIVA_MAX_STREAMS", "16"),
+        # Its sessions are one tenant's: no per-tenant cap (half of the capacity by default).
+        "VIVA_MAX_STREAMS_PER_TENANT": os.environ.get("VIVA_MAX_STREAMS_PER_TENANT", "0"),
     }
     process = subprocess.Popen(
         [
