@@ -21,6 +21,8 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:integrity` | list | speaker evidence and answers' words, one base64 `.npz` per save |
 | `viva:session:{id}:connects:{minute}` | string | stream connections to the session this minute; expires |
 | `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
+| `viva:session:{id}:whiteboard` | hash | the system-design whiteboard's latest state: `board` (JSON shapes and arrows), `at`, `session_s`, `version` (server/api/whiteboard.py) |
+| `viva:session:{id}:whiteboard:snapshots` | list | every saved whiteboard state (JSON with `at` and `session_s`), the latest 200 |
 | `viva:session:{id}:revoked` | hash | `count`, `reason`, `at` of the latest signal to close the session's sockets (server/revocation.py) |
 | `viva:demographics:{id}` | string | a session's self-reported demographic categories (JSON), for bias audits only; outside the session's prefix, read by server/demographics.py alone, erased with the session (server/erasure.py) |
 | `viva:deleted:{id}` | string | deletion marker, set before a session's keys go; every writer checks it (server/guard.py); expires after a day |
@@ -134,6 +136,16 @@ def session_integrity(session_id: str) -> str:
 def session_revoked(session_id: str) -> str:
     """hash: `count`, `reason`, `at` of the signals to close the session's sockets."""
     return f"{session_prefix(session_id)}:revoked"
+
+
+def session_whiteboard(session_id: str) -> str:
+    """hash: the whiteboard's latest state: `board`, `at`, `session_s`, `version`."""
+    return f"{session_prefix(session_id)}:whiteboard"
+
+
+def session_whiteboard_snapshots(session_id: str) -> str:
+    """list: the whiteboard's saved states as JSON, oldest first, capped."""
+    return f"{session_prefix(session_id)}:whiteboard:snapshots"
 
 
 def revoked_channel(session_id: str) -> str:

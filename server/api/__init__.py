@@ -16,6 +16,7 @@ from server.api import (
     reviews,
     sessions,
     webhooks,
+    whiteboard,
 )
 from server.api.endpoint import Endpoint, routes_for
 from server.compat.routes import ENDPOINTS as COMPAT_ENDPOINTS
@@ -25,6 +26,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *interviews.ENDPOINTS,
     *sessions.ENDPOINTS,
     *candidate.ENDPOINTS,
+    *whiteboard.ENDPOINTS,  # the system-design whiteboard (issue 25)
     *webhooks.ENDPOINTS,
     *audit_endpoints.ENDPOINTS,  # demographics and impact ratios (bias audits)
     *reviews.ENDPOINTS,  # review queue and overrides, the PDF report
