@@ -7,8 +7,9 @@ Order matters:
 2. the queued and retrying webhooks of the session (none can be added after 1);
 3. every `viva:session:{id}*` key, the token and the index entries, and the session's
    demographic categories (`viva:demographics:{id}`, kept apart from the session's keys);
-4. the whole `recordings/{id}/` directory (a socket still recording removes its own files when
-   it closes, `server.recordings.save_recordings`);
+4. every recording object of the session, `recordings/{id}/` in the configured store (the local
+   directory or S3, server/objectstore.py) and wherever a reference points (a socket still
+   recording removes its own objects when it closes, `server.recordings.save_recordings`);
 5. the signal to close the session's sockets, in every process (server/revocation.py);
 6. a content-free "deleted" entry in the tenant's audit log.
 """
@@ -26,9 +27,9 @@ async def erase_session(services: Services, record: SessionRecord, actor: str) -
     await guard.mark_deleted(redis, record.id)
     await webhooks.forget_session(redis, record.id)
     # Before the keys go: the stored paths may lie outside this data directory.
-    await delete_recordings(redis, record.id, services.settings.data_dir)
+    await delete_recordings(redis, record.id, services.settings)
     await SessionStore(redis).erase(record)
     await redis.delete(keys.demographics(record.id))
-    await delete_recordings(redis, record.id, services.settings.data_dir)
+    await delete_recordings(redis, record.id, services.settings)
     await revocation.revoke(redis, record.id, "deleted")
     await audit.record_deletion(redis, record.tenant_id, record.id, actor)

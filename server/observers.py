@@ -1,7 +1,8 @@
 """One stream's observers: integrity checks and recordings behind the voice loop's sink.
 
-Every socket of a session gets its own (`StreamObservers.open`). The recorder reopens the
-session's files, so a resumed session's recording keeps the earlier sockets' audio; the speaker
+Every socket of a session gets its own (`StreamObservers.open`). The recorder writes segments
+of its own beside the earlier sockets' (server/recordings.py), so a resumed session's recording
+keeps their audio, whichever process or host wrote it; the speaker
 evidence and the answers' words are saved to Redis after each answer and when the socket ends,
 and restored by the next socket, so the candidate stays enrolled and an earlier second voice
 stays in the report. Saves check that the session was not erased meanwhile (server/guard.py): a
@@ -21,8 +22,10 @@ from pipeline.integrity.sink import ObserverSink
 from pipeline.integrity.words import words_from_timestamps
 from pipeline.voice.loop import FilteredAnswer
 from server import guard, keys
+from server.objectstore import open_store
 from server.recordings import SessionRecorder, save_recordings
 from server.services import Services
+from server.settings import Settings
 from server.store import Redis
 
 log = logging.getLogger(__name__)
@@ -35,26 +38,28 @@ class StreamObservers:
         integrity: SessionIntegrity,
         recorder: SessionRecorder,
         redis: Redis,
+        settings: Settings,
     ) -> None:
         self.session_id = session_id
         self.redis = redis
         self.integrity = integrity
         self.recorder = recorder
         self.sink = ObserverSink([integrity, recorder])
+        self.settings = settings
         self._saved = False
 
     @classmethod
     async def open(cls, services: Services, session_id: str) -> StreamObservers:
         settings = services.settings
-        recorder = await asyncio.to_thread(
-            SessionRecorder,
-            settings.data_dir,
-            session_id,
-            settings.record_full,
-            settings.recording_max_gap_s,
+        store = await asyncio.to_thread(open_store, settings)  # the first opens its client
+        recorder = SessionRecorder(
+            store, session_id, settings.record_full, settings.recording_max_gap_s
         )
         redis = services.store.redis
-        observers = cls(session_id, SessionIntegrity(services.models.speaker()), recorder, redis)
+        # Referenced from the start: a process killed mid-interview leaves its segments found.
+        await save_recordings(redis, session_id, recorder.references(), settings)
+        integrity = SessionIntegrity(services.models.speaker())
+        observers = cls(session_id, integrity, recorder, redis, settings)
         saved = await redis.lrange(keys.session_integrity(session_id), 0, -1)
         if saved:
             blobs = [base64.b64decode(item) for item in saved]
@@ -82,6 +87,7 @@ class StreamObservers:
         result = await asyncio.wrap_future(
             self.sink.submit(self.integrity.candidate_answer, turn, timed, question_end_s)
         )
+        self.sink.submit(self.recorder.flush)  # the answer's audio is written out (not awaited)
         await self.save_integrity()
         return FilteredAnswer(result.text, result.to_meta())
 
@@ -89,13 +95,13 @@ class StreamObservers:
         return await asyncio.wrap_future(self.sink.submit(self.integrity.report_sections))
 
     async def save_recordings(self) -> None:
-        """Close the tracks (after everything queued) and reference them; once. An erased
-        session's tracks are removed instead."""
+        """Close the tracks (after everything queued: the last segments are written) and
+        reference them; once. An erased session's tracks are removed instead."""
         if self._saved:
             return
         self._saved = True
-        paths = await asyncio.wrap_future(self.sink.submit(self.recorder.close))
-        await save_recordings(self.redis, self.session_id, paths)
+        references = await asyncio.wrap_future(self.sink.submit(self.recorder.close))
+        await save_recordings(self.redis, self.session_id, references, self.settings)
 
     async def close(self) -> None:
         """When the socket ends, finished or not: what was recorded stays referenced."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,21 @@ def test_a_socket_closing_after_the_delete_writes_nothing_back(api: Api) -> None
     observers.sink.candidate_speech(
         CandidateSegment(session_id, 3, speech[half:], 20.0, 20.0 + len(speech[half:]) / 16000)
     )
+    api.run(observers.answer_filter, 3, [], None)  # the answer ends: its audio is written
     directory = recordings_dir(services.settings.data_dir, session_id)
-    assert (directory / "candidate.wav").exists()  # being written, not referenced yet
+    deadline = time.monotonic() + 10
+    while not list(directory.glob("candidate/*.seg")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(directory.glob("candidate/*.seg"))  # being written, before the socket closes
 
     assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 204
     assert not directory.exists()
+    # The socket still hears the candidate before its close signal arrives.
+    observers.sink.candidate_speech(CandidateSegment(session_id, 5, speech[:half], 40.0, 40.0))
 
-    # The socket closes only now: its last evidence and its recording.
+    # The socket closes only now: its last evidence and its recording (written, then removed).
     api.run(observers.close)
+    assert not directory.exists()
     # Anything else still running for the session.
     redis = api.redis
     assert not api.run(
@@ -155,10 +163,11 @@ def test_delete_removes_the_whole_recordings_directory(api: Api) -> None:
     headers = api.tenant()
     session_id, _ = _session(api, headers)
     directory = recordings_dir(_services(api).settings.data_dir, session_id)
-    directory.mkdir(parents=True)
-    for name in ("candidate.wav", "full.wav", "candidate.timeline.json", "stray.tmp"):
+    (directory / "candidate").mkdir(parents=True)
+    for name in ("candidate/1-a-00001.seg", "full/1-a-00001.seg", "stray.tmp"):
+        (directory / name).parent.mkdir(exist_ok=True)
         (directory / name).write_bytes(np.zeros(8, np.int16).tobytes())
-    track = str(directory / "candidate.wav")
+    track = (directory / "candidate").as_uri() + "/"
     api.run(api.redis.hset, keys.session_recordings(session_id), "candidate", track)
     assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 204
     assert not directory.exists()

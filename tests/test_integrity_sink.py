@@ -13,7 +13,8 @@ from models.registry import ModelRegistry
 from pipeline.integrity.session import SessionIntegrity
 from pipeline.integrity.sink import ObserverSink
 from pipeline.voice.sink import CandidateSegment, InterviewerSpeech
-from server.recordings import SessionRecorder
+from server.recordings import SessionRecorder, read_track
+from server.settings import Settings
 from tests.bench_integrity import SR, synthetic_interview
 
 pytestmark = pytest.mark.slow
@@ -37,8 +38,11 @@ async def test_sink_feeds_attribution_and_recording_in_order(
             CandidateSegment("ses_sink", turn, audio, start, start + len(audio) / SR)
         )
     sections = await asyncio.wrap_future(sink.submit(session.report_sections))
-    paths = await asyncio.wrap_future(sink.submit(recorder.close))
+    references = await asyncio.wrap_future(sink.submit(recorder.close))
     sink.close()
+    settings = Settings(VIVA_DATA_DIR=tmp_path, REDIS_URL=None)
+    tracks = {name: read_track(ref, settings) for name, ref in references.items()}
+    paths = {name: track.path for name, track in tracks.items() if track is not None}
 
     speakers = sections["fraud_signals"]["multiple_speakers"]  # type: ignore[index]
     (truth,) = interview.other_truth

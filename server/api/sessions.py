@@ -3,13 +3,14 @@ PDF report: server/api/reviews.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
 from pipeline.engine import InterviewPlan, PlanSpec
@@ -26,7 +27,8 @@ from server.interviews import PersonaId
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound
 from server.phone import store as phone_store
-from server.recordings import read_timeline
+from server.secret_key import server_key
+from server.recordings import read_track
 from server.reviews import ReviewView
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore, new_session_id
@@ -284,8 +286,10 @@ async def create_session(call: Call[SessionCreate, None]) -> SessionAccess:
     )
     view = access(call.services.settings, record, token)
     if record.mode == "phone":
-        ttl = call.services.settings.session_token_ttl_s
-        view.phone_pin = await phone_store.issue_pin(call.redis, record.id, ttl)
+        settings = call.services.settings
+        ttl = min(settings.phone_pin_ttl_s, settings.session_token_ttl_s)
+        key = server_key(settings)
+        view.phone_pin = await phone_store.issue_pin(call.redis, key, record.id, ttl)
     return view
 
 
@@ -443,16 +447,23 @@ async def get_audit(call: Call[None, None]) -> AuditLog:
 
 async def get_recording(call: Call[None, RecordingQuery]) -> Response:
     record = await session_for(call)
-    path = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
-    if not path or not Path(str(path)).is_file():
+    reference = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
+    # Every segment any socket wrote (on any host, server/recordings.py), as one WAV.
+    rendered = (
+        await asyncio.to_thread(read_track, str(reference), call.services.settings)
+        if reference
+        else None
+    )
+    if rendered is None:
         raise NotFound(f"No {call.query.track} recording for session {record.id}.")
     # Silences longer than VIVA_RECORDING_MAX_GAP_S were cut: where, as [file s, session s].
-    cuts = read_timeline(Path(str(path)))
+    cuts = json.dumps([[round(f, 3), round(t, 3)] for f, t in rendered.cuts])
     return FileResponse(
-        str(path),
+        str(rendered.path),
         media_type="audio/wav",
         filename=f"{record.id}-{call.query.track}.wav",
-        headers={"X-Viva-Timeline": json.dumps([[round(f, 3), round(t, 3)] for f, t in cuts])},
+        headers={"X-Viva-Timeline": cuts},
+        background=BackgroundTask(rendered.discard),
     )
 
 
