@@ -39,11 +39,14 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:sessions:open` | zset | unfinished sessions by the time of their last stored turn (idle expiry) |
 | `viva:webhooks:retry` | zset | failed deliveries (JSON) by the time of their next attempt |
 | `viva:demo` | hash | the local demo tenant `make run` provisions: `tenant_id`, `api_key` in plain text (server/demo.py; loopback only by default) |
-| `viva:phone:pin:{sha256(pin)}` | string | session id for a phone session's PIN; TTL = token lifetime (server/phone/store.py) |
+| `viva:phone:pin:{hmac(pin)}` | string | session id for a phone session's PIN (HMAC-SHA256 under the server key); TTL `VIVA_PHONE_PIN_TTL_S`, at most the token's (server/phone/store.py) |
 | `viva:phone:stream:{sha256(token)}` | string | one-time stream token of a call (JSON: session, call, numbers); read once; expires in 2 min |
 | `viva:phone:ticket:{ticket}` | string | outbound call ticket in the webhook URL given to Twilio (JSON: session, number, call sid); read once |
 | `viva:phone:call:{call_sid}:pin_tries` | string | wrong PINs keyed on this call; expires |
 | `viva:phone:caller:{sha256(number)}:pin_tries` | string | wrong PINs from one caller number this hour; expires |
+| `viva:phone:pin_guesses:[anonymous:]{hour}` | string | wrong PINs the server took in that clock hour (all, or from withheld numbers); expires after 2 h |
+| `viva:phone:session:{id}:pin` | string | keyed hash of the session's live PIN, to revoke it; expires with it |
+| `viva:phone:audit` | stream | PIN lock-outs (scope, call sid, masked caller); capped at about 10 000 entries |
 | `viva:compat:user:{user_id}` | hash | a user of the OneCompiler-compatible API: tenant, name, email, external id, plan, daily quota, token hash (server/compat/onecompiler.py) |
 | `viva:compat:usertoken:{sha256(token)}` | string | user id for a user's API token (the token itself is never stored) |
 | `viva:compat:user:{user_id}:quota:{day}` | string | sessions the user created on this UTC day; expires |
@@ -229,7 +232,7 @@ WEBHOOK_RETRIES = PREFIX + "webhooks:retry"
 
 
 def phone_pin(pin_hash: str) -> str:
-    """string: session id for the SHA-256 of a phone session's PIN; expires with the token."""
+    """string: session id for the keyed hash of a phone session's PIN; expires."""
     return f"{PREFIX}phone:pin:{pin_hash}"
 
 
@@ -251,6 +254,22 @@ def phone_call_pin_tries(call_sid: str) -> str:
 def phone_caller_pin_tries(number_hash: str) -> str:
     """string: wrong PINs from one caller number (its SHA-256) in the current hour."""
     return f"{PREFIX}phone:caller:{number_hash}:pin_tries"
+
+
+def phone_pin_guesses(hour: int, *, anonymous: bool = False) -> str:
+    """string: wrong PINs the whole server took in one clock hour (or, `anonymous`, those from
+    callers with no caller ID); expires after 2 h."""
+    return f"{PREFIX}phone:pin_guesses:{'anonymous:' if anonymous else ''}{hour}"
+
+
+def phone_session_pin(session_id: str) -> str:
+    """string: the keyed hash of the session's live PIN (to revoke it); expires with the PIN."""
+    return f"{PREFIX}phone:session:{session_id}:pin"
+
+
+def phone_audit() -> str:
+    """stream: phone events that belong to no session (PIN lock-outs); capped."""
+    return f"{PREFIX}phone:audit"
 
 
 # -- issue 14: users of the OneCompiler-compatible API (server/compat/onecompiler.py) -------

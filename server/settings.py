@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")
     twilio_phone_number: str = Field("", alias="TWILIO_PHONE_NUMBER")  # From of outbound calls
     twilio_timeout_s: float = Field(10.0, alias="TWILIO_TIMEOUT_S", gt=0)
+    # issue 24 #1: phone PINs live at most this long (and never past the session's token), and
+    # the whole server takes at most this many wrong PINs an hour (docs/security.md: the odds).
+    phone_pin_ttl_s: int = Field(24 * 3600, alias="VIVA_PHONE_PIN_TTL_S", ge=60)
+    phone_pin_guesses_per_hour: int = Field(120, alias="VIVA_PHONE_PIN_GUESSES_PER_HOUR", ge=1)
+    # issue 24 #13: the key of stored keyed hashes; unset: $VIVA_DATA_DIR/secret.key (0600).
+    secret_key: str = Field("", alias="VIVA_SECRET_KEY", repr=False)
 
     # issue 16: the first five minutes. `viva serve` (so `make run`) provisions a local demo
     # tenant and serves /demo: `auto` only when HOST is a loopback address, `on` on any address,

@@ -33,6 +33,7 @@ ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PHONE_NUMBER = "+15550001111"
 CALLER = "+15551234567"
+SECRET_KEY = "test-server-secret-key"  # VIVA_SECRET_KEY: the key of the stored PIN hashes
 
 
 def twilio_env(api_base: str = "http://127.0.0.1:9") -> dict[str, str]:
@@ -42,7 +43,16 @@ def twilio_env(api_base: str = "http://127.0.0.1:9") -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_PHONE_NUMBER": PHONE_NUMBER,
         "TWILIO_API_BASE": api_base,
+        "VIVA_SECRET_KEY": SECRET_KEY,
     }
+
+
+def pin_key() -> bytes:
+    """The key a server with `twilio_env()` hashes PINs with."""
+    from server.secret_key import server_key
+    from server.settings import Settings
+
+    return server_key(Settings(VIVA_SECRET_KEY=SECRET_KEY))
 
 
 def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:

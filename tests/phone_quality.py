@@ -52,6 +52,7 @@ from tests.phone_client import (
     Twiml,
     call_params,
     new_call_sid,
+    pin_key,
     post_webhook,
     twilio_env,
 )
@@ -97,7 +98,7 @@ async def phone_session(
     session_id = f"pq-{uuid.uuid4().hex[:6]}"
     redis = aioredis.from_url(server.redis_url, decode_responses=True)
     await create_session(redis, session_id, plan(), mode="phone", consent=True)
-    pin = await store.issue_pin(redis, session_id, 3600)
+    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     voice = f"http://127.0.0.1:{server.port}/v1/phone/twilio/voice"
     with httpx.Client(timeout=30) as client:

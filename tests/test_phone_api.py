@@ -79,7 +79,7 @@ def test_phone_session_pin_connects_a_call_with_a_one_time_stream_token(api: Api
     headers = api.tenant()
     access = new_session(api, headers)
     session_id, token, pin = access["session"]["id"], access["token"], access["phone_pin"]
-    assert pin.isdigit() and len(pin) == 8
+    assert pin.isdigit() and len(pin) == store.PIN_DIGITS == 12
     assert new_session(api, headers, mode="voice")["phone_pin"] is None
 
     twiml = dial_in(api.client, pin, new_call_sid())

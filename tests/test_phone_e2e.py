@@ -27,6 +27,7 @@ from tests.phone_client import (
     Twiml,
     call_params,
     new_call_sid,
+    pin_key,
     post_webhook,
     twilio_env,
 )
@@ -107,7 +108,7 @@ async def test_a_phone_interview_from_webhook_to_finished(
 ) -> None:
     session_id = "phone-e2e"
     await create_session(redis, session_id, PLAN, mode="phone", consent=False)
-    pin = await store.issue_pin(redis, session_id, 3600)
+    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     assert url == f"ws://127.0.0.1:{phone_server.port}/v1/phone/twilio/stream"
@@ -178,7 +179,7 @@ async def test_speaking_over_the_interviewer_clears_the_line(
 ) -> None:
     session_id = "phone-barge-in"
     await create_session(redis, session_id, PLAN, mode="phone", consent=True)
-    pin = await store.issue_pin(redis, session_id, 3600)
+    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     call = await MediaStreamClient.connect(url, stream_token, call_sid)
@@ -211,7 +212,7 @@ async def test_ending_the_session_elsewhere_ends_the_call(
 ) -> None:
     session_id = "phone-ended"
     await create_session(redis, session_id, PLAN, mode="phone", consent=True)
-    pin = await store.issue_pin(redis, session_id, 3600)
+    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     call = await MediaStreamClient.connect(url, stream_token, call_sid)

@@ -1,9 +1,15 @@
 """What the phone channel keeps in Redis: PINs, one-time stream tokens, outbound call tickets,
 wrong-PIN counters (key names in server/keys.py).
 
-- A **PIN** (8 digits) opens a phone session from an inbound call. Only its SHA-256 is stored,
-  mapped to the session id, for as long as the session's token lives. It is never the session
-  token and never opens anything but a call.
+- A **PIN** (12 digits) opens a phone session from an inbound call. Only its keyed hash
+  (HMAC-SHA256 under the server's key, server/secret_key.py) is stored, mapped to the session id,
+  for `VIVA_PHONE_PIN_TTL_S` (24 h) and never past the session's token; a reinvite or the end of
+  the session revokes it. It is never the session token and never opens anything but a call.
+- **Wrong PINs** are budgeted (docs/security.md, "Phone PINs", works out the odds): 3 a call;
+  10 an hour from one caller number; the whole server `VIVA_PHONE_PIN_GUESSES_PER_HOUR` (120) an
+  hour, of which callers with no caller ID together at most a third. No counter is keyed on a
+  missing or withheld number. Past a budget the PIN is not even looked at; each turn-away is a
+  lock-out: counted in `viva_phone_pin_lockouts_total{scope}` and written to the phone audit log.
 - A **stream token** is what the TwiML hands to Twilio's Media Streams as a custom parameter:
   256 random bits, bound to the call that earned it, good for one connection within 2 minutes.
 - A **ticket** stands for the session in the webhook URL of an outbound call (Twilio fetches it
@@ -14,23 +20,48 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from prometheus_client import Counter
+
 from server import keys
+from server.secret_key import keyed_hash
 from server.store import Redis
 
-PIN_DIGITS = 8
+log = logging.getLogger(__name__)
+
+PIN_DIGITS = 12
 STREAM_TOKEN_TTL_S = 120
 TICKET_TTL_S = 15 * 60  # ringing, voicemail screening, a slow answer
 MAX_PIN_TRIES = 3  # per call: the third wrong PIN hangs up
 MAX_CALLER_PIN_TRIES = 10  # per caller number and hour, across calls
 CALL_TRIES_TTL_S = 3600
+ANONYMOUS_SHARE = 3  # callers with no caller ID: at most 1/3 of the server's hourly budget
+LOCKOUT_LOG_MAX = 10_000  # entries kept in the phone audit log
+
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# What Twilio puts in `From` when the caller ID is withheld or unknown (and the words some
+# carriers send instead): no one's number, so no counter is keyed on them.
+WITHHELD = frozenset({"+266696687", "+86282452253", "+8656696", "+2562533", "+7378742833"})
+
+PIN_LOCKOUTS = Counter(
+    "viva_phone_pin_lockouts_total",
+    "Phone calls turned away for wrong PINs, by the budget spent (call, caller, anonymous, global)",
+    ["scope"],
+)
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pin_hash(key: bytes, pin: str) -> str:
+    return keyed_hash(key, "phone-pin", pin)
 
 
 def mask_number(number: str) -> str:
@@ -39,24 +70,41 @@ def mask_number(number: str) -> str:
     return "•••" + "".join(digits[-4:]) if len(digits) > 4 else "••••"
 
 
-async def issue_pin(redis: Redis, session_id: str, ttl_s: int) -> str:
-    """A new PIN for the session, unique among live PINs."""
+def identified(caller: str) -> bool:
+    """A caller number we may count wrong PINs against: E.164, and not a withheld-ID stand-in."""
+    return bool(E164.match(caller)) and caller not in WITHHELD
+
+
+async def issue_pin(redis: Redis, key: bytes, session_id: str, ttl_s: int) -> str:
+    """A new PIN for the session, unique among live PINs; it replaces the session's last one."""
+    await revoke_pin(redis, session_id)
     for _ in range(20):
         pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
-        if await redis.set(keys.phone_pin(sha256(pin)), session_id, ex=ttl_s, nx=True):
+        hashed = pin_hash(key, pin)
+        if await redis.set(keys.phone_pin(hashed), session_id, ex=ttl_s, nx=True):
+            await redis.set(keys.phone_session_pin(session_id), hashed, ex=ttl_s)
             return pin
     raise RuntimeError("no free PIN after 20 draws")
 
 
-async def session_for_pin(redis: Redis, pin: str) -> str | None:
+async def revoke_pin(redis: Redis, session_id: str) -> bool:
+    """The session's PIN opens nothing any more (a reinvite, the end). True when there was one."""
+    hashed = await redis.getdel(keys.phone_session_pin(session_id))
+    if not hashed:
+        return False
+    await redis.delete(keys.phone_pin(str(hashed)))
+    return True
+
+
+async def session_for_pin(redis: Redis, key: bytes, pin: str) -> str | None:
     if not pin.isdigit() or len(pin) != PIN_DIGITS:
         return None
-    found = await redis.get(keys.phone_pin(sha256(pin)))
+    found = await redis.get(keys.phone_pin(pin_hash(key, pin)))
     return str(found) if found else None
 
 
-async def forget_pin(redis: Redis, pin: str) -> None:
-    await redis.delete(keys.phone_pin(sha256(pin)))
+async def forget_pin(redis: Redis, key: bytes, pin: str) -> None:
+    await redis.delete(keys.phone_pin(pin_hash(key, pin)))
 
 
 @dataclass(frozen=True)
@@ -123,19 +171,68 @@ async def take_ticket(redis: Redis, ticket: str, call_sid: str) -> dict[str, Any
     return data
 
 
+def _hour() -> int:
+    return int(time.time() // 3600)
+
+
 async def wrong_pin(redis: Redis, call_sid: str, caller: str) -> tuple[int, int]:
-    """Count a wrong PIN; returns (this call's tries, this caller's tries this hour)."""
+    """Count a wrong PIN against the call, the caller's number (when there is one), and the
+    server's hour (its anonymous share too, without one). Returns (this call's tries, this
+    caller's tries this hour; 0 for a withheld number)."""
     call_key = keys.phone_call_pin_tries(call_sid)
-    caller_key = keys.phone_caller_pin_tries(sha256(caller))
+    hour = _hour()
+    known = identified(caller)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.incr(call_key)
         pipe.expire(call_key, CALL_TRIES_TTL_S)
-        pipe.incr(caller_key)
-        pipe.expire(caller_key, CALL_TRIES_TTL_S, nx=True)
-        call_tries, _, caller_tries, _ = await pipe.execute()
-    return int(call_tries), int(caller_tries)
+        pipe.incr(keys.phone_pin_guesses(hour))
+        pipe.expire(keys.phone_pin_guesses(hour), 2 * 3600)
+        if known:
+            caller_key = keys.phone_caller_pin_tries(sha256(caller))
+            pipe.incr(caller_key)
+            pipe.expire(caller_key, CALL_TRIES_TTL_S, nx=True)
+        else:
+            pipe.incr(keys.phone_pin_guesses(hour, anonymous=True))
+            pipe.expire(keys.phone_pin_guesses(hour, anonymous=True), 2 * 3600)
+        results = await pipe.execute()
+    return int(results[0]), int(results[4]) if known else 0
 
 
-async def caller_blocked(redis: Redis, caller: str) -> bool:
+async def locked_out(redis: Redis, caller: str, budget: int) -> str | None:
+    """Which budget turns this caller away now, if any: `global` (the server's wrong PINs this
+    hour), `anonymous` (no caller ID: their third of it), `caller` (this number's ten)."""
+    hour = _hour()
+    spent, anonymous = await redis.mget(
+        keys.phone_pin_guesses(hour), keys.phone_pin_guesses(hour, anonymous=True)
+    )
+    if int(spent or 0) >= budget:
+        return "global"
+    if not identified(caller):
+        return "anonymous" if int(anonymous or 0) >= max(1, budget // ANONYMOUS_SHARE) else None
     tries = await redis.get(keys.phone_caller_pin_tries(sha256(caller)))
-    return int(tries or 0) >= MAX_CALLER_PIN_TRIES
+    return "caller" if int(tries or 0) >= MAX_CALLER_PIN_TRIES else None
+
+
+async def record_lockout(redis: Redis, scope: str, call_sid: str, caller: str) -> None:
+    """A call turned away for wrong PINs: the metric, the phone audit log (number masked), a
+    warning in the server's log."""
+    PIN_LOCKOUTS.labels(scope).inc()
+    log.warning("phone PIN lock-out (%s): call %s from %s", scope, call_sid, mask_number(caller))
+    await redis.xadd(
+        keys.phone_audit(),
+        {
+            "at": repr(time.time()),
+            "action": "phone_pin_lockout",
+            "scope": scope,
+            "call_sid": call_sid,
+            "caller": mask_number(caller) if identified(caller) else "withheld",
+        },
+        maxlen=LOCKOUT_LOG_MAX,
+        approximate=True,
+    )
+
+
+async def lockouts(redis: Redis) -> list[dict[str, str]]:
+    """The phone audit log's entries, oldest first."""
+    raw: list[tuple[str, dict[str, str]]] = await redis.xrange(keys.phone_audit())  # type: ignore[assignment]
+    return [{str(k): str(v) for k, v in fields.items()} for _, fields in raw]

@@ -1,9 +1,10 @@
 """`POST /v1/phone/twilio/voice`: Twilio's voice webhook, for inbound calls and answered
 outbound ones. Every request must carry a valid `X-Twilio-Signature` (403 otherwise).
 
-- Inbound: `<Gather>` the session's PIN (digits, then `#` or the 8th digit). A wrong PIN asks
+- Inbound: `<Gather>` the session's PIN (digits, then `#` or the 12th digit). A wrong PIN asks
   again; the third wrong PIN of a call (or the tenth of a caller number within the hour) hangs
-  up. The right one connects the call to the Media Streams socket with a one-time stream token.
+  up, and past the server's hourly budget (server/phone/store.py) no PIN is looked at. The right
+  one connects the call to the Media Streams socket with a one-time stream token.
 - Outbound (`?ticket=`, the URL `POST /v1/sessions/{id}/call` gave Twilio): connects at once.
 """
 
@@ -22,6 +23,7 @@ from server import audit
 from server.api.body import read_body
 from server.api.errors import ApiError
 from server.phone import provider, store
+from server.secret_key import server_key
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 
@@ -66,19 +68,25 @@ async def voice_webhook(request: Request) -> Response:
     if ticket is not None:
         return await _outbound_answered(services, params, ticket, call_sid)
     caller = params.get("From", "")
-    if await store.caller_blocked(redis, caller):
+    budget = settings.phone_pin_guesses_per_hour
+    scope = await store.locked_out(redis, caller, budget)
+    if scope is not None:  # past a budget the PIN is not even looked at
+        await store.record_lockout(redis, scope, call_sid, caller)
         return _twiml(provider.say_and_hang_up(CALL_AGAIN_LATER))
     if request.query_params.get("step") != "pin":
         welcome = WELCOME.format(digits=store.PIN_DIGITS)
         return _twiml(provider.gather_pin(settings, welcome, store.PIN_DIGITS))
     pin = params.get("Digits", "")
-    session_id = await store.session_for_pin(redis, pin)
+    key = server_key(settings)
+    session_id = await store.session_for_pin(redis, key, pin)
     record = await _session(services, session_id)
     if record is None:
         if session_id is not None:
-            await store.forget_pin(redis, pin)  # its session was erased
+            await store.forget_pin(redis, key, pin)  # its session was erased
         tries, caller_tries = await store.wrong_pin(redis, call_sid, caller)
         if tries >= store.MAX_PIN_TRIES or caller_tries >= store.MAX_CALLER_PIN_TRIES:
+            scope = "call" if tries >= store.MAX_PIN_TRIES else "caller"
+            await store.record_lockout(redis, scope, call_sid, caller)
             return _twiml(provider.say_and_hang_up(NO_MORE_TRIES))
         return _twiml(provider.gather_pin(settings, WRONG_PIN, store.PIN_DIGITS))
     if record.is_finished:
