@@ -15,6 +15,7 @@ matched. Gaps come out in the order a good interviewer would probe them.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -365,6 +366,8 @@ _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()  # a stemmer keeps state between words; reports score in threads
 
 
+# Cached: the question's stems are asked for once per claim of every answer to it.
+@functools.lru_cache(maxsize=4096)
 def _content_stems(text: str) -> frozenset[str]:
     content = [
         w.strip("'.") for w in v.words(text) if w not in v.FUNCTION_WORDS and w not in _STOPWORDS
@@ -789,11 +792,10 @@ _REFERENCE_LOCK = threading.Lock()
 _REFERENCE_CACHE_SIZE = 256
 
 
-def _references(question: Question, points: tuple[KeyPoint, ...], embedder: Embedder) -> np.ndarray:
-    """The question, then each point's statements and wrong statements: one batch per question,
-    so the vectors are the same whichever answer is scored first. Cached per question."""
-    texts = (question.text, *_reference_texts(points))
-    key = (id(embedder), embedder.version, texts)
+def _cached_batch(embedder: Embedder, texts: tuple[str, ...], kind: str) -> np.ndarray:
+    """`texts` embedded in one batch, so the vectors are the same whichever answer is scored
+    first; cached per embedder, its version, the kind of batch and the texts."""
+    key = (id(embedder), embedder.version, (kind, *texts))
     with _REFERENCE_LOCK:
         hit = _REFERENCE_CACHE.get(key)
         if hit is not None:
@@ -808,24 +810,18 @@ def _references(question: Question, points: tuple[KeyPoint, ...], embedder: Embe
     return vectors
 
 
+def _references(question: Question, points: tuple[KeyPoint, ...], embedder: Embedder) -> np.ndarray:
+    """The question, then each point's statements and wrong statements, in one batch."""
+    return _cached_batch(embedder, (question.text, *_reference_texts(points)), "points")
+
+
 def _topic_references(question: Question, embedder: Embedder) -> np.ndarray:
     """The question, and what it is about without its asking words (topic.py), and the tenant's
-    ideal answer: a claim close to any of them is on topic. One cached batch per question."""
+    ideal answer: a claim close to any of them is on topic."""
     texts = tuple(dict.fromkeys(t for t in (question.text, topic_of(question.text)) if t))
     if question.ideal_answer:
         texts += (question.ideal_answer,)
-    key = (id(embedder), embedder.version, ("topic", *texts))
-    with _REFERENCE_LOCK:
-        hit = _REFERENCE_CACHE.get(key)
-        if hit is not None:
-            _REFERENCE_CACHE.move_to_end(key)
-            return hit[1]
-    vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
-    with _REFERENCE_LOCK:
-        _REFERENCE_CACHE[key] = (embedder, vectors)
-        while len(_REFERENCE_CACHE) > _REFERENCE_CACHE_SIZE:
-            _REFERENCE_CACHE.popitem(last=False)
-    return vectors
+    return _cached_batch(embedder, texts, "topic")
 
 
 def _covers(answer_lower: str, key_point: str) -> bool:
