@@ -224,3 +224,22 @@ async def test_ending_the_session_elsewhere_ends_the_call(
     # The call is told (a short sentence), then the socket closes; the line hangs up.
     assert await call.wait_closed(timeout=20) == 1000
     assert call.events("media")[-1].at - signalled < 2 * 2.0 + 3.0
+
+
+async def test_a_reinvite_ends_the_call(phone_server: LiveServer, redis: Redis) -> None:
+    """Issue 24 #3: the call a PIN opened ends when the session is reinvited (new token, the
+    PIN revoked), as the browser's socket does."""
+    session_id = "phone-reinvited"
+    await create_session(redis, session_id, PLAN, mode="phone", consent=True)
+    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
+    call_sid = new_call_sid()
+    url, stream_token = dial_in(phone_server, pin, call_sid)
+    call = await MediaStreamClient.connect(url, stream_token, call_sid)
+    await call.wait_until(lambda: len(call.events("media")) > 10, timeout=30)
+    # What `POST /v1/sessions/{id}/reinvite` does to the session.
+    await SessionStore(redis).reissue_token(session_id, 3600)
+    await revocation.revoke(redis, session_id, "reinvited")
+    await store.revoke_pin(redis, session_id)
+    signalled = time.monotonic()
+    assert await call.wait_closed(timeout=20) == 1000
+    assert call.events("media")[-1].at - signalled < 2 * 2.0 + 3.0

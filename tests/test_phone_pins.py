@@ -129,3 +129,21 @@ def test_one_number_cannot_spend_the_servers_budget(tmp_path: Path) -> None:
         assert Twiml(first).verbs() == ["Say", "Hangup"]  # that number: turned away at once
         assert guess(api, pin, CALLER).stream is None
         assert guess(api, pin, "+15550009999").stream is not None  # anyone else: yes
+
+
+def test_a_reinvite_revokes_the_pin_and_hands_out_a_new_one(api: Api) -> None:
+    """Issue 24 #3: after a reinvite the old PIN opens nothing; the new one does."""
+    headers = api.tenant()
+    access = new_session(api, headers)
+    session_id, old_pin = access["session"]["id"], access["phone_pin"]
+    again = api.client.post(f"/v1/sessions/{session_id}/reinvite", headers=headers)
+    assert again.status_code == 200, again.text
+    new_pin = again.json()["phone_pin"]
+    assert new_pin and new_pin != old_pin and len(new_pin) == store.PIN_DIGITS
+    refused = guess(api, old_pin, CALLER)
+    assert refused.stream is None and "not valid" in refused.said()
+    assert guess(api, new_pin, CALLER).stream is not None
+    # A voice session's reinvite has no PIN to give.
+    voice = new_session(api, headers, mode="voice")["session"]["id"]
+    reinvited = api.client.post(f"/v1/sessions/{voice}/reinvite", headers=headers)
+    assert reinvited.status_code == 200 and reinvited.json()["phone_pin"] is None

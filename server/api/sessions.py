@@ -27,9 +27,9 @@ from server.interviews import PersonaId
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound
 from server.phone import store as phone_store
-from server.secret_key import server_key
 from server.recordings import read_track
 from server.reviews import ReviewView
+from server.secret_key import server_key
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore, new_session_id
 from server.settings import Settings
@@ -286,11 +286,15 @@ async def create_session(call: Call[SessionCreate, None]) -> SessionAccess:
     )
     view = access(call.services.settings, record, token)
     if record.mode == "phone":
-        settings = call.services.settings
-        ttl = min(settings.phone_pin_ttl_s, settings.session_token_ttl_s)
-        key = server_key(settings)
-        view.phone_pin = await phone_store.issue_pin(call.redis, key, record.id, ttl)
+        view.phone_pin = await _phone_pin(call, record.id)
     return view
+
+
+async def _phone_pin(call: Call[Any, Any], session_id: str) -> str:
+    """A new phone PIN for the session (its last one stops working): 24 h, within the token."""
+    settings = call.services.settings
+    ttl = min(settings.phone_pin_ttl_s, settings.session_token_ttl_s)
+    return await phone_store.issue_pin(call.redis, server_key(settings), session_id, ttl)
 
 
 async def session_view(call: Call[Any, Any], record: SessionRecord) -> SessionView:
@@ -416,7 +420,12 @@ async def reinvite_session(call: Call[None, None]) -> SessionAccess:
     # A socket streaming with the old token closes, in whichever process serves it.
     await revocation.revoke(call.redis, record.id, "reinvited")
     await audit.record(call.redis, record.id, "reinvited", call.tenant.actor)
-    return access(call.services.settings, record, token)
+    view = access(call.services.settings, record, token)
+    # The old PIN opens nothing now, and a call in progress ends (server/phone/media.py).
+    await phone_store.revoke_pin(call.redis, record.id)
+    if record.mode == "phone":
+        view.phone_pin = await _phone_pin(call, record.id)
+    return view
 
 
 async def delete_session(call: Call[None, None]) -> Response:

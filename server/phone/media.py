@@ -456,15 +456,19 @@ class PhoneCall:
             # connected/start again, or newer events: ignored
 
     async def _watch_revoked(self, session_id: str) -> None:
-        """Until the session is erased, or ended or expired elsewhere (server/revocation.py's
-        signals; a reinvite replaces the browser's token and does not end a call)."""
+        """Until the session is erased, ended or expired elsewhere (server/revocation.py's
+        signals), or reinvited: a reinvite replaces the token and revokes the PIN, and the call
+        that PIN (or the old link's holder) opened ends too (issue 24 #3)."""
         since = await revocation.revocation_count(self.redis, session_id)
+        token_hash = await self.redis.hget(keys.session(session_id), "token_hash")
         while True:
             await asyncio.sleep(REVOCATION_POLL_S)
             if not await guard.is_live(self.redis, session_id):
                 raise PhoneClosed("deleted", say=STOPPED)
             if await revocation.revocation_count(self.redis, session_id) > since:
                 raise PhoneClosed("ended", say=STOPPED)
+            if await self.redis.hget(keys.session(session_id), "token_hash") != token_hash:
+                raise PhoneClosed("reinvited", say=STOPPED)
 
 
 async def stream_endpoint(ws: WebSocket) -> None:
