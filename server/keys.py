@@ -17,7 +17,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:audit` | stream | append-only audit log: created, started, scored, reviewed... |
 | `viva:session:{id}:webhooks` | list | webhook delivery log (JSON per attempt) |
 | `viva:session:{id}:reviews` | list | reviewers' decisions (JSON), latest last, each with its report's digest (server/reviews.py) |
-| `viva:session:{id}:recordings` | hash | where each track's segments are (server/recordings.py): fields `candidate`, `full` |
+| `viva:session:{id}:recordings` | hash | track locations (segments): fields `candidate`, `full` |
 | `viva:session:{id}:integrity` | list | speaker evidence and answers' words, one base64 `.npz` per save |
 | `viva:session:{id}:connects:{minute}` | string | stream connections to the session this minute; expires |
 | `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
