@@ -46,6 +46,8 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:phone:caller:{sha256(number)}:pin_tries` | string | wrong PINs from one caller number this hour; expires |
 | `viva:phone:pin_guesses:[anonymous:]{hour}` | string | wrong PINs the server took in that clock hour (all, or from withheld numbers); expires after 2 h |
 | `viva:phone:session:{id}:pin` | string | keyed hash of the session's live PIN, to revoke it; expires with it |
+| `viva:phone:call:{call_sid}:connected` | string | the call was connected once (one stream per CallSid); expires after 6 h |
+| `viva:phone:stream_url:{nonce}` | string | call sid of a one-time stream URL (its last path segment); read once; expires in 2 min |
 | `viva:phone:audit` | stream | PIN lock-outs (scope, call sid, masked caller); capped at about 10 000 entries |
 | `viva:compat:user:{user_id}` | hash | a user of the OneCompiler-compatible API: tenant, name, email, external id, plan, daily quota, token hash (server/compat/onecompiler.py) |
 | `viva:compat:usertoken:{sha256(token)}` | string | user id for a user's API token (the token itself is never stored) |
@@ -265,6 +267,16 @@ def phone_pin_guesses(hour: int, *, anonymous: bool = False) -> str:
 def phone_session_pin(session_id: str) -> str:
     """string: the keyed hash of the session's live PIN (to revoke it); expires with the PIN."""
     return f"{PREFIX}phone:session:{session_id}:pin"
+
+
+def phone_call_connected(call_sid: str) -> str:
+    """string: the call was connected to a stream once (a replayed webhook is not); expires."""
+    return f"{PREFIX}phone:call:{call_sid}:connected"
+
+
+def phone_stream_nonce(nonce: str) -> str:
+    """string: call sid of a one-time stream URL; read once; expires in 2 min."""
+    return f"{PREFIX}phone:stream_url:{nonce}"
 
 
 def phone_audit() -> str:

@@ -86,7 +86,10 @@ def test_phone_session_pin_connects_a_call_with_a_one_time_stream_token(api: Api
     assert twiml.verbs() == ["Connect", "Hangup"]
     assert twiml.stream is not None
     url, parameters = twiml.stream
-    assert url == "ws://testserver/v1/phone/twilio/stream"  # no token, no session in the URL
+    # The URL ends in a one-time nonce: no token, no PIN, no session in it.
+    assert url.startswith("ws://testserver/v1/phone/twilio/stream/")
+    nonce = url.rsplit("/", 1)[1]
+    assert len(nonce) >= 32 and nonce not in (token, pin, session_id)
     stream_token = parameters["stream_token"]
     assert len(stream_token) >= 40 and stream_token not in (token, pin)
 
@@ -180,25 +183,31 @@ def _ws_start(ws: Any, stream_token: str, call_sid: str) -> None:
 
 
 def test_media_stream_handshake_needs_a_signature_and_a_token_for_this_call(api: Api) -> None:
-    stream_url = "ws://testserver/v1/phone/twilio/stream"
-    path = "/v1/phone/twilio/stream"
-    for headers in ({}, {"X-Twilio-Signature": sign(stream_url, {}, token="nope")}):
+    headers = api.tenant()
+    pin = new_session(api, headers)["phone_pin"]
+    stream = dial_in(api.client, pin, new_call_sid()).stream
+    assert stream is not None
+    stream_url = stream[0]
+    path = stream_url.removeprefix("ws://testserver")
+    for refused_headers in ({}, {"X-Twilio-Signature": sign(stream_url, {}, token="nope")}):
         with (
             pytest.raises(WebSocketDisconnect) as refused,
-            api.client.websocket_connect(path, headers=headers),
+            api.client.websocket_connect(path, headers=refused_headers),
         ):
             pass
         assert refused.value.code == 1008
 
-    pin = new_session(api, api.tenant())["phone_pin"]
-    call_sid = new_call_sid()
-    stream = dial_in(api.client, pin, call_sid).stream
-    assert stream is not None
-    stream_token = stream[1]["stream_token"]
-    signed = {"X-Twilio-Signature": sign(stream_url, {})}
     # A made-up token, and the real token presented by another call: closed at the start.
-    for token, sid in (("made-up", call_sid), (stream_token, new_call_sid())):
-        with api.client.websocket_connect(path, headers=signed) as ws:
+    for wrong_token in (True, False):
+        call_sid = new_call_sid()
+        stream = dial_in(api.client, new_session(api, headers)["phone_pin"], call_sid).stream
+        assert stream is not None
+        url, stream_token = stream[0], stream[1]["stream_token"]
+        signed = {"X-Twilio-Signature": sign(url, {})}
+        token, sid = ("made-up", call_sid) if wrong_token else (stream_token, new_call_sid())
+        with api.client.websocket_connect(
+            url.removeprefix("ws://testserver"), headers=signed
+        ) as ws:
             _ws_start(ws, token, sid)
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()

@@ -6,8 +6,9 @@ stream token), `media` (base64 8 kHz μ-law, 20 ms), `dtmf`, `mark` (a mark we s
 `stop`. To Twilio: `media` (the interviewer, 8 kHz μ-law in 20 ms frames), `mark` (after each
 interviewer turn, and at the end), `clear` (drop queued audio: a barge-in, a repair, consent).
 
-The handshake must carry a valid `X-Twilio-Signature` (refused with 403 before the upgrade
-otherwise); the `start` must carry a stream token issued for that very call, good once.
+The handshake must carry a valid `X-Twilio-Signature` over the stream URL, whose last segment is
+a one-time nonce made for one call (refused with 403 before the upgrade otherwise, and on any
+second use); the `start` must carry a stream token issued for that very call, good once.
 
 On the line: the consent disclosure is spoken first and accepted with the 1 key (recorded as
 consent with `channel: phone`); until then nothing the caller says is processed. Then the
@@ -270,8 +271,11 @@ async def _await_start(ws: WebSocket) -> StreamStart:
 class PhoneCall:
     """One Media Streams socket: authenticate the start, run the session's voice loop, end."""
 
-    def __init__(self, ws: WebSocket, services: Services, conn: Connection) -> None:
+    def __init__(
+        self, ws: WebSocket, services: Services, conn: Connection, call_sid: str = ""
+    ) -> None:
         self.ws = ws
+        self.call_sid = call_sid  # the call the stream URL was made for
         self.services = services
         self.conn = conn
         self.redis = services.store.redis
@@ -289,7 +293,7 @@ class PhoneCall:
         if start.account_sid != settings.twilio_account_sid:
             raise PhoneClosed("another_account")
         info = await store.take_stream_token(self.redis, start.stream_token)
-        if info is None or info.call_sid != start.call_sid:
+        if info is None or info.call_sid != start.call_sid or start.call_sid != self.call_sid:
             raise PhoneClosed("bad_stream_token")
         encoding = str(start.media_format.get("encoding", "audio/x-mulaw"))
         if encoding != "audio/x-mulaw" or int(start.media_format.get("sampleRate", RATE)) != RATE:
@@ -482,9 +486,16 @@ async def stream_endpoint(ws: WebSocket) -> None:
         log.warning("phone stream refused: %s signature", "no" if not signature else "bad")
         await ws.close(CLOSE_POLICY)  # before the upgrade: HTTP 403
         return
+    # The URL's one-time nonce, spent here: a replayed handshake (same URL, same signature)
+    # finds it gone.
+    call_sid = await store.take_stream_nonce(services.store.redis, ws.path_params.get("nonce", ""))
+    if call_sid is None:
+        log.warning("phone stream refused: stream URL used or unknown")
+        await ws.close(CLOSE_POLICY)
+        return
     await ws.accept()
     conn = Connection()
-    call = PhoneCall(ws, services, conn)
+    call = PhoneCall(ws, services, conn, call_sid)
     metrics.ACTIVE_STREAMS.inc()
     try:
         await call.serve()
@@ -506,4 +517,4 @@ async def stream_endpoint(ws: WebSocket) -> None:
         metrics.ACTIVE_STREAMS.dec()
 
 
-routes = [WebSocketRoute(provider.STREAM_PATH, stream_endpoint)]
+routes = [WebSocketRoute(provider.STREAM_PATH + "/{nonce}", stream_endpoint)]

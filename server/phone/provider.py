@@ -86,12 +86,13 @@ def say_and_hang_up(text: str) -> str:
     return _xml(response)
 
 
-def connect_stream(settings: Settings, stream_token: str) -> str:
+def connect_stream(settings: Settings, stream_token: str, nonce: str) -> str:
     """Connect the call to our Media Streams socket (bidirectional); the one-time token goes as
-    a custom parameter, never in the URL. When the socket closes, the call ends."""
+    a custom parameter, never in the URL; the URL ends in a one-time nonce, which the
+    handshake's signature covers. When the socket closes, the call ends."""
     response = VoiceResponse()
     connect = Connect()
-    stream = connect.stream(url=public_url(settings, STREAM_PATH, websocket=True))
+    stream = connect.stream(url=public_url(settings, f"{STREAM_PATH}/{nonce}", websocket=True))
     stream.parameter(name=STREAM_TOKEN_PARAMETER, value=stream_token)
     response.append(connect)
     response.hangup()

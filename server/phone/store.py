@@ -12,6 +12,10 @@ wrong-PIN counters (key names in server/keys.py).
   lock-out: counted in `viva_phone_pin_lockouts_total{scope}` and written to the phone audit log.
 - A **stream token** is what the TwiML hands to Twilio's Media Streams as a custom parameter:
   256 random bits, bound to the call that earned it, good for one connection within 2 minutes.
+- A **stream nonce** is the last segment of the stream URL in that TwiML (Twilio takes no query
+  string there): one-time, bound to the call, spent by the handshake, whose signature covers it;
+  and a CallSid is connected once (issue 24 #4: a replayed PIN step gave a second stream token,
+  and the handshake's signature over a fixed URL could be replayed for ever).
 - A **ticket** stands for the session in the webhook URL of an outbound call (Twilio fetches it
   when the candidate answers); read once.
 """
@@ -41,6 +45,7 @@ TICKET_TTL_S = 15 * 60  # ringing, voicemail screening, a slow answer
 MAX_PIN_TRIES = 3  # per call: the third wrong PIN hangs up
 MAX_CALLER_PIN_TRIES = 10  # per caller number and hour, across calls
 CALL_TRIES_TTL_S = 3600
+CALL_CLAIM_TTL_S = 6 * 3600  # longer than any call: a CallSid connects once
 ANONYMOUS_SHARE = 3  # callers with no caller ID: at most 1/3 of the server's hourly budget
 LOCKOUT_LOG_MAX = 10_000  # entries kept in the phone audit log
 
@@ -128,6 +133,30 @@ async def issue_stream_token(redis: Redis, info: CallInfo) -> str:
         keys.phone_stream_token(sha256(token)), json.dumps(asdict(info)), ex=STREAM_TOKEN_TTL_S
     )
     return token
+
+
+async def claim_call(redis: Redis, call_sid: str) -> bool:
+    """The first connect of this call: True once per CallSid (a replayed webhook gets False)."""
+    claimed = await redis.set(
+        keys.phone_call_connected(call_sid), "1", nx=True, ex=CALL_CLAIM_TTL_S
+    )
+    return bool(claimed)
+
+
+async def issue_stream_nonce(redis: Redis, call_sid: str) -> str:
+    """The one-time path segment of the call's stream URL: the handshake's signature covers it,
+    and it is spent by the first handshake, so a captured signature opens nothing again."""
+    nonce = secrets.token_urlsafe(24)
+    await redis.set(keys.phone_stream_nonce(nonce), call_sid, ex=STREAM_TOKEN_TTL_S)
+    return nonce
+
+
+async def take_stream_nonce(redis: Redis, nonce: str) -> str | None:
+    """The call a stream URL was made for; the URL opens nothing after this."""
+    if not nonce:
+        return None
+    found = await redis.getdel(keys.phone_stream_nonce(nonce))
+    return str(found) if found else None
 
 
 async def take_stream_token(redis: Redis, token: str) -> CallInfo | None:

@@ -119,8 +119,12 @@ async def _connect(
     services: Services, record: SessionRecord, call_sid: str, direction: str, number: str
 ) -> str:
     """Audit the call (the full number: only here), show it masked on the session, and hand
-    Twilio a one-time token for the stream."""
+    Twilio a one-time token and stream URL. A CallSid connects once: a replayed request is
+    hung up on."""
     redis = services.store.redis
+    if not await store.claim_call(redis, call_sid):
+        log.warning("phone webhook: call %s already connected (a replay?)", call_sid)
+        return provider.say_and_hang_up(UNAVAILABLE)
     await audit.record(
         redis,
         record.id,
@@ -144,7 +148,8 @@ async def _connect(
     token = await store.issue_stream_token(
         redis, store.CallInfo(record.id, call_sid, direction, number)
     )
-    return provider.connect_stream(services.settings, token)
+    nonce = await store.issue_stream_nonce(redis, call_sid)
+    return provider.connect_stream(services.settings, token, nonce)
 
 
 routes = [Route(provider.VOICE_PATH, voice_webhook, methods=["POST"])]
