@@ -92,8 +92,16 @@ def _clean(label: str) -> str:
 
 
 def _reading_order(shapes: Iterable[Shape]) -> list[Shape]:
-    # Rows of 40 px: shapes drawn roughly level read left to right.
-    return sorted(shapes, key=lambda s: (round(s.y / 40), s.x, s.id))
+    """Top to bottom in rows, each row left to right: a shape whose middle lies within the
+    height of a row's first shape is on that row (boxes drawn roughly level read together)."""
+    rows: list[list[Shape]] = []
+    for shape in sorted(shapes, key=lambda s: (s.y, s.x, s.id)):
+        middle = shape.y + shape.h / 2
+        if rows and middle <= rows[-1][0].y + max(rows[-1][0].h, 1):
+            rows[-1].append(shape)
+        else:
+            rows.append([shape])
+    return [shape for row in rows for shape in sorted(row, key=lambda s: (s.x, s.id))]
 
 
 def _series(items: Sequence[str]) -> str:

@@ -3,6 +3,8 @@
 import { SpokenAnswer } from "./answer.js";
 import { Capture, CAPTURE_RATE, Playback, openMicrophone } from "./audio.js";
 import { Captions } from "./captions.js";
+import { CodingPanel } from "./coding.js";
+import { Whiteboard } from "./whiteboard.js";
 
 const config = JSON.parse(document.getElementById("room-config").textContent);
 const params = new URLSearchParams(location.search);
@@ -43,7 +45,11 @@ const state = {
   answer: new SpokenAnswer(), // the candidate's open spoken answer, if any
   elapsedBase: 0,
   elapsedAt: 0,
+  coding: null, // CodingPanel, when the interview has a coding problem
+  whiteboard: null, // Whiteboard, in a system-design interview
 };
+// The coding round's and the whiteboard's routes (issue 25), all with the session token.
+const sessionApi = `/v1/sessions/${encodeURIComponent(config.sessionId)}`;
 
 // --- the token: from the fragment (preferred), or ?token= / ?userApiToken= ---------------
 
@@ -118,6 +124,7 @@ function show(screen) {
 function endWith(screen, action, extra) {
   state.ended = true;
   stopAudio();
+  closeWorkspace();
   show(screen);
   if (action) notifyParent(action, extra);
 }
@@ -156,9 +163,71 @@ async function loadSession() {
   field("interviewer-label").textContent = `${persona.name}, ${persona.title} (AI)`;
   state.captions = new Captions($("#captions"), persona.name);
   setVoiceOnly(info.mode !== "chat");
-  if (!(await loadDisclosure())) return fail("server_error", "The interview could not be loaded.");
+  const [disclosed] = await Promise.all([loadDisclosure(), loadWorkspace()]);
+  if (!disclosed) return fail("server_error", "The interview could not be loaded.");
   show("start");
   notifyParent("interviewLoaded");
+}
+
+// --- the workspace: the coding problem and editor, or the whiteboard --------------------------
+
+async function loadWorkspace() {
+  const api = {
+    problemPath: `${sessionApi}/code/problem`,
+    languagesPath: "/v1/code/languages",
+    runsPath: `${sessionApi}/code/runs`,
+    fetch: (path, init) => fetch(path, authorized(init)),
+  };
+  const coding = new CodingPanel($("#code-panel"), { api, notify: notifyParent, sessionId: config.sessionId });
+  const [hasProblem, board] = await Promise.all([coding.load(), loadBoard()]);
+  const parts = [];
+  if (hasProblem) {
+    state.coding = coding;
+    coding.wire();
+    $("#code-panel").hidden = false;
+    parts.push("There is a coding problem: you write and run your code here while you talk it through.");
+  }
+  if (board && board.enabled) {
+    state.whiteboard = new Whiteboard($("#whiteboard-panel"), { save: saveBoard });
+    $("#whiteboard-panel").hidden = false;
+    parts.push("There is a whiteboard to draw your design on while you talk it through.");
+  }
+  if (!parts.length) return;
+  $("#room").dataset.workspace = hasProblem ? "code" : "whiteboard";
+  field("plan-summary").textContent += ` ${parts.join(" ")}`;
+  state.pendingBoard = board;
+}
+
+async function loadBoard() {
+  const response = await fetch(`${sessionApi}/whiteboard`, authorized()).catch(() => null);
+  return response && response.ok ? response.json() : null;
+}
+
+async function saveBoard(board) {
+  const response = await fetch(
+    `${sessionApi}/whiteboard`,
+    authorized({ method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(board) }),
+  );
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error((answer.error && answer.error.message) || `the server answered ${response.status}`);
+  return answer;
+}
+
+// On the interview screen: the editor and the canvas measure what they show, so they start here.
+async function showWorkspace() {
+  if (!state.coding && !state.whiteboard) return;
+  $("#workspace").hidden = false;
+  if (state.whiteboard && !state.whiteboard.wired) {
+    state.whiteboard.wired = true;
+    state.whiteboard.wire();
+    if (state.pendingBoard) state.whiteboard.load(state.pendingBoard);
+  }
+  if (state.coding) await state.coding.mount();
+}
+
+function closeWorkspace() {
+  if (state.coding) state.coding.close();
+  if (state.whiteboard && state.whiteboard.wired) state.whiteboard.close();
 }
 
 function setVoiceOnly(visible) {
@@ -313,6 +382,7 @@ async function handleReady(message) {
   state.answer.close();
   state.streaming = true;
   show("interview");
+  showWorkspace();
   // Speaking, the candidate's keyboard is free for "I'm done" (Enter); typing, the box is theirs.
   $(usesMicrophone() ? "#captions" : "#answer-text").focus({ preventScroll: true });
 }
@@ -420,7 +490,9 @@ function finishAnswer() {
 
 // Enter says "I'm done" unless the focus is somewhere Enter already means something (the answer
 // box, a button, the dialog).
-const ENTER_HAS_A_MEANING = "textarea, input, select, button, a[href], dialog, [contenteditable]";
+// The code editor lives in a shadow root: its keys reach the document from its host element.
+const ENTER_HAS_A_MEANING =
+  "textarea, input, select, button, a[href], dialog, [contenteditable], .code-editor, canvas";
 
 function answerDoneKey(event) {
   if (event.key !== "Enter" || event.shiftKey || event.ctrlKey || event.altKey || event.metaKey) return;

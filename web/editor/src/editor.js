@@ -48,18 +48,45 @@ export function supportsLanguage(id) {
   return Object.hasOwn(LANGUAGES, String(id || "").toLowerCase());
 }
 
+// The room's CSP allows no inline <style>: CodeMirror's styles (style-mod) go into a
+// constructed stylesheet instead, which it uses only inside a shadow root. So the editor lives
+// in a shadow root of `parent`, and the room's own CSS stops at its edge: the look is set here.
+const look = EditorView.theme({
+  "&": {
+    height: "100%",
+    fontSize: "15px",
+    border: "1px solid #595959",
+    borderRadius: "0.5rem",
+    backgroundColor: "#ffffff",
+    color: "#1a1a1a",
+  },
+  "&.cm-focused": { outline: "3px solid #0b57d0", outlineOffset: "2px" },
+  ".cm-scroller": {
+    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+    lineHeight: "1.45",
+  },
+  ".cm-gutters": { borderTopLeftRadius: "0.5rem", borderBottomLeftRadius: "0.5rem" },
+});
+
 // A code editor in `parent`. Options: doc (the starting text), language (an id above; another
 // id edits as plain text), label (its accessible name), onChange(code) after each edit.
 export function createEditor(parent, { doc = "", language = "", label = "Code editor", onChange } = {}) {
   const languageSlot = new Compartment();
   const indentSlot = new Compartment();
   const editableSlot = new Compartment();
+  const shadow = parent.shadowRoot || parent.attachShadow({ mode: "open" });
+  const host = document.createElement("div");
+  host.className = "viva-editor";
+  host.style.height = "100%";
+  shadow.replaceChildren(host);
   const view = new EditorView({
-    parent,
+    parent: host,
+    root: shadow,
     state: EditorState.create({
       doc,
       extensions: [
         basicSetup,
+        look,
         // Tab indents; Escape then Tab leaves the editor (CodeMirror's keyboard trap escape).
         keymap.of([indentWithTab]),
         languageSlot.of(languageSupport(language)),
