@@ -48,6 +48,8 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:phone:session:{id}:pin` | string | keyed hash of the session's live PIN, to revoke it; expires with it |
 | `viva:phone:call:{call_sid}:connected` | string | the call was connected once (one stream per CallSid); expires after 6 h |
 | `viva:phone:stream_url:{nonce}` | string | call sid of a one-time stream URL (its last path segment); read once; expires in 2 min |
+| `viva:phone:session:{id}:calls` | string | outbound calls made for the session (`VIVA_PHONE_CALLS_PER_SESSION`); expires after 30 days |
+| `viva:phone:tenant:{tenant_id}:calls:{day}` | string | outbound calls a tenant made that UTC day (`VIVA_PHONE_CALLS_PER_TENANT_PER_DAY`); expires after 2 days |
 | `viva:phone:audit` | stream | PIN lock-outs (scope, call sid, masked caller); capped at about 10 000 entries |
 | `viva:compat:user:{user_id}` | hash | a user of the OneCompiler-compatible API: tenant, name, email, external id, plan, daily quota, token hash (server/compat/onecompiler.py) |
 | `viva:compat:usertoken:{sha256(token)}` | string | user id for a user's API token (the token itself is never stored) |
@@ -277,6 +279,16 @@ def phone_call_connected(call_sid: str) -> str:
 def phone_stream_nonce(nonce: str) -> str:
     """string: call sid of a one-time stream URL; read once; expires in 2 min."""
     return f"{PREFIX}phone:stream_url:{nonce}"
+
+
+def phone_session_calls(session_id: str) -> str:
+    """string: outbound calls made for the session (capped); expires after 30 days."""
+    return f"{PREFIX}phone:session:{session_id}:calls"
+
+
+def phone_tenant_calls(tenant_id: str, day: int) -> str:
+    """string: outbound calls a tenant made on a UTC day (days since the epoch); expires."""
+    return f"{PREFIX}phone:tenant:{tenant_id}:calls:{day}"
 
 
 def phone_audit() -> str:

@@ -108,6 +108,14 @@ class Settings(BaseSettings):
             self.max_streams_per_tenant = max(1, self.max_streams // 2)
         return self
 
+    @field_validator("phone_call_prefixes")
+    @classmethod
+    def _valid_prefixes(cls, value: str) -> str:
+        from server.phone.destinations import parse_prefixes
+
+        parse_prefixes(value)  # ValueError naming the entry that is not a prefix
+        return value
+
     @field_validator("webhook_allow_networks")
     @classmethod
     def _valid_networks(cls, value: str) -> str:
@@ -128,6 +136,14 @@ class Settings(BaseSettings):
     # the whole server takes at most this many wrong PINs an hour (docs/security.md: the odds).
     phone_pin_ttl_s: int = Field(24 * 3600, alias="VIVA_PHONE_PIN_TTL_S", ge=60)
     phone_pin_guesses_per_hour: int = Field(120, alias="VIVA_PHONE_PIN_GUESSES_PER_HOUR", ge=1)
+    # issue 24 #5: where and how often outbound calls may go (server/phone/outbound.py): E.164
+    # prefixes allowed (unset: the country of TWILIO_PHONE_NUMBER; `*`: anywhere), calls per
+    # session, and per tenant per UTC day.
+    phone_call_prefixes: str = Field("", alias="VIVA_PHONE_CALL_PREFIXES")
+    phone_calls_per_session: int = Field(3, alias="VIVA_PHONE_CALLS_PER_SESSION", ge=0)
+    phone_calls_per_tenant_per_day: int = Field(
+        50, alias="VIVA_PHONE_CALLS_PER_TENANT_PER_DAY", ge=0
+    )
     # issue 24 #13: the key of stored keyed hashes; unset: $VIVA_DATA_DIR/secret.key (0600).
     secret_key: str = Field("", alias="VIVA_SECRET_KEY", repr=False)
 

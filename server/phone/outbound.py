@@ -1,6 +1,11 @@
 """`POST /v1/sessions/{session_id}/call`: Twilio dials the candidate; when they answer, the
 voice webhook connects the call to the session's interview (server/phone/webhook.py).
 
+Where and how often (issue 24 #5): only to the prefixes `VIVA_PHONE_CALL_PREFIXES` allows
+(server/phone/destinations.py; 400 `destination_not_allowed`), at most
+`VIVA_PHONE_CALLS_PER_SESSION` calls a session and `VIVA_PHONE_CALLS_PER_TENANT_PER_DAY` a tenant
+per UTC day (429 `call_limit`): a leaked key is no toll-fraud dialler.
+
 Declared in `server/api/sessions.py`, which imports this module while the `server.api` package
 is loading: the API's own modules are imported here only when a call is made.
 """
@@ -12,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import audit
-from server.phone import provider, store
+from server.phone import destinations, provider, store
 
 if TYPE_CHECKING:
     from server.api.endpoint import Call
@@ -34,7 +39,7 @@ class CallPlaced(BaseModel):
 
 async def call_candidate(call: Call[CallCreate, None]) -> CallPlaced:
     from server.api.access import session_for
-    from server.api.errors import Conflict
+    from server.api.errors import BadRequest, Conflict, TooManyRequests
     from server.phone.errors import PhoneUnavailable, ProviderFailed
 
     record = await session_for(call)
@@ -49,6 +54,30 @@ async def call_candidate(call: Call[CallCreate, None]) -> CallPlaced:
     if record.is_finished:
         raise Conflict("The interview is over.", code="session_finished")
     to = call.body.to
+    prefixes = destinations.allowed_prefixes(
+        settings.phone_call_prefixes, settings.twilio_phone_number
+    )
+    if not destinations.allowed(to, prefixes):
+        raise BadRequest(
+            "The server does not call that destination (VIVA_PHONE_CALL_PREFIXES).",
+            fields={"to": f"allowed: {', '.join(prefixes) or 'none'}"},
+            code="destination_not_allowed",
+        )
+    refused = await store.count_call(
+        call.redis,
+        record.id,
+        call.tenant.tenant_id,
+        per_session=settings.phone_calls_per_session,
+        per_tenant_day=settings.phone_calls_per_tenant_per_day,
+    )
+    if refused is not None:
+        scope, retry_after_s = refused
+        raise TooManyRequests(
+            f"No more calls for this {scope} (VIVA_PHONE_CALLS_PER_"
+            f"{'SESSION' if scope == 'session' else 'TENANT_PER_DAY'}).",
+            retry_after_s=retry_after_s,
+            code="call_limit",
+        )
     ticket = await store.issue_ticket(call.redis, record.id, to)
     webhook = provider.public_url(settings, provider.VOICE_PATH) + f"?ticket={ticket}"
     try:

@@ -135,6 +135,44 @@ async def issue_stream_token(redis: Redis, info: CallInfo) -> str:
     return token
 
 
+# KEYS: session's calls, tenant's calls today; ARGV: per session, per tenant-day, day TTL.
+# Counts the call unless a cap is reached; returns 0 (counted), 1 (session cap), 2 (tenant).
+_COUNT_CALL = """
+local session = tonumber(redis.call('GET', KEYS[1]) or '0')
+local tenant = tonumber(redis.call('GET', KEYS[2]) or '0')
+if session >= tonumber(ARGV[1]) then return 1 end
+if tenant >= tonumber(ARGV[2]) then return 2 end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 30 * 86400)
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 0
+"""
+
+
+async def count_call(
+    redis: Redis, session_id: str, tenant_id: str, *, per_session: int, per_tenant_day: int
+) -> tuple[str, int] | None:
+    """Count an outbound call, or say which cap refuses it: (`session` or `tenant`, seconds
+    until it may be tried again)."""
+    now = time.time()
+    day = int(now // 86400)
+    refused = await redis.eval(
+        _COUNT_CALL,
+        2,
+        keys.phone_session_calls(session_id),
+        keys.phone_tenant_calls(tenant_id, day),
+        per_session,
+        per_tenant_day,
+        2 * 86400,
+    )
+    if int(refused) == 1:
+        return "session", 86400  # a reinvite does not reset it: a new session does
+    if int(refused) == 2:
+        return "tenant", int((day + 1) * 86400 - now) + 1
+    return None
+
+
 async def claim_call(redis: Redis, call_sid: str) -> bool:
     """The first connect of this call: True once per CallSid (a replayed webhook gets False)."""
     claimed = await redis.set(
