@@ -139,6 +139,7 @@ export class CodingPanel {
       onChange: () => this.saveDraftSoon(),
     });
     this.root.dataset.editor = "ready";
+    this.setControls();
   }
 
   wire() {
@@ -152,17 +153,15 @@ export class CodingPanel {
     return found ? found.name : id;
   }
 
+  // One buffer per language: the code written in the one left is kept (and comes back when the
+  // candidate returns to it); the new one shows its own draft, or its starter code.
   switchLanguage(id) {
     if (!this.editor || id === this.language) return;
     this.saveDraft();
-    const current = this.editor.getCode();
-    const untouched = current === starterFor(this.problem, this.language) || !current.trim();
     this.language = id;
     this.editor.setLanguage(id);
-    // A draft in that language comes back; untouched starter code becomes the new language's.
-    const draft = this.draft(id);
-    if (draft !== null) this.editor.setCode(draft);
-    else if (untouched) this.editor.setCode(starterFor(this.problem, id));
+    this.editor.setCode(this.draft(id) ?? starterFor(this.problem, id));
+    this.editor.setLabel(`Code editor (${this.languageName(id)})`);
   }
 
   // Drafts per language in this tab's storage: a reload keeps the candidate's code.

@@ -40,6 +40,16 @@ function indentFor(id) {
   return [indentUnit.of(unit), EditorState.tabSize.of(4)];
 }
 
+function contentAttributes(label) {
+  return EditorView.contentAttributes.of({
+    "aria-label": label,
+    "aria-multiline": "true",
+    autocapitalize: "off",
+    autocorrect: "off",
+    spellcheck: "false",
+  });
+}
+
 function editable(on) {
   return [EditorView.editable.of(on), EditorState.readOnly.of(!on)];
 }
@@ -74,6 +84,7 @@ export function createEditor(parent, { doc = "", language = "", label = "Code ed
   const languageSlot = new Compartment();
   const indentSlot = new Compartment();
   const editableSlot = new Compartment();
+  const labelSlot = new Compartment();
   const shadow = parent.shadowRoot || parent.attachShadow({ mode: "open" });
   const host = document.createElement("div");
   host.className = "viva-editor";
@@ -92,13 +103,7 @@ export function createEditor(parent, { doc = "", language = "", label = "Code ed
         languageSlot.of(languageSupport(language)),
         indentSlot.of(indentFor(language)),
         editableSlot.of(editable(true)),
-        EditorView.contentAttributes.of({
-          "aria-label": label,
-          "aria-multiline": "true",
-          autocapitalize: "off",
-          autocorrect: "off",
-          spellcheck: "false",
-        }),
+        labelSlot.of(contentAttributes(label)),
         EditorView.updateListener.of((update) => {
           if (update.docChanged && onChange) onChange(update.state.doc.toString());
         }),
@@ -115,6 +120,10 @@ export function createEditor(parent, { doc = "", language = "", label = "Code ed
       view.dispatch({
         effects: [languageSlot.reconfigure(languageSupport(id)), indentSlot.reconfigure(indentFor(id))],
       });
+    },
+    // The editor's accessible name (it says the language).
+    setLabel(text) {
+      view.dispatch({ effects: labelSlot.reconfigure(contentAttributes(text)) });
     },
     // Read-only while a submission is being judged, and after the interview.
     setReadOnly(readOnly) {
