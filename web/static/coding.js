@@ -43,6 +43,14 @@ function starterFor(problem, language) {
   return starters[language] || "";
 }
 
+function limitsText(limits) {
+  if (!limits) return "";
+  const parts = [];
+  if (limits.time_ms) parts.push(`${limits.time_ms / 1000} s`);
+  if (limits.memory_mb) parts.push(`${limits.memory_mb} MB`);
+  return parts.length ? `${parts.join(" and ")} per test` : "";
+}
+
 export class CodingPanel {
   // root: the panel's element (room.html #code-panel); api: {problemPath, languagesPath,
   // runsPath, fetch(path, init) with the session token}; notify(action, extra): the parent's
@@ -83,6 +91,7 @@ export class CodingPanel {
   renderProblem() {
     const problem = this.problem;
     this.$("[data-code=title]").textContent = problem.title || "Coding problem";
+    this.$("[data-code=difficulty]").textContent = problem.difficulty || "";
     const statement = this.$("[data-code=statement]");
     statement.replaceChildren(
       ...String(problem.statement || "")
@@ -90,6 +99,20 @@ export class CodingPanel {
         .filter((part) => part.trim())
         .map((part) => element("p", { textContent: part.trim() })),
     );
+    const facts = [
+      ["Input", problem.input_format],
+      ["Output", problem.output_format],
+      ["Limits", limitsText(problem.limits)],
+    ].filter(([, value]) => value);
+    if (facts.length) {
+      statement.append(
+        element(
+          "dl",
+          { className: "problem-facts" },
+          ...facts.flatMap(([label, value]) => [element("dt", { textContent: label }), element("dd", { textContent: value })]),
+        ),
+      );
+    }
     const examples = this.$("[data-code=examples]");
     const items = Array.isArray(problem.examples) ? problem.examples : [];
     examples.replaceChildren(
