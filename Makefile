@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-DEBS   := espeak-ng sox chromium poppler-utils fonts-dejavu-core haproxy
+DEBS   := espeak-ng sox chromium poppler-utils fonts-dejavu-core bubblewrap nodejs haproxy
 export HOST PORT
 
 .PHONY: setup system-deps editor run test test-fast bench bench-check lint clean
