@@ -191,3 +191,29 @@ def test_a_session_answers_only_its_own_user_and_tenant(api: Api) -> None:
         json={"input": {"user_id": "usr_1", "message": "  "}, "session_id": session_id},
     )
     assert _error(empty, 400) == "Answer cannot be empty. Send the answer as input.message."
+
+
+@pytest.mark.models
+def test_an_answer_the_tenant_relays_is_recorded_as_entered_by_the_tenant(api: Api) -> None:
+    """Issue 24 #10: the tenant's key answers for its user; the answer is stored and audited as
+    the tenant's, visible in the tenant's transcript, never passed off as the candidate's own."""
+    from server import audit
+
+    headers = api.tenant()
+    key = headers["X-API-Key"]
+    first = _turn(api, key, {"input": {"user_id": "usr_relay"}})
+    session_id = first["data"]["session_id"]
+    _turn(
+        api,
+        key,
+        {"input": {"user_id": "usr_relay", "message": ANSWERS[0]}, "session_id": session_id},
+    )
+    transcript = api.client.get(f"/v1/sessions/{session_id}/transcript", headers=headers)
+    assert transcript.status_code == 200, transcript.text
+    answers = [t for t in transcript.json()["turns"] if t["role"] == "candidate"]
+    assert len(answers) == 1 and answers[0]["text"] == ANSWERS[0]
+    actor = f"tenant:{headers['X-Tenant-Id']}"
+    assert answers[0]["meta"]["entered_by"] == actor
+    entries = api.run(audit.entries, api.redis, session_id)
+    entered = [e for e in entries if e.action == "answer_entered"]
+    assert [(e.actor, e.detail["turn"]) for e in entered] == [(actor, answers[0]["index"])]

@@ -3,6 +3,7 @@ transcript. Chat mode runs the same engine and stores the same turns as the voic
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime
 from typing import Any, Literal
@@ -131,8 +132,12 @@ def _out(
     )
 
 
-async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None) -> MessageOut:
-    """One exchange: store the answer (if any), then the interviewer's next turn."""
+async def converse(
+    call: Call[Any, Any], record: SessionRecord, text: str | None, *, entered_by: str | None = None
+) -> MessageOut:
+    """One exchange: store the answer (if any), then the interviewer's next turn.
+    `entered_by`: the answer comes from someone other than the candidate (a tenant relaying it,
+    server/compat/liya.py): said in the turn's meta (the tenant's transcript) and audited."""
     if record.is_finished:
         raise Conflict("The interview is over.", code="session_finished")
     sessions = SessionStore(call.redis)
@@ -150,9 +155,15 @@ async def converse(call: Call[Any, Any], record: SessionRecord, text: str | None
             raise Conflict("Start the interview first.", code="not_started")
         now = await _session_seconds(call, record.id)
         answer = typed_answer(len(turns), text, turns[-1].question_index, now)
+        if entered_by is not None:
+            answer = dataclasses.replace(answer, meta={**answer.meta, "entered_by": entered_by})
         _stored_or_raise(
             record, await sessions.store_turn(record.id, answer), "Another answer was stored first"
         )
+        if entered_by is not None:
+            await audit.record(
+                call.redis, record.id, "answer_entered", entered_by, turn=answer.index
+            )
         turns.append(answer)
 
     engine = engine_for(call.services, record)

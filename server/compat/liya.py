@@ -14,7 +14,9 @@ keeps the history.
 The calls come from the tenant's backend with its key, not from the candidate's browser, so
 turn 1 records the candidate's consent to the AI disclosure on the tenant's word (audited as
 `consented` with `attested_by` the tenant): the tenant's product shows its users the disclosure
-(`GET /v1/sessions/{id}/consent` has its text).
+(`GET /v1/sessions/{id}/consent` has its text). Each answer is likewise the tenant's word for what
+its user said (issue 24 #10): stored with `meta.entered_by` the tenant (the tenant's transcript
+shows it) and audited as `answer_entered` by the tenant, turn by turn.
 """
 
 from __future__ import annotations
@@ -237,7 +239,10 @@ async def _next_turn(
     message = call.body.input.message
     if message is None or not message.strip():
         raise BadRequest(f"{EMPTY_ANSWER} Send the answer as input.message.", code="empty_answer")
-    return record, await converse(call, record, message)
+    # The tenant's key answers for its user: stored as entered by the tenant (the turn's meta
+    # `entered_by`, in the tenant's transcript) and audited (`answer_entered`), never as if the
+    # candidate had typed it into the room.
+    return record, await converse(call, record, message, entered_by=call.tenant.actor)
 
 
 async def _summary(call: Call[Any, Any], record: SessionRecord) -> InterviewSummary | None:
