@@ -21,7 +21,7 @@ from pipeline.integrity.session import SessionIntegrity
 from pipeline.integrity.sink import ObserverSink
 from pipeline.integrity.words import words_from_timestamps
 from pipeline.voice.loop import FilteredAnswer
-from server import guard, keys
+from server import guard, keys, recordings
 from server.objectstore import open_store
 from server.recordings import SessionRecorder, save_recordings
 from server.services import Services
@@ -47,6 +47,7 @@ class StreamObservers:
         self.sink = ObserverSink([integrity, recorder])
         self.settings = settings
         self._saved = False
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, services: Services, session_id: str) -> StreamObservers:
@@ -60,11 +61,19 @@ class StreamObservers:
         await save_recordings(redis, session_id, recorder.references(), settings)
         integrity = SessionIntegrity(services.models.speaker())
         observers = cls(session_id, integrity, recorder, redis, settings)
+        observers._flusher = asyncio.create_task(observers._flush_every(recordings.FLUSH_EVERY_S))
         saved = await redis.lrange(keys.session_integrity(session_id), 0, -1)
         if saved:
             blobs = [base64.b64decode(item) for item in saved]
             await asyncio.wrap_future(observers.sink.submit(observers.integrity.restore, blobs))
         return observers
+
+    async def _flush_every(self, seconds: float) -> None:
+        """The recording's buffered audio written out every `seconds`, even with no answer
+        ending and no new audio (a process killed then loses at most that much)."""
+        while not self._saved:
+            await asyncio.sleep(seconds)
+            await asyncio.wrap_future(self.sink.submit(self.recorder.flush))
 
     async def save_integrity(self) -> None:
         """Append what this socket heard since the last save (queued after all of it)."""
@@ -100,6 +109,8 @@ class StreamObservers:
         if self._saved:
             return
         self._saved = True
+        if self._flusher is not None:
+            self._flusher.cancel()
         references = await asyncio.wrap_future(self.sink.submit(self.recorder.close))
         await save_recordings(self.redis, self.session_id, references, self.settings)
 

@@ -10,7 +10,7 @@ the first cut's silence, the same second).
 
 Storage (server/objectstore.py: `VIVA_DATA_DIR`, or S3 with `VIVA_STORAGE_URL`): a track is a set
 of segment objects, `recordings/{session_id}/{track}/{opened}-{socket}-{n}.seg`. Every socket
-writes its own, one per flush (after each answer, at most `FLUSH_EVERY_S` after any audio it
+writes its own, one per flush (after each answer, every `FLUSH_EVERY_S` while audio is
 buffered, and when it closes), and never touches another's: a session resumed on another
 process or host adds segments rather than overwriting a file, and a process killed mid-interview
 loses at most its last few seconds. Reading lays every segment's audio on the session clock, in
@@ -62,8 +62,9 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 MAX_GAP_S = 60.0  # the default of VIVA_RECORDING_MAX_GAP_S
 TRACKS = ("candidate", "full")
-# A socket's buffered audio is written out at the latest this long (wall time) after the first
-# of it arrived (checked as audio comes in), after each answer, and when the socket closes.
+# A socket's buffered audio is written out every this many seconds (server/observers.py, and as
+# audio comes in once the oldest buffered has waited this long), after each answer, and when
+# the socket closes.
 FLUSH_EVERY_S = 5.0
 SEGMENT_MAGIC = b"VIVASEG1"
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -259,3 +259,40 @@ def test_the_recording_routes_read_and_erase_the_objects(s3_api: Api, s3_env: S3
     assert len(s3_env.keys(f"api/recordings/{session_id}/")) == 2
     assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 204
     assert s3_env.keys(f"api/recordings/{session_id}/") == []
+
+
+@pytest.mark.models
+def test_a_socket_writes_its_audio_out_while_nobody_answers(
+    s3_api: Api, s3_env: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No answer ends, no socket closes, no more audio comes: what the socket heard is still in
+    the store within FLUSH_EVERY_S (a process killed now would lose nothing of it)."""
+    from pipeline.voice.sink import CandidateSegment
+    from server import recordings
+    from server.observers import StreamObservers
+
+    monkeypatch.setattr(recordings, "FLUSH_EVERY_S", 0.3)
+    api = s3_api
+    headers = api.tenant()
+    created = api.client.post(
+        "/v1/sessions", headers=headers, json={"interview_id": "behavioral-1"}
+    )
+    session_id = created.json()["session"]["id"]
+    services = api.client.app.state.services  # type: ignore[attr-defined]
+    observers = api.run(StreamObservers.open, services, session_id)
+    try:
+        observers.sink.candidate_speech(CandidateSegment(session_id, 1, _tone(1.0, 440), 2.0, 3.0))
+        deadline = time.monotonic() + 10
+        while not s3_env.keys(f"api/recordings/{session_id}/") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (key,) = s3_env.keys(f"api/recordings/{session_id}/")
+        body = s3_env.client().get_object(Bucket=s3_env.bucket, Key=key)["Body"].read()
+        ((start_s, audio),) = decode_segment(body).chunks
+        assert start_s == 2.0 and len(audio) == SR
+        # Referenced already, so the route finds it before the socket ends.
+        got = api.client.get(
+            f"/v1/sessions/{session_id}/recording", headers=headers, params={"track": "candidate"}
+        )
+        assert got.status_code == 200 and len(got.content) > 2 * SR
+    finally:
+        api.run(observers.close)
