@@ -3,8 +3,8 @@ relies on (users with their own API token and a plan with a daily interview quot
 room and its events, and the report.
 
 - `GET /v1/ai-interviewer/catalogue`: the native catalogue (personas, tracks, built-in interviews
-  with `grades` for the K-12 ones) in OneCompiler's field names. No interview has a coding
-  problem here (`hasProblem` is false): the room has no code editor or whiteboard.
+  with `grades` for the K-12 ones) in OneCompiler's field names. Coding interviews are
+  `kind: "code"` with `hasProblem: true` (docs/coding-round.md); there is no whiteboard yet.
 - `POST /v1/users`: a user of the tenant (`name`, `email`, `externalId`); the answer carries the
   user's `api.token`, shown once (stored as SHA-256). Posting the same `externalId` again syncs
   that user and issues a new token (the old one stops).
@@ -15,8 +15,11 @@ room and its events, and the report.
   interview (`personaId`, `mode` voice/chat, `grade`), the user as the candidate; `embedUrl` is
   the room at `/embed/ai-interviewer/{id}`.
 - The room opened with `?userApiToken=<the user's token>` checks that the session is that
-  user's, issues the session a fresh token into the URL fragment (as the native room takes it)
-  and posts its events with `source: "oc-interview"`; the native room keeps `viva-interview`.
+  user's (and its tenant's) and answers a page that takes the token out of the frame's URL and
+  posts it when shown; the POST issues the session a fresh token into the URL fragment (as the
+  native room takes it) and closes a room open elsewhere. A GET changes nothing: link previews
+  and prefetches no longer close the candidate's room (issue 24 #11). The room posts its events
+  with `source: "oc-interview"`; the native room keeps `viva-interview`.
 - `GET /v1/ai-interviewer/sessions/{id}`: the session, and once finished its report as
   `feedback` (score, verdict, strengths, improvements, per-skill scores, per-question feedback).
 
@@ -25,10 +28,11 @@ Errors are `{"status": "error", "message", "code"}`.
 
 from __future__ import annotations
 
+import html
 import secrets
 import time
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.requests import Request
@@ -36,7 +40,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from pipeline.personas import PERSONAS
-from server import audit, embed, keys, revocation
+from server import audit, embed, keys, revocation, tenants
+from server.api.body import read_body
 from server.api.endpoint import Call
 from server.api.errors import ApiError, NotFound, TooManyRequests, Unauthorized
 from server.api.sessions import CandidateInfo, SessionCreate, open_session
@@ -100,7 +105,7 @@ class OcInterview(BaseModel):
     kind: str = Field(description="the interview type, e.g. behavioral or system_design")
     skills: list[str]
     blurb: str
-    hasProblem: bool = Field(description="always false: the room has no code editor")
+    hasProblem: bool = Field(description="a coding problem in the room's editor")
     grades: list[str] | None = Field(None, description="K-12: sessions need one as `grade`")
 
 
@@ -123,10 +128,10 @@ async def oc_catalogue(call: Call[None, None]) -> Response:
                     title=i.title,
                     level=i.level,
                     mins=i.minutes,
-                    kind=i.kind,
+                    kind=i.catalogue_kind,
                     skills=list(i.skills),
                     blurb=i.blurb,
-                    hasProblem=False,
+                    hasProblem=bool(i.problems),
                     grades=list(i.grades) or None,
                 )
                 for i in BUILTIN_INTERVIEWS
@@ -421,7 +426,11 @@ async def get_oc_session(call: Call[None, None]) -> SessionOut:
         record = await SessionStore(call.redis).get(session_id)
     except SessionNotFound:
         record = None
-    if record is None or (record.extra.get("metadata") or {}).get(USER_KEY) != user_id:
+    if (
+        record is None
+        or record.tenant_id != call.tenant.tenant_id
+        or (record.extra.get("metadata") or {}).get(USER_KEY) != user_id
+    ):  # another tenant's session naming this user in its metadata is not the user's
         raise NotFound(f"No session {session_id} for this user.", code="session_not_found")
     report = await stored_report(call.services, record.id) if record.is_finished else None
     return SessionOut(
@@ -442,32 +451,125 @@ async def get_oc_session(call: Call[None, None]) -> SessionOut:
 # -- the room --------------------------------------------------------------------------------
 
 
+ROOM_FORM_MAX_BYTES = 4096
+# The page a GET of the room with a user's token answers: it changes nothing (a link preview, a
+# prefetch or a prerender must not take the room from the candidate), takes the token out of
+# the frame's URL at once, and posts it (in the body, never a URL) when the page is shown.
+ROOM_OPENER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Interview</title>
+<meta name="referrer" content="no-referrer"></head>
+<body><form id="open" method="post" action="{action}">
+<input type="hidden" name="userApiToken" value="{token}">
+<button type="submit">Open the interview</button></form>
+<script nonce="{nonce}">
+(function () {{
+  history.replaceState(null, "", "{action}");
+  var form = document.getElementById("open");
+  var sent = false;
+  function go() {{
+    if (sent || document.prerendering || document.visibilityState !== "visible") return;
+    sent = true;
+    form.submit();
+  }}
+  document.addEventListener("prerenderingchange", go);
+  document.addEventListener("visibilitychange", go);
+  go();
+}})();
+</script></body></html>
+"""
+
+
+async def _room_user(
+    redis: Redis, session_id: str, user_token: str | None
+) -> tuple[str | None, SessionRecord | None]:
+    """(the user the token names or None; the session when it is that user's, of the user's
+    tenant, else None). Reads only."""
+    found = await redis.get(keys.compat_user_token(hash_token(user_token))) if user_token else None
+    if not found:
+        return None, None
+    user_id = str(found)
+    user = await _hash(redis, keys.compat_user(user_id))
+    if not is_session_id(session_id):  # a crafted id would name another key
+        return user_id, None
+    try:
+        record = await SessionStore(redis).get(session_id)
+    except SessionNotFound:
+        return user_id, None
+    mine = (record.extra.get("metadata") or {}).get(USER_KEY) == user_id
+    if not mine or not user or record.tenant_id != user.get("tenant_id"):
+        return user_id, None  # another user's, or another tenant's session naming this user
+    return user_id, record
+
+
+def _not_found_page() -> Response:
+    return HTMLResponse(NOT_FOUND_PAGE, status_code=404, headers={"Cache-Control": "no-store"})
+
+
+def _room_query(request: Request) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in request.query_params.multi_items() if k != "userApiToken"]
+
+
 async def oc_room(request: Request) -> Response:
-    """`/embed/ai-interviewer/{id}?userApiToken=<user token>`: the session's user opens the room.
-    Anything else (a session token in the URL, the fragment) is the native room's."""
+    """`GET /embed/ai-interviewer/{id}?userApiToken=<user token>`: the session's user opens the
+    room. The GET only checks and answers a page that posts the token (issue 24 #11: a GET that
+    minted a token closed the live room for every link preview and prefetch). Anything else (a
+    session token in the URL, the fragment) is the native room's."""
+    services: Services = request.app.state.services
+    session_id = str(request.path_params["session_id"])
+    user_token = request.query_params.get("userApiToken")
+    user_id, record = await _room_user(services.store.redis, session_id, user_token)
+    if user_id is None:
+        return await embed.room_page(request)
+    if record is None:
+        return _not_found_page()
+    tenant = await tenants.get_tenant(services.store.redis, record.tenant_id)
+    kept = _room_query(request)
+    action = request.url.path + (f"?{urlencode(kept)}" if kept else "")
+    nonce = secrets.token_urlsafe(16)
+    page = ROOM_OPENER.format(
+        action=html.escape(action, quote=True),
+        token=html.escape(user_token or "", quote=True),
+        nonce=nonce,
+    )
+    csp = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; "
+        + embed.frame_ancestors(tenant.embed_origins if tenant else ())
+    )
+    return HTMLResponse(
+        page,
+        headers={
+            "Content-Security-Policy": csp,
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def oc_room_open(request: Request) -> Response:
+    """`POST /embed/ai-interviewer/{id}` (form field `userApiToken`): the user's token exchanged
+    for a fresh session token, in the fragment of the room it redirects to; a room open
+    elsewhere closes."""
     services: Services = request.app.state.services
     redis = services.store.redis
     session_id = str(request.path_params["session_id"])
-    user_token = request.query_params.get("userApiToken")
-    found = await redis.get(keys.compat_user_token(hash_token(user_token))) if user_token else None
-    user_id = str(found) if found else None
-    if user_id is None:
-        return await embed.room_page(request)
     try:
-        if not is_session_id(session_id):  # a crafted id would name another key
-            raise SessionNotFound(session_id)
-        record = await SessionStore(redis).get(session_id)
-        if (record.extra.get("metadata") or {}).get(USER_KEY) != user_id:
-            raise SessionNotFound(session_id)
+        raw = await read_body(request, ROOM_FORM_MAX_BYTES)
+    except ApiError as exc:
+        return exc.response()
+    form = dict(parse_qsl(raw.decode("utf-8", "replace")))
+    user_id, record = await _room_user(redis, session_id, form.get("userApiToken"))
+    if user_id is None or record is None:
+        return _not_found_page()
+    try:
         token, _ = await SessionStore(redis).reissue_token(
             session_id, services.settings.session_token_ttl_s
         )
     except SessionNotFound:
-        return HTMLResponse(NOT_FOUND_PAGE, status_code=404, headers={"Cache-Control": "no-store"})
+        return _not_found_page()
     await revocation.revoke(redis, session_id, "reinvited")  # a room open elsewhere closes
     await audit.record(redis, session_id, "room_opened", f"user:{user_id}", via="userApiToken")
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "userApiToken"]
-    kept = [(k, v) for k, v in kept if k != "events"] + [("events", EVENT_SOURCE)]
+    kept = [(k, v) for k, v in _room_query(request) if k != "events"] + [("events", EVENT_SOURCE)]
     return RedirectResponse(
         f"{request.url.path}?{urlencode(kept)}#{urlencode({'token': token})}",
         status_code=303,
@@ -559,4 +661,7 @@ ENDPOINTS = (
         **_COMMON,
     ),
 )
-room_routes = [Route("/embed/ai-interviewer/{session_id}", oc_room, methods=["GET"])]
+room_routes = [
+    Route("/embed/ai-interviewer/{session_id}", oc_room, methods=["GET"]),
+    Route("/embed/ai-interviewer/{session_id}", oc_room_open, methods=["POST"]),
+]
