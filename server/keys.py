@@ -10,7 +10,8 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:apikey:{sha256(key)}` | string | tenant id for an API key (the key itself is never stored) |
 | `viva:session:{id}` | hash | session record: tenant, status, mode, plan, token hash, expiry |
 | `viva:session:{id}:turns` | list | completed turns (JSON), append-once by index |
-| `viva:session:{id}:stream` | string | id of the socket streaming the session now |
+| `viva:session:{id}:stream` | string | the connection streaming the session now: `{ticket}.{connection id}` (server/ownership.py) |
+| `viva:session:{id}:stream:seq` | string | the session's last connection ticket (INCR): a newer connection may take an older one's place, never the reverse |
 | `viva:session:{id}:clock` | string | epoch seconds of the first stream: zero of session time |
 | `viva:token:{sha256(token)}` | string | session id for a session token; TTL = token expiry |
 | `viva:session:{id}:report` | string | the report (JSON), once the session finished |
@@ -56,8 +57,9 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:compat:user:{user_id}:quota:{day}` | string | sessions the user created on this UTC day; expires |
 | `viva:tenant:{tenant_id}:compat-users` | hash | the tenant's users by external id (or id) |
 
-Pub/sub channel (not a key): `viva:revoked:{id}`, a session's sockets must close (the message is
-the reason).
+Pub/sub channels (not keys): `viva:revoked:{id}`, a session's sockets must close (the message is
+the reason); `viva:owners`, a connection took a session over (the message is `{id} {owner}`,
+every process with a live stream listens: server/ownership.py).
 
 Tenant hash fields beyond the record: `webhook_secret`, `rate_limit_per_minute`,
 `daily_session_quota` (the last two override the settings' defaults), `review_rules` (JSON: the
@@ -100,8 +102,16 @@ def session_token(token_hash: str) -> str:
 
 
 def session_stream_owner(session_id: str) -> str:
-    """string: id of the WebSocket currently streaming this session."""
+    """string: `{ticket}.{connection id}` of the connection streaming this session now."""
     return f"{session_prefix(session_id)}:stream"
+
+
+def session_stream_seq(session_id: str) -> str:
+    """string: the session's last connection ticket (INCR), which orders its connections."""
+    return f"{session_prefix(session_id)}:stream:seq"
+
+
+OWNERS_CHANNEL = PREFIX + "owners"  # pub/sub: `{session id} {owner}` when a session is claimed
 
 
 def session_clock(session_id: str) -> str:

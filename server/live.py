@@ -2,12 +2,13 @@
 
 The browser stream (`server/stream.py`) and a phone call (`server/phone/media.py`) run a
 session the same way once the channel has authenticated and admitted it: claim it in this
-process and in Redis (the owner key), start it (`started_at`, the `started` audit entry), open
-its observers, build the voice loop, race the loop against the channel's input, a takeover and a
-revocation, then give it up (the owner key compared and deleted in one step). The two copies of
-this had drifted (the phone still released its owner key with a GET then a DEL); a channel now
-says only what differs (`LiveChannel`), and a later one (a coding round's editor, a SIP bridge)
-is one more of them.
+process and in Redis (the owner key, server/ownership.py: by ticket, so an older connection
+reaching its claim late never throws a newer one out), start it (`started_at`, the `started`
+audit entry), open its observers, build the voice loop, race the loop against the channel's
+input, a takeover (here or in another process) and a revocation, then give it up (the owner key
+compared and deleted in one step). The two copies of this had drifted (the phone still released
+its owner key with a GET then a DEL); a channel now says only what differs (`LiveChannel`), and
+a later one (a coding round's editor, a SIP bridge) is one more of them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pipeline.voice.clock import SessionClock
 from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import Finished
 from pipeline.voice.ports import Transport, TurnLog
-from server import guard, keys
+from server import guard, keys, ownership
 from server.engines import engine_for
 from server.lifecycle import finish_session, start_session
 from server.observers import StreamObservers
@@ -29,7 +30,7 @@ from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.store import Redis
 
-__all__ = ["LiveChannel", "release_owner", "run_live", "session_clock"]
+__all__ = ["LiveChannel", "claim", "release_owner", "run_live", "session_clock"]
 
 
 class LiveChannel(Protocol):
@@ -61,17 +62,10 @@ class LiveChannel(Protocol):
         """Then close normally (1000)."""
 
 
-# Compare and delete in one step: a reconnect may set its own id between a GET and a DEL of
-# the closing socket's, and the new socket would then find itself superseded.
-_RELEASE_OWNER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-async def release_owner(redis: Redis, session_id: str, conn_id: str) -> bool:
-    """Drop this connection's claim on the session's stream, if it still holds it."""
-    return bool(await redis.eval(_RELEASE_OWNER, 1, keys.session_stream_owner(session_id), conn_id))
+async def release_owner(redis: Redis, session_id: str, owner: str) -> bool:
+    """Drop a connection's claim on the session's stream (`owner`: its value of the owner key,
+    `Connection.owner`), if it still holds it: compared and deleted in one step."""
+    return await ownership.release(redis, session_id, owner)
 
 
 async def session_clock(redis: Redis, session_id: str) -> SessionClock:
@@ -95,14 +89,34 @@ async def run_live(
     `transport`) until it finishes, the client goes, another connection takes over or the
     session is revoked; the session is given up in any case."""
     redis = services.store.redis
-    await runtime.claim(record.id, conn, record.tenant_id)
+    if not conn.ticket:  # a channel that could not take one before its socket was accepted
+        conn.ticket = await ownership.take_ticket(redis, record.id)
     try:
-        # Not for a session deleted since it was authorized (its watch then ends the channel).
-        await guard.set_value(redis, record.id, keys.session_stream_owner(record.id), conn.id)
+        if not await claim(redis, runtime, record.id, conn, record.tenant_id):
+            raise channel.closed("superseded")
         await _run(services, runtime, record, conn, channel, transport, turn_log)
     finally:
         runtime.release(record.id, conn)
-        await release_owner(redis, record.id, conn.id)
+        await release_owner(redis, record.id, conn.owner)
+
+
+async def claim(
+    redis: Redis, runtime: VoiceRuntime, session_id: str, conn: Connection, tenant_id: str
+) -> bool:
+    """Make `conn` the session's connection, in this process and in Redis; False when a newer
+    one (by ticket) holds it or took it while this one waited, here or in another process.
+
+    A connection can reach this late: uvicorn closes a socket on a frame it cannot take (1007,
+    1009) before the handler has got here, the client reconnects at once, and that newer socket
+    may get here first. Taking the place by arrival let the older, dead socket throw the live
+    one out (4000), or set the owner key over it after waiting out the one before it."""
+    if not await runtime.claim(session_id, conn, tenant_id):
+        return False  # a newer connection got here first
+    if conn.superseded.is_set():  # taken over while waiting for the previous one to stop
+        return False
+    # A session deleted since it was authorized is not claimed (its watch ends the channel).
+    claimed, conn.ticket = await ownership.claim(redis, session_id, conn.id, conn.ticket)
+    return claimed is not ownership.Claim.SUPERSEDED
 
 
 async def _run(
@@ -167,6 +181,7 @@ async def _race(loop: VoiceLoop, conn: Connection, channel: LiveChannel) -> None
     tasks: dict[str, asyncio.Task[Any]] = {
         "receive": asyncio.create_task(channel.receive(loop)),
         "run": asyncio.create_task(loop.run(opening_after=channel.opening_after)),
+        # A newer connection, in this process or another (`VoiceRuntime`'s owner watch).
         "superseded": asyncio.create_task(conn.superseded.wait()),
         # A reinvite, a delete or an end elsewhere (REST, idle expiry), in any process.
         "revoked": asyncio.create_task(channel.watch_revoked()),
@@ -185,8 +200,7 @@ async def _race(loop: VoiceLoop, conn: Connection, channel: LiveChannel) -> None
     if finished:
         await channel.close_finished()
         return
-    superseded = tasks["superseded"]
-    if superseded.done() and not superseded.cancelled():
+    if conn.superseded.is_set():  # here, in another process, or found by the turn log
         raise channel.closed("superseded")
     for name in ("run", "receive", "revoked"):
         task = tasks[name]

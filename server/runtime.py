@@ -1,5 +1,6 @@
 """The per-process voice runtime: the shared Whisper scheduler and Piper, the streams open here,
-and the capacity that admits new ones. Built and closed by the app's lifespan."""
+the capacity that admits new ones, and the watch that tells them a connection in another process
+took their session over (server/ownership.py). Built and closed by the app's lifespan."""
 
 from __future__ import annotations
 
@@ -12,16 +13,25 @@ from dataclasses import dataclass, field
 from pipeline.voice.config import VoiceConfig
 from pipeline.voice.synthesizer import Synthesizer
 from pipeline.voice.transcriber import TranscriptionScheduler
-from server import metrics
+from server import metrics, ownership
 from server.services import Services
 from server.settings import Settings
 
 
 @dataclass
 class Connection:
+    """One live connection (a socket, a call). `ticket` orders the session's connections
+    (server/ownership.py): 0 until taken."""
+
     id: str = field(default_factory=lambda: secrets.token_hex(8))
     superseded: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    ticket: int = 0
+
+    @property
+    def owner(self) -> str:
+        """The owner key's value while this connection streams its session."""
+        return ownership.owner_value(self.ticket, self.id)
 
 
 def voice_config(settings: Settings) -> VoiceConfig:
@@ -60,6 +70,7 @@ class VoiceRuntime:
         self._transcriber: TranscriptionScheduler | None = None
         self._synthesizer: Synthesizer | None = None
         self._lock = asyncio.Lock()
+        self._watch: ownership.OwnerWatch | None = None
         metrics.watch_transcriber(lambda: self._transcriber)
 
     @property
@@ -96,23 +107,46 @@ class VoiceRuntime:
             return "tenant_busy"
         return None
 
-    async def claim(self, session_id: str, conn: Connection, tenant_id: str) -> None:
-        """The newest socket of a session wins: the previous one is closed and awaited, so it
-        stores nothing after the new one has read the transcript."""
+    async def claim(self, session_id: str, conn: Connection, tenant_id: str) -> bool:
+        """The newest connection of a session wins (by ticket, not by who gets here first): a
+        previous one here is closed and awaited, so it stores nothing after the new one has
+        read the transcript. False, and nothing changed, when a newer one is here already.
+        Connections in other processes are told by the owner key's claim (server/live.py)."""
+        await self._watching()
         previous = self.streams.get(session_id)
+        if previous is not None and previous.ticket > conn.ticket:
+            return False
         self.streams[session_id] = conn
         self._tenant_of[session_id] = tenant_id
         if previous is not None:
             previous.superseded.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(previous.stopped.wait(), timeout=5)
+        return True
 
     def release(self, session_id: str, conn: Connection) -> None:
         if self.streams.get(session_id) is conn:
             del self.streams[session_id]
             self._tenant_of.pop(session_id, None)
 
+    async def _watching(self) -> None:
+        """The process's owner watch runs (from the first stream on) and listens."""
+        if self._watch is None:
+            self._watch = ownership.OwnerWatch(
+                self.services.store.redis,
+                lambda: {sid: conn.owner for sid, conn in self.streams.items()},
+                self._taken_over,
+            )
+        await self._watch.start()
+
+    def _taken_over(self, session_id: str, owner: str) -> None:
+        conn = self.streams.get(session_id)
+        if conn is not None and conn.owner == owner:
+            conn.superseded.set()
+
     async def close(self) -> None:
+        if self._watch is not None:
+            await self._watch.close()
         if self._transcriber is not None:
             await self._transcriber.close()
         if self._synthesizer is not None:

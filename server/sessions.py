@@ -48,13 +48,23 @@ if state[2] or state[1] == 'completed' or state[1] == 'partial' or state[1] == '
   return -2
 end
 """
+# A live connection writes only while it owns the session (server/ownership.py): checked in the
+# same step as the write, so a connection that was taken over, in any process, stores nothing
+# after the newer one read the transcript. Returns -3 when another connection owns it.
+# KEYS[n]: the owner key; ARGV[m]: this connection's owner value.
+
+
+def _owned(n: int, m: int) -> str:
+    return f"""
+if redis.call('GET', KEYS[{n}]) ~= ARGV[{m}] then return -3 end
+"""
+
+
 # Append a turn only if it is the next one: a resumed stream or a retried request can never
 # store the same turn twice. Returns 1 when stored, 0 when that index already exists. The time
 # of the last stored turn goes to the open-sessions index (idle expiry) in the same step.
 # KEYS: record, marker, turns, open sessions; ARGV: index, turn, now, session id.
-_APPEND_ONCE = (
-    _TAKES_TURNS
-    + """
+_APPEND = """
 if redis.call('LLEN', KEYS[3]) == tonumber(ARGV[1]) then
   redis.call('RPUSH', KEYS[3], ARGV[2])
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
@@ -62,20 +72,20 @@ if redis.call('LLEN', KEYS[3]) == tonumber(ARGV[1]) then
 end
 return 0
 """
-)
+_APPEND_ONCE = _TAKES_TURNS + _APPEND
+_APPEND_OWNED = _TAKES_TURNS + _owned(5, 5) + _APPEND
 # A repaired answer (the candidate went on after the reply began) replaces its stored turn,
 # only while it is the last one: nothing after it can have been stored on top of it.
-# KEYS: record, marker, turns; ARGV: index, turn.
-_REPLACE_LAST = (
-    _TAKES_TURNS
-    + """
+# KEYS: record, marker, turns, (owner); ARGV: index, turn, (owner).
+_REPLACE = """
 if redis.call('LLEN', KEYS[3]) == tonumber(ARGV[1]) + 1 then
   redis.call('LSET', KEYS[3], tonumber(ARGV[1]), ARGV[2])
   return 1
 end
 return 0
 """
-)
+_REPLACE_LAST = _TAKES_TURNS + _REPLACE
+_REPLACE_OWNED = _TAKES_TURNS + _owned(4, 3) + _REPLACE
 # A new token, only for a session that is still there.
 # KEYS: record, marker, new token; ARGV: new token hash, expires_at, ttl, session id.
 _REISSUE = f"""
@@ -93,6 +103,7 @@ class AppendResult(enum.Enum):
     EXISTS = "exists"  # that index is already stored (or is not the next one)
     FINISHED = "finished"  # the session is finished, or being finished: no more turns
     ERASED = "erased"  # the session is gone, or being erased
+    SUPERSEDED = "superseded"  # another connection owns the session now (only with `owner`)
 
 
 _APPEND_RESULTS = {
@@ -100,6 +111,7 @@ _APPEND_RESULTS = {
     0: AppendResult.EXISTS,
     -1: AppendResult.ERASED,
     -2: AppendResult.FINISHED,
+    -3: AppendResult.SUPERSEDED,
 }
 
 
@@ -195,6 +207,8 @@ class SessionStore:
         self.redis = redis
         self._append_once = redis.register_script(_APPEND_ONCE)
         self._replace_last = redis.register_script(_REPLACE_LAST)
+        self._append_owned = redis.register_script(_APPEND_OWNED)
+        self._replace_owned = redis.register_script(_REPLACE_OWNED)
 
     async def create(
         self, record: SessionRecord, token_ttl_s: int = DEFAULT_TOKEN_TTL_S
@@ -233,18 +247,21 @@ class SessionStore:
     async def set_status(self, session_id: str, status: str) -> None:
         await self.set_fields(session_id, status=status)
 
-    async def store_turn(self, session_id: str, turn: Turn) -> AppendResult:
+    async def store_turn(
+        self, session_id: str, turn: Turn, *, owner: str | None = None
+    ) -> AppendResult:
         """Store a completed turn if index `turn.index` is the next one and the session still
-        takes turns (not finished, not erased); says which."""
+        takes turns (not finished, not erased); says which. With `owner` (a live connection's
+        value of the owner key, server/ownership.py), only while that connection owns the
+        session, checked in the same step (else SUPERSEDED)."""
         # The time is the last activity, for expiring abandoned sessions (server/expiry.py).
-        result = await self._append_once(
-            keys=[
-                *guard.live_keys(session_id),
-                keys.session_turns(session_id),
-                keys.OPEN_SESSIONS,
-            ],
-            args=[turn.index, turn_to_json(turn), repr(time.time()), session_id],
-        )
+        names = [*guard.live_keys(session_id), keys.session_turns(session_id), keys.OPEN_SESSIONS]
+        args: list[str | int] = [turn.index, turn_to_json(turn), repr(time.time()), session_id]
+        if owner is None:
+            result = await self._append_once(keys=names, args=args)
+        else:
+            names.append(keys.session_stream_owner(session_id))
+            result = await self._append_owned(keys=names, args=[*args, owner])
         return _APPEND_RESULTS[int(result)]
 
     async def append_turn(self, session_id: str, turn: Turn) -> bool:
@@ -252,14 +269,20 @@ class SessionStore:
         or if the session is finished or erased (`store_turn` says which)."""
         return await self.store_turn(session_id, turn) is AppendResult.STORED
 
-    async def replace_last_turn(self, session_id: str, turn: Turn) -> bool:
-        """Store `turn` over the stored turn of its index if that is the last one (and the
-        session still takes turns)."""
-        replaced = await self._replace_last(
-            keys=[*guard.live_keys(session_id), keys.session_turns(session_id)],
-            args=[turn.index, turn_to_json(turn)],
-        )
-        return int(replaced) == 1
+    async def replace_last_turn(
+        self, session_id: str, turn: Turn, *, owner: str | None = None
+    ) -> AppendResult:
+        """Store `turn` over the stored turn of its index if that is the last one and the
+        session still takes turns (with `owner`: and that connection owns it, as `store_turn`);
+        STORED when replaced, EXISTS when it is not the last one."""
+        names = [*guard.live_keys(session_id), keys.session_turns(session_id)]
+        args: list[str | int] = [turn.index, turn_to_json(turn)]
+        if owner is None:
+            result = await self._replace_last(keys=names, args=args)
+        else:
+            names.append(keys.session_stream_owner(session_id))
+            result = await self._replace_owned(keys=names, args=[*args, owner])
+        return _APPEND_RESULTS[int(result)]
 
     async def turns(self, session_id: str) -> list[Turn]:
         raw = await self.redis.lrange(keys.session_turns(session_id), 0, -1)

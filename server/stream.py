@@ -28,7 +28,7 @@ from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
 from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import ErrorMessage, ServerMessage, TurnMetrics, to_wire
-from server import audit, keys, metrics, revocation
+from server import audit, keys, metrics, ownership, revocation
 from server.api.candidate import DISCLOSURE_VERSION
 from server.live import release_owner as release_owner  # also this module's, as before
 from server.live import run_live
@@ -281,31 +281,34 @@ async def _sent(sending: Awaitable[None]) -> None:
 
 
 class OwnedTurnLog:
-    """Appends turns only while this socket owns the session (another process may have taken
-    it over: the owner key in Redis says who streams it now)."""
+    """Stores turns only while this connection owns the session (a newer one, in this process
+    or another, may have taken it over: the owner key in Redis says who streams it now). The
+    owner check and the write are one atomic step (server/sessions.py)."""
 
     def __init__(self, sessions: SessionStore, session_id: str, conn: Connection) -> None:
         self.sessions = sessions
         self.session_id = session_id
         self.conn = conn
 
-    async def _check_owner(self) -> None:
-        owner = await self.sessions.redis.get(keys.session_stream_owner(self.session_id))
-        if owner != self.conn.id:
+    def _outcome(self, result: AppendResult) -> bool:
+        if result is AppendResult.SUPERSEDED:
+            self.conn.superseded.set()
             raise StreamClosed(CLOSE_SUPERSEDED, "superseded", "another connection took over")
-
-    async def append(self, turn: Turn) -> bool:
-        await self._check_owner()
-        result = await self.sessions.store_turn(self.session_id, turn)
         if result is AppendResult.FINISHED:
             raise StreamClosed(*revocation.close_for("ended"))
         if result is AppendResult.ERASED:
             raise StreamClosed(*revocation.close_for("deleted"))
         return result is AppendResult.STORED
 
+    async def append(self, turn: Turn) -> bool:
+        return self._outcome(
+            await self.sessions.store_turn(self.session_id, turn, owner=self.conn.owner)
+        )
+
     async def replace(self, turn: Turn) -> bool:
-        await self._check_owner()
-        return await self.sessions.replace_last_turn(self.session_id, turn)
+        return self._outcome(
+            await self.sessions.replace_last_turn(self.session_id, turn, owner=self.conn.owner)
+        )
 
 
 def _credentials(ws: WebSocket) -> tuple[str | None, str | None]:
@@ -533,8 +536,13 @@ class BrowserChannel:
 async def stream_endpoint(ws: WebSocket) -> None:
     session_id = ws.path_params["session_id"]
     token, subprotocol = _credentials(ws)
-    await ws.accept(subprotocol=subprotocol)
     conn = Connection()
+    # The ticket before the accept: a client can only reconnect once this socket is accepted,
+    # so its next socket's ticket is higher even if that one reaches its claim first
+    # (server/ownership.py). Without Redis now, it is taken at the claim.
+    with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+        conn.ticket = await ownership.take_ticket(ws.app.state.services.store.redis, session_id)
+    await ws.accept(subprotocol=subprotocol)
     metrics.ACTIVE_STREAMS.inc()
     try:
         await _serve(ws, session_id, token, conn)
