@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import web
+from pipeline.coding.whiteboard import has_whiteboard
 from pipeline.personas import get_persona
 from server import demo, tenants
 from server.lifecycle import stored_report
@@ -147,6 +148,12 @@ async def session_info(request: Request) -> Response:
             "practice": record.plan.practice,
             "question_count": len(record.plan.questions),
             "candidate_first_name": record.plan.candidate_first_name,
+            # What the room shows beside the conversation (issue 25): the coding round's editor
+            # (GET .../code/problem), the whiteboard (GET .../whiteboard).
+            "workspace": {
+                "code": bool(record.extra.get("coding")),
+                "whiteboard": has_whiteboard(record.plan.interview_type),
+            },
             "persona": {
                 "id": persona.id,
                 "name": persona.name,

@@ -105,6 +105,8 @@ def test_the_candidate_draws_and_the_tenant_reads_it_back(api: Api) -> None:
     session_id, token = session_of(api, headers, "system_design")
     path = f"/v1/sessions/{session_id}/whiteboard"
 
+    room = client.get(f"/embed/api/{session_id}", headers=bearer(token)).json()
+    assert room["workspace"] == {"code": False, "whiteboard": True}  # the room shows the board
     empty = client.get(path, headers=bearer(token)).json()
     assert empty["enabled"] is True and empty["version"] == 0 and empty["shapes"] == []
     assert empty["description"] == "" and empty["updated_at"] is None
@@ -178,6 +180,8 @@ def test_no_whiteboard_outside_system_design_and_none_for_another_tenant(api: Ap
     session_id, token = session_of(api, headers, "behavioral")
     path = f"/v1/sessions/{session_id}/whiteboard"
     assert api.client.get(path, headers=bearer(token)).json()["enabled"] is False
+    room = api.client.get(f"/embed/api/{session_id}", headers=bearer(token)).json()
+    assert room["workspace"]["whiteboard"] is False
     refused = api.client.put(path, headers=bearer(token), json=PIPELINE)
     assert (
         refused.status_code == 409 and refused.json()["error"]["code"] == "whiteboard_not_enabled"

@@ -19,6 +19,12 @@ ShapeType = Literal["box", "text"]
 # interviewer (and a language model's prompt) can take in.
 MAX_NAMED = 12
 MAX_LABEL_CHARS = 80
+# The interviews whose room shows a whiteboard.
+WHITEBOARD_TYPES = frozenset({"system_design"})
+
+
+def has_whiteboard(interview_type: str) -> bool:
+    return interview_type in WHITEBOARD_TYPES
 
 
 @dataclass(frozen=True)

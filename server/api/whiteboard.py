@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipeline.coding.whiteboard import MAX_LABEL_CHARS, Board, describe
+from pipeline.coding.whiteboard import MAX_LABEL_CHARS, Board, describe, has_whiteboard
 from server import guard, keys
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
@@ -32,7 +32,6 @@ MAX_ARROWS = 200
 MAX_SNAPSHOTS = 200
 COORDINATE = 100_000.0  # px either way: far beyond any screen, small enough to stay a number
 SHAPE_ID = r"^[A-Za-z0-9_-]{1,32}$"
-WHITEBOARD_TYPES = frozenset({"system_design"})
 
 
 class ShapeIn(BaseModel):
@@ -109,7 +108,7 @@ return version
 
 
 def enabled_for(record: SessionRecord) -> bool:
-    return record.plan.interview_type in WHITEBOARD_TYPES
+    return has_whiteboard(record.plan.interview_type)
 
 
 async def _session_seconds(redis: Redis, session_id: str) -> float | None:

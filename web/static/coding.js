@@ -36,12 +36,16 @@ export function languagesOf(answer) {
     .map((item) => ({ id: String(item.id), name: String(item.name || item.label || item.id) }));
 }
 
-// A problem's starter code for a language, if it has one.
-function starterFor(problem, language) {
-  const starters = problem.starter_code || problem.starter || problem.templates || {};
-  if (typeof starters === "string") return starters;
-  return starters[language] || "";
-}
+// How a test ended, by the server's `outcome` (visible tests; hidden ones say only pass/fail).
+const OUTCOMES = {
+  passed: "✓ passed",
+  wrong_answer: "✗ wrong answer",
+  runtime_error: "✗ runtime error",
+  timeout: "✗ time limit",
+  memory: "✗ memory limit",
+  output_limit: "✗ output limit",
+  skipped: "– not run",
+};
 
 function limitsText(limits) {
   if (!limits) return "";
@@ -71,21 +75,34 @@ export class CodingPanel {
     this.$ = (selector) => root.querySelector(selector);
   }
 
-  // Loads the session's problem; false when the interview has none (the panel stays hidden).
+  // Loads the session's problem (GET .../code/problem: the problem as the candidate sees it,
+  // the languages allowed, starter code per language, the last code run); false when there is
+  // none (409 no_coding_round): the panel stays hidden.
   async load() {
     const response = await this.api.fetch(this.api.problemPath).catch(() => null);
     if (!response || !response.ok) return false;
     const answer = await response.json();
-    const problem = answer && (answer.problem || answer);
+    const problem = answer && answer.problem;
     if (!problem || !(problem.statement || problem.title)) return false;
     this.problem = problem;
-    this.languages = languagesOf(problem.languages);
+    this.starters = answer.starter || {};
+    this.lastCode = answer.last_code || null;
+    this.languages = languagesOf(answer.languages);
     if (!this.languages.length) {
       const listed = await this.api.fetch(this.api.languagesPath).catch(() => null);
       if (listed && listed.ok) this.languages = languagesOf(await listed.json());
     }
     this.renderProblem();
     return true;
+  }
+
+  // What the editor starts with in a language: this tab's draft, else the code last run in it
+  // (from any device), else the starter code.
+  initialCode(language) {
+    const draft = this.draft(language);
+    if (draft !== null) return draft;
+    if (this.lastCode && this.lastCode.language === language) return this.lastCode.code;
+    return this.starters[language] || "";
   }
 
   renderProblem() {
@@ -138,11 +155,16 @@ export class CodingPanel {
       }),
     );
     examples.hidden = !items.length;
+    const visible = Array.isArray(problem.tests) ? problem.tests.length : 0;
+    const hidden = problem.hidden_tests || 0;
+    this.$("[data-code=tests-note]").textContent =
+      `Run tests checks ${visible} visible ${visible === 1 ? "test" : "tests"}` +
+      (hidden ? `; Submit also runs ${hidden} hidden ${hidden === 1 ? "test" : "tests"}.` : ".");
     const picker = this.$("#code-language");
     picker.replaceChildren(
       ...this.languages.map((language) => element("option", { value: language.id, textContent: language.name })),
     );
-    const preferred = problem.language || (problem.default_language ?? null);
+    const preferred = this.lastCode ? this.lastCode.language : null;
     const first = this.languages.find((l) => l.id === preferred) || this.languages[0];
     this.language = first ? first.id : null;
     if (this.language) picker.value = this.language;
@@ -156,7 +178,7 @@ export class CodingPanel {
     if (this.editor || !this.problem) return;
     const { createEditor } = await import("./editor.js");
     this.editor = createEditor(this.$("#code-editor"), {
-      doc: this.draft(this.language) ?? starterFor(this.problem, this.language),
+      doc: this.initialCode(this.language),
       language: this.language,
       label: `Code editor${this.language ? ` (${this.languageName(this.language)})` : ""}`,
       onChange: () => this.saveDraftSoon(),
@@ -183,7 +205,7 @@ export class CodingPanel {
     this.saveDraft();
     this.language = id;
     this.editor.setLanguage(id);
-    this.editor.setCode(this.draft(id) ?? starterFor(this.problem, id));
+    this.editor.setCode(this.initialCode(id));
     this.editor.setLabel(`Code editor (${this.languageName(id)})`);
   }
 
@@ -273,7 +295,11 @@ export class CodingPanel {
     const tests = Array.isArray(result.tests) ? result.tests : [];
     const passed = tests.filter((test) => test.passed).length;
     const summary = RUN_STATUS[result.status] || `The run ended: ${result.status}.`;
-    const counted = tests.length ? ` ${passed} of ${tests.length} tests passed.` : "";
+    let counted = tests.length ? ` ${passed} of ${tests.length} tests passed.` : "";
+    if (typeof result.visible_total === "number") {
+      counted = ` Visible tests: ${result.visible_passed} of ${result.visible_total} passed.`;
+      if (result.hidden_total) counted += ` Hidden tests: ${result.hidden_passed} of ${result.hidden_total} passed.`;
+    }
     this.say(`${submit ? "Submitted. " : ""}${summary}${counted}`, result.status === "ok" ? "ok" : "error");
     const results = this.$("[data-code=results]");
     results.dataset.status = result.status;
@@ -302,9 +328,12 @@ export class CodingPanel {
             ...tests.map((test) =>
               element(
                 "tr",
-                { dataset: { passed: String(Boolean(test.passed)) } },
-                element("td", { textContent: String(test.name ?? "") }),
-                element("td", { className: "verdict", textContent: test.passed ? "✓ passed" : "✗ failed" }),
+                { dataset: { passed: String(Boolean(test.passed)), outcome: test.outcome || "" } },
+                element("td", { textContent: `${test.name ?? ""}${test.hidden ? " (hidden)" : ""}` }),
+                element("td", {
+                  className: "verdict",
+                  textContent: OUTCOMES[test.outcome] || (test.passed ? "✓ passed" : "✗ failed"),
+                }),
                 element("td", {
                   textContent: typeof test.time_ms === "number" ? `${Math.round(test.time_ms)} ms` : "",
                 }),
@@ -334,13 +363,11 @@ export class CodingPanel {
       this.submitted = true;
       this.root.dataset.submitted = "true";
     }
-    this.notify(submit ? "code.submitted" : "code.run", {
-      submit,
-      language: this.language,
-      status: result.status,
-      passed,
-      total: tests.length,
-    });
+    const event = { submit, language: this.language, status: result.status, passed, total: tests.length };
+    if (submit && typeof result.hidden_total === "number") {
+      Object.assign(event, { hiddenPassed: result.hidden_passed, hiddenTotal: result.hidden_total });
+    }
+    this.notify(submit ? "code.submitted" : "code.run", event);
   }
 
   // The interview is over: the code stays readable, nothing more runs.

@@ -179,7 +179,11 @@ async function loadWorkspace() {
     fetch: (path, init) => fetch(path, authorized(init)),
   };
   const coding = new CodingPanel($("#code-panel"), { api, notify: notifyParent, sessionId: config.sessionId });
-  const [hasProblem, board] = await Promise.all([coding.load(), loadBoard()]);
+  const wanted = state.info.workspace || {};
+  const [hasProblem, board] = await Promise.all([
+    wanted.code ? coding.load() : false,
+    wanted.whiteboard ? loadBoard() : null,
+  ]);
   const parts = [];
   if (hasProblem) {
     state.coding = coding;
