@@ -5,9 +5,10 @@ The page stands in for a customer's product: this server plays the customer's ba
 the demo tenant's API key and calling the public API in-process with it; the browser gets only a
 session's embed link and token, as a customer's page would.
 
-The demo tenant's key is kept in plain text (`viva:demo`, a hash: `tenant_id`, `api_key`) so
-each start can use it again: acceptable for a local demo tenant, which is why it is provisioned
-only when `HOST` is a loopback address unless `VIVA_DEMO=on` asks for it anywhere.
+Redis keeps only which tenant is the demo's (`viva:demo`, a hash: `tenant_id`); its key is never
+stored in clear (issue 24 #13): each start issues the tenant a new key, held in the server's
+memory only, and the last one stops working. It is provisioned only when `HOST` is a loopback
+address unless `VIVA_DEMO=on` asks for it anywhere.
 
 Loopback is not enough behind a reverse proxy: the usual deployment binds 127.0.0.1 and a public
 proxy forwards to it. So `auto` also wants `VIVA_PUBLIC_URL` (when set) on loopback, and while
@@ -117,18 +118,21 @@ class DemoTenant:
 
 
 async def ensure_tenant(redis: Redis, origins: tuple[str, ...]) -> DemoTenant:
-    """The demo tenant: the one kept in Redis while its key still works, else a new one. Its
-    embed origins gain any of `origins` it lacks (another port this time, say)."""
-    stored = {str(k): str(v) for k, v in (await redis.hgetall(DEMO_KEY)).items()}
-    if stored.get("tenant_id") and stored.get("api_key"):
-        tenant = await tenants.authenticate(redis, stored["api_key"])
-        if tenant is not None and tenant.id == stored["tenant_id"]:
+    """The demo tenant, with a new key (the last one stops working): the one named in Redis
+    while it is not revoked, else a new one. Its embed origins gain any of `origins` it lacks
+    (another port this time, say)."""
+    tenant_id = await redis.hget(DEMO_KEY, "tenant_id")
+    await redis.hdel(DEMO_KEY, "api_key")  # kept in clear before issue 24 #13
+    if tenant_id:
+        api_key = await tenants.reissue_key(redis, str(tenant_id))
+        tenant = await tenants.get_tenant(redis, str(tenant_id)) if api_key else None
+        if api_key and tenant is not None:
             missing = [o for o in origins if o not in tenant.embed_origins]
             if missing:
                 await tenants.set_embed_origins(redis, tenant.id, (*tenant.embed_origins, *missing))
-            return DemoTenant(tenant.id, stored["api_key"], created=False)
+            return DemoTenant(tenant.id, api_key, created=False)
     tenant, api_key = await tenants.create_tenant(redis, DEMO_TENANT_NAME, origins)
-    await redis.hset(DEMO_KEY, mapping={"tenant_id": tenant.id, "api_key": api_key})
+    await redis.hset(DEMO_KEY, mapping={"tenant_id": tenant.id})
     return DemoTenant(tenant.id, api_key, created=True)
 
 

