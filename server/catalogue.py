@@ -29,6 +29,14 @@ class BuiltinInterview:
     skills: tuple[str, ...]
     blurb: str
     grades: tuple[str, ...] = ()  # non-empty: a grade is required when a session is created
+    # Coding interviews (catalogue kind "code"): the bank problems one is chosen from per
+    # session (pipeline/coding/problems.json); the coding question comes first.
+    problems: tuple[str, ...] = ()
+
+    @property
+    def catalogue_kind(self) -> str:
+        """What the catalogue calls it: `code` for a coding interview, else its type."""
+        return "code" if self.problems else self.kind
 
     def plan_spec(
         self,
@@ -110,6 +118,33 @@ BUILTIN_INTERVIEWS: tuple[BuiltinInterview, ...] = (
         "technical",
         ("Graphs", "Dynamic programming"),
         "Explain approaches, trade-offs and edge cases aloud.",
+    ),
+    _I(
+        "dsa-code-1",
+        "dsa",
+        "Live coding: arrays and strings",
+        "Easy",
+        30,
+        "technical",
+        ("Hash maps", "Problem solving"),
+        "Solve a classic problem in the editor, run the tests, then explain its complexity.",
+        problems=("two-sum", "valid-parentheses", "longest-unique-substring"),
+    ),
+    _I(
+        "dsa-code-2",
+        "dsa",
+        "Live coding: algorithms",
+        "Hard",
+        45,
+        "technical",
+        ("Dynamic programming", "Graphs"),
+        "A harder problem in the editor with hidden tests, then approach and trade-offs.",
+        problems=(
+            "merge-intervals",
+            "number-of-islands",
+            "coin-change",
+            "longest-increasing-subsequence",
+        ),
     ),
     _I(
         "system_design-1",

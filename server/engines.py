@@ -15,6 +15,7 @@ from pipeline.interview.analysis import Embedder
 from pipeline.interview.llm import LLMEngine
 from pipeline.interview.llm_client import ChatClient, LLMConfig
 from pipeline.interview.structured import StructuredEngine
+from server.code import CodeAwareEngine
 from server.services import Services
 from server.sessions import SessionRecord
 from server.settings import Settings
@@ -68,6 +69,7 @@ def second_opinion_client(settings: Settings) -> ChatClient | None:
 def engine_for(services: Services, record: SessionRecord) -> TurnEngine:
     structured = structured_engine(services.models)
     config = _llm_config(services.settings)
-    if config is not None:
-        return _llm_engine(config, structured)
-    return structured
+    engine: TurnEngine = structured if config is None else _llm_engine(config, structured)
+    if record.extra.get("coding"):  # shown the candidate's submissions (server/code.py)
+        return CodeAwareEngine(engine, services.store.redis, record.id)
+    return engine

@@ -185,6 +185,36 @@ def check_competency_weights(
 
 
 Weight = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+CodingLanguage = Literal["python", "javascript", "c", "cpp", "java"]
+
+
+class CodingRound(BaseModel):
+    """A live coding question (docs/coding-round.md): the candidate writes code in the room's
+    editor, runs the visible tests, submits (hidden tests), then explains the approach."""
+
+    model_config = ConfigDict(extra="forbid")
+    problems: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="problem ids to choose from (the bank's, GET /v1/problems, or yours, "
+        "POST /v1/problems); empty: the whole bank. Each session gets one, chosen by "
+        "`details` and then by the session id",
+    )
+    languages: list[CodingLanguage] = Field(
+        default_factory=list,
+        max_length=5,
+        description="languages the candidate may use; empty: every one this server has",
+    )
+    details: str = Field(
+        "",
+        max_length=2000,
+        description="what the exercise should be like ('hard', 'dynamic programming'...): "
+        "picks the problem whose difficulty and topics it names",
+    )
+    required: bool = Field(
+        False, description="the report flags a session ended without a submission"
+    )
+    only: bool = Field(False, description="the coding question is the interview's only one")
 
 
 class InterviewFields(BaseModel):
@@ -235,6 +265,9 @@ class InterviewFields(BaseModel):
         le=10_000,
         description="sessions the invite link may open per minute; 0 (the default): the "
         "server's limit (VIVA_INVITE_INTERVIEW_RATE_LIMIT_PER_MINUTE), which also caps it",
+    )
+    coding: CodingRound | None = Field(
+        None, description="a live coding question, asked first (docs/coding-round.md)"
     )
     competency_weights: dict[str, Weight] | None = Field(
         None,

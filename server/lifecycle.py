@@ -24,7 +24,7 @@ from pipeline.engine import Turn
 from pipeline.integrity.session import saved_report_sections
 from pipeline.interview.report import build_report
 from pipeline.interview.second_opinion import with_second_opinion
-from server import audit, guard, keys, webhooks
+from server import audit, code, guard, keys, webhooks
 from server.engines import second_opinion_client
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
@@ -251,6 +251,12 @@ async def finish_session(
             integrity = await saved_integrity(services, record)
         if integrity is not None:
             report = merge_integrity(report, integrity)
+        # A coding round: correctness from hidden tests beside the explanation's score.
+        coding = await code.report_code_section(
+            redis, session_id, record.extra, record.plan, report
+        )
+        if coding is not None:
+            report["code"] = coding
         # How the candidate was heard: a call (set when one connected), the browser, or typing.
         report["channel"] = (
             "phone" if record.extra.get("phone") else "chat" if record.mode == "chat" else "browser"

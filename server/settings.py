@@ -90,6 +90,10 @@ class Settings(BaseSettings):
 
     # hardening (issue 12): request bodies, webhook targets and concurrency, invite links.
     max_body_bytes: int = Field(1 << 20, alias="VIVA_MAX_BODY_BYTES", ge=1024)
+    # Coding round (docs/coding-round.md): sandboxed runs at once in the process (the cores),
+    # and runs one tenant may have queued or running before the next is a 429.
+    code_concurrency: int = Field(2, alias="VIVA_CODE_CONCURRENCY", ge=1, le=64)
+    code_queue_per_tenant: int = Field(4, alias="VIVA_CODE_QUEUE_PER_TENANT", ge=1, le=1000)
     webhook_allow_networks: str = Field("", alias="VIVA_WEBHOOK_ALLOW_NETWORKS")
     webhook_concurrency: int = Field(16, alias="VIVA_WEBHOOK_CONCURRENCY", ge=1)
     webhook_tenant_concurrency: int = Field(2, alias="VIVA_WEBHOOK_TENANT_CONCURRENCY", ge=1)

@@ -119,8 +119,14 @@ def test_documented_limits_answer_the_documented_400(
         ({"interview_language": "fr"}, "English only"),
         ({"interview_language": "pt-BR"}, "English only"),
         ({"can_change_interview_language": True}, "can_change_interview_language"),
-        ({"only_coding_round": True}, "coding round is not supported"),
-        ({"is_coding_round_required": True}, "coding round is not supported"),
+        (
+            {"selected_coding_language": "rust", "only_coding_round": True},
+            "not available on this server",
+        ),
+        (
+            {"selected_coding_language": "kotlin", "is_coding_round_required": True},
+            "not available on this server",
+        ),
     ],
 )
 def test_options_not_honoured_yet_are_refused_with_a_clear_message(
@@ -130,6 +136,36 @@ def test_options_not_honoured_yet_are_refused_with_a_clear_message(
     assert response.status_code == 400, response.text
     error = schema.BadRequestResponse.model_validate(response.json())
     assert says in error.message and next(iter(changes)) in error.message
+
+
+def test_coding_options_map_to_the_coding_round(api: Api) -> None:
+    headers = _key(api)
+    body = {
+        "interview_name": "Coding screen",
+        "only_coding_round": True,
+        "is_coding_round_required": True,
+        "selected_coding_language": "python",
+        "coding_exercise_details": "Make it hard: dynamic programming.",
+    }
+    created = api.client.post("/interview", headers=headers, json=body)
+    assert created.status_code == 200, created.text
+    interview_id = created.json()["data"]["interview_id"]
+    native = api.client.get(f"/v1/interviews/{interview_id}", headers=headers).json()
+    assert native["coding"] == {
+        "problems": [],
+        "languages": ["python"],
+        "details": "Make it hard: dynamic programming.",
+        "required": True,
+        "only": True,
+    }
+    # Without either flag, no coding round (the options stay in the metadata).
+    plain = api.client.post(
+        "/interview",
+        headers=headers,
+        json={"interview_name": "Chat", "coding_exercise_details": "x"},
+    )
+    plain_id = plain.json()["data"]["interview_id"]
+    assert api.client.get(f"/v1/interviews/{plain_id}", headers=headers).json()["coding"] is None
 
 
 @pytest.mark.models

@@ -10,6 +10,7 @@ from server.api import audits as audit_endpoints
 from server.api import (
     candidate,
     catalogue,
+    code,
     interviews,
     join,
     openapi,
@@ -26,6 +27,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *interviews.ENDPOINTS,
     *sessions.ENDPOINTS,
     *candidate.ENDPOINTS,
+    *code.ENDPOINTS,  # the coding round: languages, problems, a session's runs
     *whiteboard.ENDPOINTS,  # the system-design whiteboard (issue 25)
     *webhooks.ENDPOINTS,
     *audit_endpoints.ENDPOINTS,  # demographics and impact ratios (bias audits)

@@ -31,10 +31,16 @@ class BuiltinView(BaseModel):
     title: str
     level: str
     minutes: int
-    kind: str = Field(description="the interview type, e.g. behavioral or system_design")
+    kind: str = Field(
+        description="the interview type, e.g. behavioral or system_design; `code` for a live "
+        "coding interview"
+    )
     skills: list[str]
     blurb: str
     grades: list[str] = Field(description="when not empty, sessions need one of these as `grade`")
+    has_problem: bool = Field(
+        False, description="a coding problem in the room's editor (docs/coding-round.md)"
+    )
 
 
 class OwnInterviewView(BaseModel):
@@ -70,10 +76,11 @@ async def get_catalogue(call: Call[None, None]) -> Catalogue:
                     title=i.title,
                     level=i.level,
                     minutes=i.minutes,
-                    kind=i.kind,
+                    kind=i.catalogue_kind,
                     skills=list(i.skills),
                     blurb=i.blurb,
                     grades=list(i.grades),
+                    has_problem=bool(i.problems),
                 )
                 for i in BUILTIN_INTERVIEWS
                 if i.track == track.id

@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
 from server import interviews
+from server.api.code import check_round
 from server.api.endpoint import Call, Endpoint
 from server.api.errors import from_validation, not_found
 from server.api.schemas import timestamp
 from server.interviews import (
+    CodingRound,
     CustomQuestion,
     InterviewFields,
     InterviewType,
@@ -88,6 +90,7 @@ class InterviewPatch(BaseModel):
     competency_weights: dict[str, Weight] | None = Field(
         None, max_length=12, description="null: back to the rubric's default weights"
     )
+    coding: CodingRound | None = Field(None, description="null: no coding question")
 
 
 def invite_url(call: Call[Any, Any], interview_id: str) -> str:
@@ -113,6 +116,7 @@ async def _owned(call: Call[Any, Any]) -> StoredInterview:
 
 
 async def create_interview(call: Call[InterviewFields, None]) -> InterviewCreated:
+    await check_round(call, call.body.coding)
     stored = await interviews.create(
         call.redis, call.tenant.tenant_id, call.body, call.services.models.embedder
     )
@@ -150,6 +154,7 @@ async def update_interview(call: Call[InterviewPatch, None]) -> Interview:
         fields = InterviewFields.model_validate(merged)
     except ValidationError as exc:
         raise from_validation(exc) from exc
+    await check_round(call, fields.coding)
     updated = await interviews.replace(call.redis, stored, fields, call.services.models.embedder)
     return view(call, updated)
 

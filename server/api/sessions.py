@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 
 from pipeline.engine import InterviewPlan, PlanSpec
 from pipeline.interview.planning import build_plan
-from server import audit, guard, interviews, keys, netguard, ratelimit, reviews, revocation
+from server import audit, code, guard, interviews, keys, netguard, ratelimit, reviews, revocation
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
 from server.api.errors import BadRequest, Conflict, NotFound, TooManyRequests
@@ -250,8 +250,13 @@ async def open_session(
     plan: InterviewPlan = dataclasses.replace(
         build_plan(spec), candidate_first_name=_first_name(body.candidate.name)
     )
+    session_id = new_session_id()
+    # A coding round: its problem's question first (server/code.py, docs/coding-round.md).
+    plan, coding = await code.with_coding_round(
+        redis, tenant_id, body.interview_id, plan, session_id
+    )
     record = SessionRecord(
-        id=new_session_id(),
+        id=session_id,
         tenant_id=tenant_id,
         plan=plan,
         mode=body.mode,
@@ -265,6 +270,7 @@ async def open_session(
             "metadata": body.metadata,
             "tags": list(dict.fromkeys(body.tags)),
             "webhook_url": str(body.webhook_url) if body.webhook_url else None,
+            **({"coding": coding} if coding else {}),
         },
     )
     record, token = await SessionStore(redis).create(record, settings.session_token_ttl_s)

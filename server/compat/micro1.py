@@ -3,10 +3,15 @@ interview (`/v1/interviews`) whose invite link candidates open.
 
 Field for field: `interview_name` is the name; `skills` (≤ 10, with descriptions) the skills;
 `custom_question_list` (≤ 20) the custom questions, `time` in minutes (1-4) as the answer time
-and `type` (audio/text) as the expected answer; `interview_language` the language. The coding and
-proctoring options are kept in the interview's `metadata` under `micro1.*`; those this server
-cannot honour yet (a coding round, a language other than English, letting the candidate switch
-language) are refused with micro1's own 400 body, `{"status": false, "message"}`, saying why.
+and `type` (audio/text) as the expected answer; `interview_language` the language. The coding options
+map to the interview's coding round (docs/coding-round.md): `only_coding_round` or
+`is_coding_round_required` adds one (`only`, `required`), `selected_coding_language` is the
+language allowed (`user_choice`: any this server runs; one it does not run, such as `rust`, is a
+400), `coding_exercise_details` picks the problem (difficulty and topic words). Without either
+flag there is no coding round. The options are also kept in the interview's `metadata` under
+`micro1.*`. Those this server cannot honour (a language other than English, letting the
+candidate switch language, a coding language it does not run) are refused with micro1's own 400
+body, `{"status": false, "message"}`, saying why.
 `is_proctoring_required` (micro1's default: true) is honoured by the integrity checks every voice
 session runs (a second voice, reading aloud: the report's `fraud_signals`); there is no webcam or
 screen monitoring. The `invite_url` is the native invite link, open for `INVITE_SESSIONS`
@@ -22,12 +27,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import JSONResponse, Response
 
+from pipeline.coding.sandbox import available_languages
 from server import interviews
 from server.api.endpoint import Call
 from server.api.errors import ApiError, BadRequest
 from server.api.interviews import invite_url
 from server.compat.base import CompatEndpoint, flat_message
-from server.interviews import CustomQuestion, InterviewFields, Skill
+from server.interviews import CodingRound, CustomQuestion, InterviewFields, Skill
 
 TAG = "compat: micro1"
 TAG_DESCRIPTION = "micro1's public API (POST /interview) on native interviews and invite links."
@@ -113,12 +119,31 @@ def _unsupported(body: CreateInterviewRequest) -> dict[str, str]:
         refused["can_change_interview_language"] = (
             "not supported yet: English is the only language, so there is none to change to"
         )
-    for name in ("only_coding_round", "is_coding_round_required"):
-        if getattr(body, name):
-            refused[name] = (
-                "a coding round is not supported yet (no code editor in the room): send false"
+    language = body.selected_coding_language
+    if _has_coding_round(body) and language != "user_choice":
+        offered = [lang.id for lang in available_languages()]
+        if language not in offered:
+            refused["selected_coding_language"] = (
+                f"'{language}' is not available on this server; one of user_choice, "
+                f"{', '.join(offered)}"
             )
     return refused
+
+
+def _has_coding_round(body: CreateInterviewRequest) -> bool:
+    return body.only_coding_round or body.is_coding_round_required
+
+
+def coding_round(body: CreateInterviewRequest) -> CodingRound | None:
+    if not _has_coding_round(body):
+        return None
+    language = body.selected_coding_language
+    return CodingRound(
+        languages=[] if language == "user_choice" else [language],
+        details=body.coding_exercise_details,
+        required=body.is_coding_round_required,
+        only=body.only_coding_round,
+    )
 
 
 def native_fields(body: CreateInterviewRequest) -> InterviewFields:
@@ -134,13 +159,14 @@ def native_fields(body: CreateInterviewRequest) -> InterviewFields:
         metadata["micro1.coding_exercise_details"] = body.coding_exercise_details
     return InterviewFields(
         name=body.interview_name,
-        type="technical" if body.skills else "behavioral",
+        type="technical" if body.skills or body.only_coding_round else "behavioral",
         language=body.interview_language,
         skills=[Skill(name=s.name, description=s.description) for s in body.skills],
         questions=questions,
         # Every custom question, then one per skill, at least the native default of 8.
         max_questions=min(20, max(8, len(questions) + len(body.skills))),
         metadata=metadata,
+        coding=coding_round(body),
         invite_sessions=INVITE_SESSIONS,
         invite_rate_per_minute=INVITE_RATE_PER_MINUTE,
     )
