@@ -212,6 +212,31 @@ def check_data_dir(settings: Settings) -> Iterable[Result]:
         )
 
 
+def check_storage(settings: Settings) -> Iterable[Result]:
+    """Where recordings go: a probe object written, read back and deleted there."""
+    from server.objectstore import open_store
+
+    if not settings.storage_url:
+        yield Result(OK, "recordings", f"files under {Path(settings.data_dir).resolve()}")
+        return
+    key = f"recordings/.doctor-probe-{os.getpid()}"
+    try:
+        store = open_store(settings)
+        store.put(key, b"viva doctor")
+        assert store.get(key) == b"viva doctor", "read back something else"
+        store.delete_prefix(key)
+    except Exception as exc:  # any S3 or network error: say which
+        yield Result(
+            FAIL,
+            "recordings",
+            f"cannot write, read and delete in {settings.storage_url}: {exc}",
+            "check VIVA_S3_ENDPOINT, VIVA_S3_REGION, the bucket and the AWS_* credentials "
+            "(docs/deploy.md)",
+        )
+        return
+    yield Result(OK, "recordings", f"{settings.storage_url} (written, read and deleted a probe)")
+
+
 def check_demo(settings: Settings) -> Iterable[Result]:
     url = demo.page_url(settings, settings.host, settings.port)
     if settings.demo == "off":
@@ -237,6 +262,7 @@ def default_checks(settings: Settings, *, models: bool = True) -> list[Check]:
         lambda: check_redis(settings),
         lambda: check_port(settings),
         lambda: check_data_dir(settings),
+        lambda: check_storage(settings),
         lambda: check_demo(settings),
     ]
     if models:

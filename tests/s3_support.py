@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -87,9 +87,10 @@ class S3Server:
 
 @contextmanager
 def seaweedfs(directory: Path) -> Iterator[S3Server]:
-    """`weed server -s3` (master, volume, filer, S3 gateway in one process) until the block ends."""
+    """`weed server -s3` (master, volume, filer, S3 gateway in one process) until the block ends.
+    Its 8 ports are picked free, then bound by weed: another process may take one in between,
+    so a start that fails on a port is tried again with new ones (at most 3 times)."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "data").mkdir(exist_ok=True)
     config = directory / "s3.json"
     identity = {
         "name": "viva",
@@ -97,6 +98,27 @@ def seaweedfs(directory: Path) -> Iterator[S3Server]:
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
     config.write_text(json.dumps({"identities": [identity]}))
+    for attempt in range(3):
+        started = _start(directory / f"try-{attempt}", config)
+        if started is not None:
+            break
+    else:
+        pytest.fail(f"weed did not start in 3 tries: {directory}/try-*/weed.log")
+    process, server, log = started
+    try:
+        yield server
+    finally:
+        # weed's graceful stop waits on its gRPC servers for many seconds: no state to keep.
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        log.close()
+
+
+def _start(
+    directory: Path, config: Path
+) -> tuple[subprocess.Popen[bytes], S3Server, IO[bytes]] | None:
+    (directory / "data").mkdir(parents=True, exist_ok=True)
     master, master_g, volume, volume_g, filer, filer_g, s3, s3_g = free_ports(8)
     args = [
         str(weed_binary()),
@@ -121,29 +143,26 @@ def seaweedfs(directory: Path) -> Iterator[S3Server]:
     log = (directory / "weed.log").open("wb")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = S3Server(f"http://127.0.0.1:{s3}", BUCKET)
-    try:
-        _wait_for_bucket(server, process, directory / "weed.log")
-        yield server
-    finally:
-        # weed's graceful stop waits on its gRPC servers for many seconds: no state to keep.
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        log.close()
+    if _wait_for_bucket(server, process, directory / "weed.log"):
+        return process, server, log
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    log.close()
+    if "address already in use" not in (directory / "weed.log").read_text():
+        pytest.fail(f"SeaweedFS did not serve S3: {(directory / 'weed.log').read_text()[-2000:]}")
+    return None
 
 
-def _wait_for_bucket(server: S3Server, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_for_bucket(server: S3Server, process: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether the bucket could be made within 60 s, weed still running."""
     deadline = time.monotonic() + 60
-    error: Exception | None = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"weed exited ({process.returncode}): {log.read_text()[-2000:]}")
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             server.client().create_bucket(Bucket=server.bucket)
-            return
+            return True
         except Exception as exc:  # not listening yet, or the filer not ready
             if "BucketAlreadyOwnedByYou" in str(exc) or "BucketAlreadyExists" in str(exc):
-                return
-            error = exc
+                return True
             time.sleep(0.3)
-    pytest.fail(f"SeaweedFS did not serve S3 within 60 s: {error}; {log.read_text()[-2000:]}")
+    return False

@@ -296,3 +296,22 @@ def test_a_socket_writes_its_audio_out_while_nobody_answers(
         assert got.status_code == 200 and len(got.content) > 2 * SR
     finally:
         api.run(observers.close)
+
+
+def test_doctor_checks_the_store(
+    s3_env: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.doctor import FAIL, OK, check_storage
+
+    settings = _s3_settings(s3_env, tmp_path, "doctor")
+    (result,) = check_storage(settings)
+    assert result.status == OK, result.line()
+    assert s3_env.keys("doctor/") == []  # the probe is gone
+    (local,) = check_storage(Settings(VIVA_DATA_DIR=tmp_path / "data", REDIS_URL=None))
+    assert local.status == OK and "files under" in local.detail
+    # A wrong secret (a new prefix: a client of its own, made with the environment's key).
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    wrong = settings.model_copy(update={"storage_url": f"s3://{s3_env.bucket}/doctor-wrong"})
+    (failed,) = check_storage(wrong)
+    assert failed.status == FAIL and "SignatureDoesNotMatch" in failed.detail, failed.line()
+    assert "AWS_* credentials" in failed.fix
