@@ -15,6 +15,7 @@ from pipeline.interview.analysis import Embedder
 from pipeline.interview.llm import LLMEngine
 from pipeline.interview.llm_client import ChatClient, LLMConfig
 from pipeline.interview.structured import StructuredEngine
+from server import whiteboard
 from server.code import CodeAwareEngine
 from server.services import Services
 from server.sessions import SessionRecord
@@ -71,5 +72,7 @@ def engine_for(services: Services, record: SessionRecord) -> TurnEngine:
     config = _llm_config(services.settings)
     engine: TurnEngine = structured if config is None else _llm_engine(config, structured)
     if record.extra.get("coding"):  # shown the candidate's submissions (server/code.py)
-        return CodeAwareEngine(engine, services.store.redis, record.id)
+        engine = CodeAwareEngine(engine, services.store.redis, record.id)
+    if whiteboard.enabled_for(record):  # shown the system-design whiteboard
+        engine = whiteboard.WhiteboardAwareEngine(engine, services.store.redis, record.id)
     return engine

@@ -169,6 +169,30 @@ def watched_page(browser: Any) -> tuple[Any, list[str]]:
     return page, problems
 
 
+def answer(page: Any, room: Any, text: str) -> int:
+    """Type an answer and send it; returns how many interviewer captions there were before."""
+    before = room.locator(".caption.interviewer").count()
+    room.locator("#answer-text").fill(text)
+    room.locator("#answer-form button[type=submit]").click()
+    return before
+
+
+def interviewer_after(page: Any, room: Any, before: int, timeout_s: float = 60) -> str:
+    """The words of the interviewer's next turn (every caption after the first `before`)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if wait_done(page) or room.locator(".caption.interviewer").count() > before:
+            page.wait_for_timeout(500)  # the turn's later sentences
+            captions = room.locator(".caption.interviewer").all_inner_texts()
+            return " ".join(captions[before:])
+        page.wait_for_timeout(100)
+    raise AssertionError("the interviewer did not answer")
+
+
+def wait_done(page: Any) -> bool:
+    return any(e.get("action") == "interviewFinished" for e in events(page))
+
+
 # --- the whiteboard ----------------------------------------------------------------------------
 
 
@@ -211,6 +235,12 @@ def wait_saved(room: Any, reading: str, timeout_s: float = 15) -> None:
         f"not saved with {reading!r}: {panel.get_attribute('data-saved')}, "
         f"{room.locator('#wb-reading').inner_text()!r}, {room.locator('.wb-status').inner_text()!r}"
     )
+
+
+DESIGN_ANSWER = (
+    "The API stores each upload and puts a resize job on a queue. Workers take jobs from the "
+    "queue, resize the image and write the result to object storage, retrying three times."
+)
 
 
 @pytest.mark.timeout(180)
@@ -293,10 +323,22 @@ def test_system_design_whiteboard_drawn_stored_and_read_back(
         room.locator('[data-screen="interview"]:not([hidden])').wait_for(timeout=30000)
         assert room.locator("#whiteboard-panel").get_attribute("data-shapes") == "4"
         assert room.locator("#wb-reading").inner_text() == stored["description"]
+
+        # The interviewer has seen the board: its reply says so, and its turn keeps the board.
+        reply = interviewer_after(page, room, answer(page, room, DESIGN_ANSWER))
+        assert reply.startswith("Alex:On your whiteboard, Queue sits between API and Workers."), (
+            reply
+        )
         assert csp_violations(page) == []
     finally:
         page.close()
     assert not problems, problems
+    with api(server, api_key) as client:
+        turns = client.get(f"/v1/sessions/{session_id}/transcript").json()["turns"]
+    seen = [t["meta"]["whiteboard"] for t in turns if "whiteboard" in (t.get("meta") or {})]
+    assert len(seen) == 1 and seen[0]["version"] == stored["version"], turns
+    assert seen[0]["description"] == stored["description"]
+    assert seen[0]["shapes"] == stored["shapes"] and seen[0]["session_s"] is not None
 
 
 # --- the coding round --------------------------------------------------------------------------
@@ -357,30 +399,6 @@ def run_and_wait(page: Any, room: Any, button: str, count: int) -> dict[str, Any
             return heard[count - 1]
         page.wait_for_timeout(100)
     raise AssertionError(f"no {action} #{count}: {events(page)}")
-
-
-def answer(page: Any, room: Any, text: str) -> int:
-    """Type an answer and send it; returns how many interviewer captions there were before."""
-    before = room.locator(".caption.interviewer").count()
-    room.locator("#answer-text").fill(text)
-    room.locator("#answer-form button[type=submit]").click()
-    return before
-
-
-def interviewer_after(page: Any, room: Any, before: int, timeout_s: float = 60) -> str:
-    """The words of the interviewer's next turn (every caption after the first `before`)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if wait_done(page) or room.locator(".caption.interviewer").count() > before:
-            page.wait_for_timeout(500)  # the turn's later sentences
-            captions = room.locator(".caption.interviewer").all_inner_texts()
-            return " ".join(captions[before:])
-        page.wait_for_timeout(100)
-    raise AssertionError("the interviewer did not answer")
-
-
-def wait_done(page: Any) -> bool:
-    return any(e.get("action") == "interviewFinished" for e in events(page))
 
 
 @pytest.mark.timeout(240)

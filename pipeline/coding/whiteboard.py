@@ -171,6 +171,25 @@ def describe(board: Board) -> str:
     return " ".join(sentences)
 
 
+def remark(board: Board) -> str:
+    """One short sentence the interviewer says about the board, to the candidate: what sits
+    between what when something does, else the boxes drawn. "" for an empty board."""
+    if board.is_empty:
+        return ""
+    boxes = [s for s in _reading_order(board.shapes) if s.type == "box"]
+    names = {b.id: _clean(b.label) or "an unlabelled box" for b in boxes}
+    arrows = [a for a in board.arrows if a.source in names and a.target in names]
+    between = _between(boxes, arrows, names)
+    if between:
+        return f"On your whiteboard, {between[0]}."
+    if boxes:
+        shown = [names[b.id] for b in boxes[:5]]
+        more = len(boxes) - len(shown)
+        listed = _series([*shown, f"{more} more"] if more else shown)
+        return f"On your whiteboard I see {listed}."
+    return "I see the notes on your whiteboard."
+
+
 def _between(
     boxes: Sequence[Shape], arrows: Sequence[Arrow], names: Mapping[str, str]
 ) -> list[str]:

@@ -3,33 +3,29 @@ structured shapes and arrows, time-stamped on the session's clock, and read back
 for the interviewer (`pipeline.coding.whiteboard.describe`).
 
 `PUT /v1/sessions/{id}/whiteboard` (the candidate's token) replaces the board; each change is
-also kept as a snapshot (the latest 200). `GET` (the token or the tenant's key) answers the
+also kept as a snapshot (the latest 200; storage in server/whiteboard.py). `GET` (the token or the tenant's key) answers the
 board, its description, when it was saved, and whether the room shows a whiteboard for this
 session at all (`enabled`: a system-design interview).
 """
 
 from __future__ import annotations
 
-import json
-import time
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipeline.coding.whiteboard import MAX_LABEL_CHARS, Board, describe, has_whiteboard
-from server import guard, keys
+from pipeline.coding.whiteboard import MAX_LABEL_CHARS, Board, describe
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
 from server.api.errors import Conflict, NotFound
 from server.api.schemas import timestamp
 from server.sessions import SessionRecord
-from server.store import Redis
+from server.whiteboard import MAX_SNAPSHOTS, enabled_for, load_board, save_board
 
 TAG = "candidate"
 MAX_SHAPES = 100
 MAX_ARROWS = 200
-MAX_SNAPSHOTS = 200
 COORDINATE = 100_000.0  # px either way: far beyond any screen, small enough to stay a number
 SHAPE_ID = r"^[A-Za-z0-9_-]{1,32}$"
 
@@ -90,63 +86,6 @@ class WhiteboardOut(BaseModel):
     version: int = Field(description="saves so far; 0 before the first")
     updated_at: datetime | None
     session_s: float | None = Field(description="when it was saved, on the transcript's clock")
-
-
-# Replace the board while the session lives; an unchanged board is not saved again.
-# KEYS: record, marker, whiteboard hash, snapshots; ARGV: board, at, session_s, snapshot, cap.
-_SAVE = f"""
-if not ({guard.LIVE}) then return -1 end
-if redis.call('HGET', KEYS[3], 'board') == ARGV[1] then
-  return tonumber(redis.call('HGET', KEYS[3], 'version'))
-end
-redis.call('HSET', KEYS[3], 'board', ARGV[1], 'at', ARGV[2], 'session_s', ARGV[3])
-local version = redis.call('HINCRBY', KEYS[3], 'version', 1)
-redis.call('RPUSH', KEYS[4], ARGV[4])
-redis.call('LTRIM', KEYS[4], -tonumber(ARGV[5]), -1)
-return version
-"""
-
-
-def enabled_for(record: SessionRecord) -> bool:
-    return has_whiteboard(record.plan.interview_type)
-
-
-async def _session_seconds(redis: Redis, session_id: str) -> float | None:
-    """Seconds on the session's clock (the transcript's time base), if it has started."""
-    zero = await redis.get(keys.session_clock(session_id))
-    return round(time.time() - float(zero), 3) if zero else None
-
-
-async def save_board(redis: Redis, session_id: str, board: Board) -> int:
-    """Store the board; its version, or -1 when the session is gone."""
-    now = time.time()
-    session_s = await _session_seconds(redis, session_id)
-    wire = json.dumps(board.to_wire(), separators=(",", ":"))
-    snapshot = json.dumps(
-        {"at": now, "session_s": session_s, **board.to_wire()}, separators=(",", ":")
-    )
-    names = [
-        *guard.live_keys(session_id),
-        keys.session_whiteboard(session_id),
-        keys.session_whiteboard_snapshots(session_id),
-    ]
-    args = [wire, repr(now), "" if session_s is None else repr(session_s), snapshot]
-    result: Any = await redis.eval(_SAVE, len(names), *names, *args, str(MAX_SNAPSHOTS))
-    return int(result)
-
-
-async def load_board(redis: Redis, session_id: str) -> tuple[Board, dict[str, str]]:
-    """The latest board (empty before the first save) and its stored fields."""
-    raw = await redis.hgetall(keys.session_whiteboard(session_id))
-    stored = {str(k): str(v) for k, v in raw.items()}
-    board = Board.from_wire(json.loads(stored["board"])) if stored.get("board") else Board((), ())
-    return board, stored
-
-
-async def snapshots(redis: Redis, session_id: str) -> list[dict[str, Any]]:
-    """Every saved state, oldest first (the latest MAX_SNAPSHOTS)."""
-    raw = await redis.lrange(keys.session_whiteboard_snapshots(session_id), 0, -1)
-    return [json.loads(item) for item in raw]
 
 
 def _out(record: SessionRecord, board: Board, stored: dict[str, str]) -> WhiteboardOut:
