@@ -120,7 +120,9 @@ class RunIn(BaseModel):
     stdin: str | None = Field(
         None, max_length=65_536, description="also run once on this input; its output is returned"
     )
-    submit: bool = Field(False, description="true: also run the hidden tests (the submission)")
+    submit: bool = Field(
+        False, strict=True, description="true: also run the hidden tests (the submission)"
+    )
 
 
 class TestView(BaseModel):
