@@ -56,6 +56,9 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:compat:usertoken:{sha256(token)}` | string | user id for a user's API token (the token itself is never stored) |
 | `viva:compat:user:{user_id}:quota:{day}` | string | sessions the user created on this UTC day; expires |
 | `viva:tenant:{tenant_id}:compat-users` | hash | the tenant's users by external id (or id) |
+| `viva:session:{id}:code` | list | the coding round's runs and submissions (JSON: time, session seconds, language, code, status, per-test pass/fail), oldest first (server/code.py) |
+| `viva:problem:{id}` | string | a tenant's coding problem (JSON) with its tenant id (server/code.py) |
+| `viva:tenant:{tenant_id}:problems` | zset | the tenant's problem ids by creation time |
 
 Pub/sub channels (not keys): `viva:revoked:{id}`, a session's sockets must close (the message is
 the reason); `viva:owners`, a connection took a session over (the message is `{id} {owner}`,
