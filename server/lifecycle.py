@@ -24,7 +24,7 @@ from pipeline.engine import Turn
 from pipeline.integrity.session import saved_report_sections
 from pipeline.interview.report import build_report
 from pipeline.interview.second_opinion import with_second_opinion
-from server import audit, code, guard, keys, webhooks
+from server import audit, code, guard, keys, webhooks, whiteboard
 from server.engines import second_opinion_client
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
@@ -257,6 +257,10 @@ async def finish_session(
         )
         if coding is not None:
             report["code"] = coding
+        # A system-design interview: the whiteboard as it ended (server/whiteboard.py).
+        board = await whiteboard.report_section(redis, record)
+        if board is not None:
+            report["whiteboard"] = board
         # How the candidate was heard: a call (set when one connected), the browser, or typing.
         report["channel"] = (
             "phone" if record.extra.get("phone") else "chat" if record.mode == "chat" else "browser"

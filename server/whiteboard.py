@@ -79,6 +79,24 @@ async def snapshots(redis: Redis, session_id: str) -> list[dict[str, Any]]:
     return [json.loads(item) for item in raw]
 
 
+async def report_section(redis: Redis, record: SessionRecord) -> dict[str, Any] | None:
+    """The report's `whiteboard`: the board as the interview ended, its reading, how many times it
+    was saved and when last; None outside system-design interviews. Not scored."""
+    if not enabled_for(record):
+        return None
+    board, stored = await load_board(redis, record.id)
+    return {
+        "drawn": not board.is_empty,
+        "description": describe(board),
+        "shapes": len(board.shapes),
+        "arrows": len(board.arrows),
+        "saves": int(stored.get("version", 0)),
+        "updated_at": float(stored["at"]) if stored.get("at") else None,
+        "session_s": float(stored["session_s"]) if stored.get("session_s") else None,
+        "board": board.to_wire(),
+    }
+
+
 async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
     yield first
     async for sentence in rest:

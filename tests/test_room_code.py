@@ -340,6 +340,14 @@ def test_system_design_whiteboard_drawn_stored_and_read_back(
     assert seen[0]["description"] == stored["description"]
     assert seen[0]["shapes"] == stored["shapes"] and seen[0]["session_s"] is not None
 
+    # The report keeps the board as the interview ended.
+    with api(server, api_key) as client:
+        assert client.post(f"/v1/sessions/{session_id}/end").status_code == 200
+        report = client.get(f"/v1/sessions/{session_id}").json()["report"]
+    assert report["whiteboard"]["drawn"] is True, report.get("whiteboard")
+    assert report["whiteboard"]["description"] == stored["description"]
+    assert (report["whiteboard"]["shapes"], report["whiteboard"]["arrows"]) == (4, 2)
+
 
 # --- the coding round --------------------------------------------------------------------------
 
