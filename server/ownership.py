@@ -145,8 +145,9 @@ class OwnerWatch:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Not for ever: redis-py can swallow a cancel that lands mid-command.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), 5)
             self._task = None
 
     def _heard(self, session_id: str, value: str) -> None:
@@ -178,6 +179,7 @@ class OwnerWatch:
                 await self.check()  # what happened while not listening
                 next_check = time.monotonic() + self.poll_s
                 while True:
+                    _raise_if_cancelled()
                     wait = max(0.0, next_check - time.monotonic())
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
                     if message is not None and message.get("type") == "message":
@@ -187,9 +189,7 @@ class OwnerWatch:
                         await self.check()
                         next_check = time.monotonic() + self.poll_s
             except (RedisError, OSError) as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():  # redis-py can turn a cancel into this
-                    raise asyncio.CancelledError from exc
+                _raise_if_cancelled()  # redis-py can turn a cancel into a connection error
                 self.subscribed.clear()
                 if not failing:  # once per outage
                     log.warning("owner watch lost Redis (%s); retrying", exc)
@@ -199,3 +199,11 @@ class OwnerWatch:
                 self.subscribed.clear()
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+
+def _raise_if_cancelled() -> None:
+    """redis-py can swallow a cancel that lands mid-command (or turn it into a ConnectionError):
+    a watch being cancelled must end, not go on."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

