@@ -324,6 +324,9 @@ def test_system_design_whiteboard_drawn_stored_and_read_back(
         assert room.locator("#whiteboard-panel").get_attribute("data-shapes") == "4"
         assert room.locator("#wb-reading").inner_text() == stored["description"]
 
+        # Workers moved 40 px right, and the answer sent at once: the interviewer's turn keeps
+        # the board as it is on screen (the room also saves a pending board before an answer).
+        drag(page, room.locator("#wb-canvas"), (545, 90), (585, 90))
         # The interviewer has seen the board: its reply says so, and its turn keeps the board.
         reply = interviewer_after(page, room, answer(page, room, DESIGN_ANSWER))
         assert reply.startswith("Alex:On your whiteboard, Queue sits between API and Workers."), (
@@ -336,9 +339,10 @@ def test_system_design_whiteboard_drawn_stored_and_read_back(
     with api(server, api_key) as client:
         turns = client.get(f"/v1/sessions/{session_id}/transcript").json()["turns"]
     seen = [t["meta"]["whiteboard"] for t in turns if "whiteboard" in (t.get("meta") or {})]
-    assert len(seen) == 1 and seen[0]["version"] == stored["version"], turns
+    assert len(seen) == 1 and seen[0]["version"] == stored["version"] + 1, turns
     assert seen[0]["description"] == stored["description"]
-    assert seen[0]["shapes"] == stored["shapes"] and seen[0]["session_s"] is not None
+    moved = [{**s, "x": s["x"] + 40} if s["label"] == "Workers" else s for s in stored["shapes"]]
+    assert seen[0]["shapes"] == moved and seen[0]["session_s"] is not None
 
     # The report keeps the board as the interview ended.
     with api(server, api_key) as client:

@@ -488,8 +488,15 @@ function renderAnswer(phase) {
   $("#answer-done-hint").hidden = !open;
 }
 
-function finishAnswer() {
+async function finishAnswer() {
+  if (!state.answer.canFinish) return;
+  await flushBoard();
   if (state.answer.finish()) send({ type: "answer_done" });
+}
+
+// The whiteboard's last strokes reach the server before what makes the interviewer look at it.
+async function flushBoard() {
+  if (state.whiteboard && state.whiteboard.wired) await state.whiteboard.flush().catch(() => {});
 }
 
 // Enter says "I'm done" unless the focus is somewhere Enter already means something (the answer
@@ -569,14 +576,15 @@ function wire() {
       show("start");
     });
   }
-  $("#answer-form").addEventListener("submit", (event) => {
+  $("#answer-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("#answer-text");
     const text = input.value.trim();
     if (!text || !state.socket) return;
+    input.value = "";
+    await flushBoard();
     send({ type: "answer_text", text });
     state.captions.typed(text);
-    input.value = "";
   });
   $("#answer-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
@@ -589,8 +597,9 @@ function wire() {
   state.answer.onchange = renderAnswer;
   renderAnswer(state.answer.phase);
   $("#end").addEventListener("click", () => $("#end-dialog").showModal());
-  $("#end-dialog").addEventListener("close", () => {
+  $("#end-dialog").addEventListener("close", async () => {
     if ($("#end-dialog").returnValue === "end") {
+      await flushBoard();
       send({ type: "end" });
       banner("Ending the interview…");
     }

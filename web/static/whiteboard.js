@@ -505,6 +505,14 @@ export class Whiteboard {
     }
   }
 
+  // Save now what is waiting for the debounce (an answer is being sent, the interview ends):
+  // the interviewer then reads the board as the candidate sees it.
+  async flush() {
+    if (this.closed) return;
+    while (this.saving) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (this.dirty) await this.save();
+  }
+
   async save() {
     clearTimeout(this._saveTimer);
     if (this.saving) return; // the save in flight saves again when it ends
