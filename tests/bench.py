@@ -353,6 +353,17 @@ def phone_section(models: ModelRegistry) -> Section:
     return phone_quality.phone_section(models)
 
 
+def coding_section(_: ModelRegistry) -> Section:
+    from tests import bench_coding
+
+    section = Section(
+        "Coding round: code runs in the sandbox, request to result",
+        ["run", "tests", "runs", "p50 ms", "p95 ms", "max ms", "status"],
+    )
+    section.rows, section.notes = bench_coding.section_rows(server_process)
+    return section
+
+
 # By name, in the file's order (`bench_sections.DECLARED` declares each one's sources).
 SECTIONS: dict[str, Callable[[ModelRegistry], Section]] = {
     "realspeech": realspeech_section,  # the headline: real recorded speech with real pauses
@@ -362,6 +373,7 @@ SECTIONS: dict[str, Callable[[ModelRegistry], Section]] = {
     "voice": voice_section,
     "scoring": scoring_section,
     "integrity": integrity_section,
+    "coding": coding_section,
 }
 assert tuple(SECTIONS) == bench_sections.NAMES, "declare each section in tests/bench_sections.py"
 

@@ -110,6 +110,18 @@ DECLARED: tuple[Declared, ...] = (
             "pyproject.toml",
         ),
     ),
+    Declared(
+        "coding",
+        "Coding round: code runs in the sandbox, request to result",
+        (
+            "tests/bench_coding.py",
+            "pipeline/coding/",
+            "server/code.py",
+            "server/api/code.py",
+            "server/api/endpoint.py",
+            "pyproject.toml",
+        ),
+    ),
 )
 NAMES = tuple(d.name for d in DECLARED)
 BY_NAME = {d.name: d for d in DECLARED}

@@ -2,8 +2,8 @@
 
 Each program (a compile step, then one process per test case) runs as:
 
-    prlimits (CPU, data memory, processes, file size, open files, stack, no core)
-    -> setuid to an unprivileged uid of its own slot (62000 + slot)
+    setuid to an unprivileged uid of its own slot (62000 + slot), done by subprocess in C
+    -> /usr/bin/prlimit: CPU, data memory, processes, file size, open files, stack, no core
     -> /usr/bin/bwrap --unshare-all --unshare-user (no network: an empty network namespace)
        --die-with-parent --new-session --disable-userns --clearenv --uid/--gid 65534
        read-only binds: /usr (and the /bin, /lib... links of a merged-/usr Debian), the
@@ -37,17 +37,17 @@ import asyncio
 import contextlib
 import math
 import os
-import resource
 import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 BWRAP = "/usr/bin/bwrap"
+PRLIMIT = "/usr/bin/prlimit"  # util-linux
 JAIL_UID = 65534  # nobody, inside the jail
 HOST_UID_BASE = 62000  # outside: one uid per concurrent slot (62000, 62001, ...)
 MAX_CODE_BYTES = 64 * 1024
@@ -107,7 +107,8 @@ class Language:
 
     @property
     def available(self) -> bool:
-        return Path(BWRAP).exists() and all(Path(p).exists() for p in self.needs)
+        tools = (BWRAP, PRLIMIT, *self.needs)
+        return all(Path(p).exists() for p in tools)
 
 
 LANGUAGES: tuple[Language, ...] = (
@@ -281,24 +282,29 @@ def _host_root_binds() -> list[str]:
     return args
 
 
-def _limiter(limits: Limits, lang: Language, uid: int, cpu_s: int) -> Callable[[], None]:
+def limits_argv(limits: Limits, lang: Language, cpu_s: int) -> list[str]:
+    """`prlimit` in front of bwrap: the limits are set by an exec'd program, not by Python code
+    between fork and exec (a preexec_fn is unsafe in a threaded server)."""
     memory = (limits.memory_mb + lang.memory_overhead_mb) * 1024 * 1024
     nproc = limits.processes + lang.processes
+    return [
+        PRLIMIT,
+        f"--cpu={cpu_s}:{cpu_s + 1}",
+        f"--data={memory}",
+        f"--nproc={nproc}",
+        f"--fsize={limits.file_bytes}",
+        f"--nofile={limits.open_files}",
+        f"--stack={64 << 20}",
+        "--core=0",
+        "--",
+    ]
 
-    def apply() -> None:  # in the child, between fork and exec: async-signal-safe calls only
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-        resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        resource.setrlimit(resource.RLIMIT_STACK, (64 << 20, 64 << 20))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if os.geteuid() == 0:  # as root: drop to the slot's uid (see the module's notes)
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
 
-    return apply
+def _as_slot_user(uid: int) -> dict[str, object]:
+    """As root: the child drops to the slot's uid before exec (see the module's notes)."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": uid, "group": uid, "extra_groups": []}
 
 
 def jail_argv(
@@ -450,14 +456,15 @@ class Sandbox:
         cpu_s = max(1, math.ceil(wall_s))
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
+            *limits_argv(limits, lang, cpu_s),
             *jail_argv(lang, workdir, argv, compiling=compiling, limits=limits),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=_limiter(limits, lang, uid, cpu_s),
             start_new_session=True,
             close_fds=True,
             env={},
+            **_as_slot_user(uid),  # type: ignore[arg-type]
         )
         feeder = asyncio.create_task(_feed(proc.stdin, stdin.encode()))
         over = asyncio.Event()
@@ -484,7 +491,11 @@ class Sandbox:
                     await task
         overflow = out_over or err_over
         elapsed = round((time.monotonic() - started) * 1000)
-        if not (timed_out or overflow) and code == 1 and stderr.startswith(b"bwrap:"):
+        if (
+            not (timed_out or overflow)
+            and code == 1
+            and stderr.startswith((b"bwrap:", b"prlimit:"))
+        ):
             raise SandboxError(_text(stderr, 500))
         kind: ExitKind
         if overflow:
