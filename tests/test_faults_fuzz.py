@@ -350,3 +350,75 @@ async def test_ten_thousand_random_frames_never_crash_the_stream(
     assert rss["end"] - rss["baseline"] < RSS_GROWTH_MB, rss
     log = fuzz_server.log()
     assert not any(marker in log for marker in CRASH_MARKERS), log[-5000:]
+
+
+@pytest.mark.timeout(180)
+async def test_issue_24_probes_against_the_live_server(fuzz_server: ServerProcess) -> None:
+    """The second hardening round's probes, against the same `viva serve` after the fuzz: a
+    stall's backlog keeps its socket (20 s taken whole, 35 s more partly dropped and said so,
+    never closed), the embedded Valkey wants its password and the data directory is the owner's, and
+    a GET of OneCompiler's room with a user's token changes nothing."""
+    import stat
+
+    import redis.asyncio as aioredis
+
+    api_key = await new_api_key(embedded_redis_url(fuzz_server.data_dir), "Probes")
+    async with httpx.AsyncClient(base_url=fuzz_server.base_url, timeout=60) as http:
+        rest = Rest(http, api_key)
+        session_id, token = await rest.session("chat")
+        client = await StreamClient.connect(fuzz_server.ws_url(session_id), token)
+        frame = _pcm(random.Random(SEED), 320, False)  # 20 ms at 16 kHz
+        # 20 s then 35 s more at once: within the hard limit (60 s past 3x real time), over
+        # the soft one (30 s): the second burst is partly dropped.
+        for seconds in (20, 35):
+            for _ in range(seconds * 50):
+                assert await _send(client, frame)
+            await client.send({"type": "ping"})
+            pongs = len(client.messages("pong"))
+            await client.wait_for(lambda m, n=pongs: len(client.messages("pong")) > n)  # type: ignore[misc]
+            assert client.close_code is None
+        errors = [(m["code"], m["fatal"]) for m in client.messages("error")]
+        assert ("audio_dropped", False) in errors and all(not fatal for _, fatal in errors)
+        await client.close()
+
+        # OneCompiler's room: link previews (GETs) leave the candidate's token alone.
+        user = await http.post("/v1/users", headers=rest.tenant, json={})
+        user_token = user.json()["user"]["api"]["token"]
+        created = await http.post(
+            "/v1/ai-interviewer/sessions",
+            headers={**rest.tenant, "X-User-Token": user_token},
+            json={"interviewId": "behavioral-1", "mode": "chat"},
+        )
+        oc_id = created.json()["session"]["_id"]
+        room = f"/embed/ai-interviewer/{oc_id}?userApiToken={user_token}"
+        for _ in range(3):
+            assert (await http.get(room)).status_code == 200
+        opened = await http.post(
+            f"/embed/ai-interviewer/{oc_id}",
+            content=f"userApiToken={user_token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert opened.status_code == 303
+        room_token = opened.headers["location"].partition("#token=")[2]
+        for _ in range(3):
+            assert (await http.get(room)).status_code == 200
+        info = await http.get(
+            f"/embed/api/{oc_id}", headers={"Authorization": f"Bearer {room_token}"}
+        )
+        assert info.status_code == 200, info.text
+
+    url = embedded_redis_url(fuzz_server.data_dir)
+    password = url.partition("://:")[2].partition("@")[0]
+    anonymous = aioredis.from_url(url.replace(f":{password}@", ""))
+    try:
+        with pytest.raises(Exception, match=r"(?i)auth"):
+            await anonymous.get("viva:tenants")
+    finally:
+        await anonymous.aclose()
+    for path in [fuzz_server.data_dir, *fuzz_server.data_dir.rglob("*")]:
+        if path.is_symlink() or not path.exists():
+            continue
+        want = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == want, path
+    log = fuzz_server.log()
+    assert not any(marker in log for marker in CRASH_MARKERS), log[-5000:]
