@@ -41,11 +41,11 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from server.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SAMPLE_RATE = 16000
 MAX_GAP_S = 60.0  # the default of VIVA_RECORDING_MAX_GAP_S
@@ -72,6 +73,21 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 class RecordingError(RuntimeError):
     """A recording could not be written or read, or the session id is not a safe name."""
+
+
+class StorageUnavailable(RecordingError):
+    """The store did not answer, or refused (network, credentials, permissions): try again."""
+
+
+def _store_call(what: str, fn: Callable[..., T], *args: object) -> T:
+    """`fn(*args)`, any failure of the store (a botocore error, an OSError) as
+    StorageUnavailable naming `what`."""
+    try:
+        return fn(*args)
+    except (RecordingError, StorageError):
+        raise
+    except Exception as exc:
+        raise StorageUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
 def _checked(session_id: str) -> str:
@@ -375,7 +391,7 @@ def read_track(reference: str, settings: Settings) -> Rendered | None:
     out = Path(name)
     os.close(fd)
     try:
-        cuts = render(store, prefix, out)
+        cuts = _store_call(f"reading {reference}", render, store, prefix, out)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
@@ -432,9 +448,17 @@ async def delete_recordings(redis: Redis, session_id: str, settings: Settings | 
     referenced, and the Redis reference.
 
     Returns how many referenced tracks had something to remove. Safe to call again, or when
-    nothing was recorded.
+    nothing was recorded. StorageUnavailable when the store fails: the Redis reference stays,
+    so a later call finds the objects again.
     """
     references = list((await recording_references(redis, session_id)).values())
-    removed = await asyncio.to_thread(_delete_everything, references, session_id, settings)
+    removed = await asyncio.to_thread(
+        _store_call,
+        f"deleting the recordings of {session_id}",
+        _delete_everything,
+        references,
+        session_id,
+        settings,
+    )
     await redis.delete(keys.session_recordings(session_id))
     return removed

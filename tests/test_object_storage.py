@@ -315,3 +315,40 @@ def test_doctor_checks_the_store(
     (failed,) = check_storage(wrong)
     assert failed.status == FAIL and "SignatureDoesNotMatch" in failed.detail, failed.line()
     assert "AWS_* credentials" in failed.fix
+
+
+def test_a_store_that_refuses_answers_503_and_the_same_delete_finishes_later(
+    s3_env: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses (here: credentials rotated under the server): GET and DELETE answer
+    503 storage_unavailable, nothing is lost, and the DELETE repeated once the store answers
+    erases everything."""
+    from server import objectstore
+
+    settings = _s3_settings(s3_env, tmp_path, "refused")
+    with running_app(settings) as api:
+        headers = api.tenant()
+        created = api.client.post(
+            "/v1/sessions", headers=headers, json={"interview_id": "behavioral-1"}
+        )
+        session_id = created.json()["session"]["id"]
+        recorder = SessionRecorder(open_store(settings), session_id)
+        recorder.add_candidate_segment(1, 1.0, 2.0, _tone(1.0, 440))
+        assert api.run(save_recordings, api.redis, session_id, recorder.close(), settings)
+
+        objectstore._open.cache_clear()  # the next client is made with the wrong key
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "rotated-away")
+        url = f"/v1/sessions/{session_id}"
+        got = api.client.get(f"{url}/recording", headers=headers, params={"track": "candidate"})
+        assert got.status_code == 503 and got.json()["error"]["code"] == "storage_unavailable"
+        refused = api.client.delete(url, headers=headers)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "storage_unavailable"
+        assert refused.headers["Retry-After"] == "30"
+        assert len(s3_env.keys(f"refused/recordings/{session_id}/")) == 1
+
+        objectstore._open.cache_clear()
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_env.secret_key)
+        assert api.client.delete(url, headers=headers).status_code == 204
+        assert s3_env.keys(f"refused/recordings/{session_id}/") == []
+        assert api.scan(f"*{session_id}*") == [keys.session_deleted(session_id)]

@@ -18,7 +18,7 @@ from pipeline.interview.planning import build_plan
 from server import audit, code, guard, interviews, keys, netguard, ratelimit, reviews, revocation
 from server.api.access import session_for
 from server.api.endpoint import Call, Endpoint
-from server.api.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from server.api.errors import ApiError, BadRequest, Conflict, NotFound, TooManyRequests
 from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
 from server.catalogue import builtin_interview
 from server.compat import zenhire
@@ -27,7 +27,7 @@ from server.interviews import PersonaId
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound
 from server.phone import store as phone_store
-from server.recordings import read_track
+from server.recordings import StorageUnavailable, read_track
 from server.reviews import ReviewView
 from server.secret_key import server_key
 from server.services import Services
@@ -438,8 +438,23 @@ async def delete_session(call: Call[None, None]) -> Response:
     """Erase the session everywhere: record, transcript, report, logs, recordings, index; also
     what a socket still streaming it would write back, which is closed."""
     record = await session_for(call)
-    await erase_session(call.services, record, call.tenant.actor)
+    try:
+        await erase_session(call.services, record, call.tenant.actor)
+    except StorageUnavailable as exc:  # the session stays (writes refused): a repeat finishes
+        raise _storage_unavailable(exc) from exc
     return Response(status_code=204)
+
+
+class _StorageUnavailable(ApiError):
+    status = 503
+    code = "storage_unavailable"
+
+
+def _storage_unavailable(exc: StorageUnavailable) -> ApiError:
+    return _StorageUnavailable(
+        f"The recordings store is unavailable ({exc}); try again.",
+        headers={"Retry-After": "30"},
+    )
 
 
 async def get_audit(call: Call[None, None]) -> AuditLog:
@@ -464,11 +479,14 @@ async def get_recording(call: Call[None, RecordingQuery]) -> Response:
     record = await session_for(call)
     reference = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
     # Every segment any socket wrote (on any host, server/recordings.py), as one WAV.
-    rendered = (
-        await asyncio.to_thread(read_track, str(reference), call.services.settings)
-        if reference
-        else None
-    )
+    try:
+        rendered = (
+            await asyncio.to_thread(read_track, str(reference), call.services.settings)
+            if reference
+            else None
+        )
+    except StorageUnavailable as exc:
+        raise _storage_unavailable(exc) from exc
     if rendered is None:
         raise NotFound(f"No {call.query.track} recording for session {record.id}.")
     # Silences longer than VIVA_RECORDING_MAX_GAP_S were cut: where, as [file s, session s].
@@ -518,6 +536,7 @@ ENDPOINTS = (
         "Erase the session, transcript, recordings and report",
         TAG,
         status=204,
+        errors=(503,),
     ),
     Endpoint(
         "POST",
@@ -555,5 +574,6 @@ ENDPOINTS = (
         TAG,
         query=RecordingQuery,
         media_type="audio/wav",
+        errors=(503,),
     ),
 )
