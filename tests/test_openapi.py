@@ -20,6 +20,7 @@ from server.api import ENDPOINTS
 from server.api.openapi import build_spec
 from server.app import create_app
 from server.settings import Settings
+from server.store import embedded_url
 from server.tenants import create_tenant
 
 schema = schemathesis.openapi.from_dict(build_spec(ENDPOINTS, version="test"))
@@ -32,10 +33,10 @@ class Served:
 
 
 def _new_api_key(data_dir: Path) -> str:
-    port = int((data_dir / "redis" / "valkey.port").read_text())
+    url = embedded_url(data_dir)  # with the embedded Valkey's password
 
     async def create() -> str:
-        client = aioredis.from_url(f"redis://127.0.0.1:{port}", decode_responses=True)
+        client = aioredis.from_url(url, decode_responses=True)
         try:
             return (await create_tenant(client, "Fuzz"))[1]
         finally:
