@@ -356,6 +356,7 @@ def test_system_design_whiteboard_drawn_stored_and_read_back(
 # --- the coding round --------------------------------------------------------------------------
 
 WRONG = "import sys\n\ndata = sys.stdin.read().split()\nprint(0, 0)\n"
+BROKEN = "def main(:\n    pass\n"
 SOLUTION = """import sys
 
 
@@ -459,10 +460,19 @@ def test_coding_interview_from_problem_to_report(
         assert rows.count() == failed["total"]
         assert room.locator('.code-results tr[data-outcome="wrong_answer"]').count() >= 1
         assert "Some tests failed" in room.locator("[data-code=status]").inner_text()
+        assert (
+            room.locator(".output.stdout pre").text_content() or ""
+        ).strip() == "0 0"  # what it printed
+
+        # Code that does not even parse: the error output is shown.
+        put_code(page, room, BROKEN)
+        broken = run_and_wait(page, room, "#code-run", 2)
+        assert broken["status"] in ("failed", "error") and broken["passed"] == 0, broken
+        assert "SyntaxError" in room.locator(".output.stderr pre").inner_text()
 
         # The right one: every visible test passes, each with its time.
         put_code(page, room, SOLUTION)
-        passed = run_and_wait(page, room, "#code-run", 2)
+        passed = run_and_wait(page, room, "#code-run", 3)
         assert passed["status"] == "ok" and passed["passed"] == passed["total"] > 0, passed
         for row in rows.all():
             assert row.get_attribute("data-passed") == "true"
@@ -508,7 +518,7 @@ def test_coding_interview_from_problem_to_report(
     with api(server, api_key) as client:
         session = client.get(f"/v1/sessions/{session_id}").json()
         runs = client.get(f"/v1/sessions/{session_id}/code/runs").json()["runs"]
-    assert [r["kind"] for r in runs] == ["run", "run", "submission"], runs
+    assert [r["kind"] for r in runs] == ["run", "run", "run", "submission"], runs
     assert runs[-1]["code"] == SOLUTION and runs[0]["code"] == WRONG  # what was in the editor
     code = session["report"]["code"]
     assert code["submitted"] is True and code["language"] == "python", code

@@ -343,13 +343,13 @@ export class CodingPanel {
         ),
       );
     }
-    for (const [name, text] of [["Output", result.stdout], ["Errors", result.stderr]]) {
+    for (const [name, kind, text] of [["Output", "stdout", result.stdout], ["Errors", "stderr", result.stderr]]) {
       if (!text) continue;
       const shown = text.length > MAX_OUTPUT_CHARS ? `${text.slice(0, MAX_OUTPUT_CHARS)}\n…` : text;
       children.push(
         element(
           "details",
-          { className: `output ${name.toLowerCase()}`, open: name === "Errors" || !tests.length },
+          { className: `output ${kind}`, open: kind === "stderr" || !tests.length },
           element("summary", { textContent: name }),
           element("pre", { textContent: shown }),
         ),
