@@ -524,3 +524,48 @@ def test_coding_interview_from_problem_to_report(
     assert code["submitted"] is True and code["language"] == "python", code
     assert code["correctness"] == 100 and isinstance(code["score"], int), code
     assert code["code"] == SOLUTION
+
+
+@pytest.mark.timeout(120)
+def test_whiteboard_by_keyboard_alone(
+    server: LiveServer, host: HostPages, api_key: str, browser: Any
+) -> None:
+    """No pointer: Box from the keyboard adds a box at a free spot with its label box focused,
+    the arrow keys move the selection, the connect form adds an arrow, Delete removes it."""
+    session_id, token = open_session(
+        server,
+        api_key,
+        {
+            "name": "Design round",
+            "type": "system_design",
+            "questions": [{"question": "Design a cache in front of a database."}],
+            "max_questions": 1,
+        },
+    )
+    page, problems = watched_page(browser)
+    try:
+        room = enter_room(page, host, server, session_id, token)
+        for label in ("Cache", "DB"):
+            room.locator('[data-tool="box"]').focus()
+            page.keyboard.press("Enter")
+            page.keyboard.type(label)
+            page.keyboard.press("Enter")  # back to the canvas, the new box selected
+        for _ in range(3):
+            page.keyboard.press("ArrowDown")  # DB moves 30 px down
+        assert room.locator("#wb-from").input_value() != room.locator("#wb-to").input_value()
+        room.locator("#wb-connect button[type=submit]").focus()
+        page.keyboard.press("Enter")
+        wait_saved(room, "Arrows go from Cache to DB.")
+        room.locator("#wb-canvas").focus()
+        page.keyboard.press("Delete")  # the arrow just added is the selection
+        wait_saved(room, "The candidate drew 2 boxes: Cache and DB.")
+        with api(server, api_key) as client:
+            stored = client.get(f"/v1/sessions/{session_id}/whiteboard").json()
+        assert stored["arrows"] == [], stored
+        cache, db = stored["shapes"]
+        assert (cache["label"], db["label"]) == ("Cache", "DB")
+        assert cache["y"] == 20 and db["y"] == 50 and db["x"] > cache["x"] + cache["w"], stored
+        assert csp_violations(page) == []
+    finally:
+        page.close()
+    assert not problems, problems

@@ -100,7 +100,18 @@ export class Whiteboard {
 
   wire() {
     for (const button of this.root.querySelectorAll("button[data-tool]")) {
-      button.addEventListener("click", () => this.setTool(button.dataset.tool));
+      button.addEventListener("click", (event) => {
+        const tool = button.dataset.tool;
+        // From the keyboard (no pointer: `detail` 0), Box and Text add one at a free spot at
+        // once; the arrow keys then move it on the canvas and the connect form joins boxes.
+        if (event.detail === 0 && (tool === "box" || tool === "text")) {
+          const spot = this.freeSpot();
+          this.addShape(tool, spot.x, spot.y);
+          this.setTool("select");
+        } else {
+          this.setTool(tool);
+        }
+      });
     }
     this.root.querySelector("#wb-delete").addEventListener("click", () => this.deleteSelected());
     this.root.querySelector("#wb-connect").addEventListener("submit", (event) => {
@@ -154,6 +165,21 @@ export class Whiteboard {
     this.changed();
     this.label.focus({ preventScroll: true });
     return shape;
+  }
+
+  // The first place on a grid of box-sized cells that no shape overlaps.
+  freeSpot() {
+    const width = this.canvas.width / (window.devicePixelRatio || 1);
+    const columns = Math.max(1, Math.floor((width - 20) / (BOX.w + 30)));
+    for (let i = 0; i < MAX_SHAPES; i++) {
+      const spot = { x: 20 + (i % columns) * (BOX.w + 30), y: 20 + Math.floor(i / columns) * (BOX.h + 40) };
+      const cell = { ...spot, w: BOX.w, h: BOX.h };
+      const overlaps = this.shapes.some(
+        (s) => s.x < cell.x + cell.w && cell.x < s.x + s.w && s.y < cell.y + cell.h && cell.y < s.y + s.h,
+      );
+      if (!overlaps) return spot;
+    }
+    return { x: 20, y: 20 };
   }
 
   addArrow(from, to) {
