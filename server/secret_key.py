@@ -16,21 +16,16 @@ import threading
 from pathlib import Path
 
 from server.settings import Settings
+from server.store import private_dir
 
 FILE_NAME = "secret.key"
 _cache: dict[str, bytes] = {}
 _lock = threading.Lock()
 
 
-def private_dir(path: Path) -> Path:
-    """Make `path` (and its missing parents) and leave it readable by its owner only (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
 def _from_file(data_dir: Path) -> bytes:
-    path = private_dir(data_dir) / FILE_NAME
+    private_dir(data_dir)
+    path = data_dir / FILE_NAME
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,10 +110,20 @@ def connect(url: str) -> Redis:
 PASSWORD_FILE = "valkey.password"
 
 
+def private_dir(path: Path) -> None:
+    """The data directory, the owner's alone (0700): other local users cannot reach anything
+    in it (issue 24 #13: it was 0755, its AOF 0644). A shared directory (sticky, as /tmp) given
+    as the data directory is left as it is, with a warning."""
+    path.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_mode & stat.S_ISVTX:
+        log.warning("VIVA_DATA_DIR %s is a shared directory: not made private", path)
+        return
+    os.chmod(path, 0o700)
+
+
 def private_tree(root: Path) -> None:
-    """`root` and everything under it readable by the owner only: directories 0700, files
-    0600 (issue 24 #13: the data directory was 0755/0644, its AOF readable by every local
-    user)."""
+    """`root` (a directory of ours: the embedded Valkey's) and everything under it readable by
+    the owner only: directories 0700, files 0600."""
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     for path in root.rglob("*"):
@@ -199,8 +210,8 @@ class EmbeddedValkey:
 
     def start(self) -> str:
         directory = self.data_dir / "redis"
-        directory.mkdir(parents=True, exist_ok=True)
-        private_tree(self.data_dir)
+        private_dir(self.data_dir)
+        private_tree(directory)  # an older install's AOF was 0644
         password = embedded_password(directory)
         pid_file = directory / "valkey.pid"
         running = _running_url(directory)

@@ -415,7 +415,9 @@ async def test_issue_24_probes_against_the_live_server(fuzz_server: ServerProces
             await anonymous.get("viva:tenants")
     finally:
         await anonymous.aclose()
-    for path in [fuzz_server.data_dir, *fuzz_server.data_dir.rglob("*")]:
+    assert stat.S_IMODE(fuzz_server.data_dir.stat().st_mode) == 0o700
+    redis_dir = fuzz_server.data_dir / "redis"
+    for path in [redis_dir, *redis_dir.rglob("*")]:
         if path.is_symlink() or not path.exists():
             continue
         want = 0o700 if path.is_dir() else 0o600

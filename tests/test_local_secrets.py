@@ -51,11 +51,28 @@ def test_the_embedded_valkey_wants_its_password_and_its_files_are_the_owners(
             guesser.get("probe")
         # The CLI beside the running server attaches to it, with the password.
         assert EmbeddedValkey(data).start() == url
-        for path in [data, *data.rglob("*")]:
+        # The data directory is the owner's alone, and the Valkey's directory throughout;
+        # other files in the data directory are not touched (they cannot be reached).
+        assert mode(data) == 0o700
+        for path in [data / "redis", *(data / "redis").rglob("*")]:
             if path.is_symlink() or not path.exists():
                 continue
             want = 0o700 if path.is_dir() else 0o600
             assert mode(path) == want, (path, oct(mode(path)))
+        assert mode(data / "recordings" / "old.wav") == 0o644
+    finally:
+        valkey.stop()
+
+
+def test_a_shared_directory_given_as_the_data_directory_is_left_alone(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)  # as /tmp
+    valkey = EmbeddedValkey(shared)
+    valkey.start()
+    try:
+        assert mode(shared) == 0o1777
+        assert mode(shared / "redis") == 0o700
     finally:
         valkey.stop()
 
