@@ -441,6 +441,11 @@ def test_coding_interview_from_problem_to_report(
         assert room.locator("[data-code=title]").inner_text() == "Two sum"
         assert "add up to the target" in room.locator("[data-code=statement]").inner_text()
         assert "2 7 11 15" in room.locator("[data-code=examples]").inner_text()
+        note = room.locator("[data-code=tests-note]").inner_text()
+        assert note == (
+            "Run tests checks 3 visible tests; Submit also runs 3 hidden tests. "
+            "This interview expects a submission."
+        ), note
         options = room.locator("#code-language option").all_inner_texts()
         assert options == ["Python 3", "JavaScript (Node.js)"], options
         room.locator('#code-panel[data-editor="ready"]').wait_for()

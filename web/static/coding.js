@@ -87,6 +87,7 @@ export class CodingPanel {
     this.problem = problem;
     this.starters = answer.starter || {};
     this.lastCode = answer.last_code || null;
+    this.required = Boolean(answer.required);
     this.languages = languagesOf(answer.languages);
     if (!this.languages.length) {
       const listed = await this.api.fetch(this.api.languagesPath).catch(() => null);
@@ -159,7 +160,8 @@ export class CodingPanel {
     const hidden = problem.hidden_tests || 0;
     this.$("[data-code=tests-note]").textContent =
       `Run tests checks ${visible} visible ${visible === 1 ? "test" : "tests"}` +
-      (hidden ? `; Submit also runs ${hidden} hidden ${hidden === 1 ? "test" : "tests"}.` : ".");
+      (hidden ? `; Submit also runs ${hidden} hidden ${hidden === 1 ? "test" : "tests"}.` : ".") +
+      (this.required ? " This interview expects a submission." : "");
     const picker = this.$("#code-language");
     picker.replaceChildren(
       ...this.languages.map((language) => element("option", { value: language.id, textContent: language.name })),
