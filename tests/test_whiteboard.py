@@ -3,14 +3,16 @@ route that stores it with the session (validation, caps, who may write, snapshot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import pytest
 
-from pipeline.coding.whiteboard import Arrow, Board, Shape, describe
+from pipeline.coding.whiteboard import Arrow, Board, Shape, describe, remark
+from pipeline.engine import InterviewPlan, Move, Reply, Turn
 from server import keys
 from server.settings import Settings
+from server.whiteboard import WhiteboardAwareEngine
 from tests.api_support import Api, bearer, running_app
 
 
@@ -69,6 +71,18 @@ def test_unlabelled_boxes_empty_boards_and_long_boards() -> None:
     text = describe(Board(many, ()))
     assert text.startswith("The candidate drew 20 boxes: S0, S1,") and "S11 and 8 more." in text
     assert "S12" not in text
+
+
+def test_the_interviewers_remark_is_one_short_sentence() -> None:
+    assert (
+        remark(Board.from_wire(PIPELINE))
+        == "On your whiteboard, Queue sits between API and Workers."
+    )
+    lone = tuple(Shape(f"s{i}", "box", f"S{i}", i * 200, 0, 1, 1) for i in range(7))
+    assert remark(Board(lone, ())) == "On your whiteboard I see S0, S1, S2, S3, S4 and 2 more."
+    note = (Shape("n", "text", "cache?", 0, 0, 40, 20),)
+    assert remark(Board(note, ())) == "I see the notes on your whiteboard."
+    assert remark(Board((), ())) == ""
 
 
 def test_wire_form_round_trips() -> None:
@@ -188,3 +202,57 @@ def test_no_whiteboard_outside_system_design_and_none_for_another_tenant(api: Ap
     )
     assert api.client.get(path, headers=api.tenant("Other")).status_code == 404
     assert api.client.get(path).status_code == 401
+
+
+# --- the interviewer shown the board ---------------------------------------------------------
+
+
+class SaysNext:
+    """An engine that always asks the same next question."""
+
+    name = "fixed"
+    version = "1"
+
+    async def next_reply(self, plan: InterviewPlan, transcript: Sequence[Turn]) -> Reply:
+        async def words() -> AsyncIterator[str]:
+            yield "What happens when a worker fails?"
+
+        return Reply(Move("follow_up", 0, False), words(), None, {"engine": "fixed"})
+
+
+def test_the_interviewer_remarks_on_a_changed_board_only(api: Api) -> None:
+    headers = api.tenant()
+    session_id, token = session_of(api, headers, "system_design")
+    path = f"/v1/sessions/{session_id}/whiteboard"
+    engine = WhiteboardAwareEngine(SaysNext(), api.redis, session_id)
+    plan = InterviewPlan(questions=())
+
+    async def reply_to(transcript: list[Turn]) -> tuple[str, dict[str, object]]:
+        reply = await engine.next_reply(plan, transcript)
+        return " ".join([s async for s in reply.sentences()]), reply.meta
+
+    asked = Turn(0, "interviewer", "Design a job queue.", question_index=0, kind="question")
+    answered = [asked, Turn(1, "candidate", "An API, a queue and workers.", question_index=0)]
+    # Nothing drawn: the inner engine's reply, untouched.
+    assert api.run(reply_to, answered) == (
+        "What happens when a worker fails?",
+        {"engine": "fixed"},
+    )
+
+    assert api.client.put(path, headers=bearer(token), json=PIPELINE).status_code == 200
+    said, meta = api.run(reply_to, answered)
+    assert said == (
+        "On your whiteboard, Queue sits between API and Workers. What happens when a worker fails?"
+    )
+    seen = meta["whiteboard"]
+    assert isinstance(seen, dict) and seen["version"] == 1 and seen["arrows"] == PIPELINE["arrows"]
+    assert meta["engine"] == "fixed"
+
+    # The next answer with the board unchanged: kept in the meta again, not said again.
+    looked = Turn(2, "interviewer", said, question_index=0, kind="follow_up", meta=meta)
+    later = [*answered, looked, Turn(3, "candidate", "It retries.", question_index=0)]
+    said_again, meta_again = api.run(reply_to, later)
+    assert said_again == "What happens when a worker fails?"
+    assert meta_again["whiteboard"] == seen
+    # After the interviewer's own turn (a resumed question), nothing is added.
+    assert api.run(reply_to, answered[:1])[1] == {"engine": "fixed"}
