@@ -38,7 +38,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 def _url(redis: Redis) -> str:
     params = redis.connection_pool.connection_kwargs
-    return f"redis://{params.get('host', '127.0.0.1')}:{params['port']}"
+    password = params.get("password")  # the embedded Valkey's (server/store.py)
+    auth = f":{password}@" if password else ""
+    return f"redis://{auth}{params.get('host', '127.0.0.1')}:{params['port']}"
 
 
 async def _subscribed(redis: Redis, session_id: str) -> None:
