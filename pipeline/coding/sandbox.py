@@ -2,7 +2,7 @@
 
 Each program (a compile step, then one process per test case) runs as:
 
-    setuid to an unprivileged uid of its own slot (62000 + slot), done by subprocess in C
+    /usr/bin/setpriv: to an unprivileged uid of its own slot (62000 + slot), no groups
     -> /usr/bin/prlimit: CPU, data memory, processes, file size, open files, stack, no core
     -> /usr/bin/bwrap --unshare-all --unshare-user (no network: an empty network namespace)
        --die-with-parent --new-session --disable-userns --clearenv --uid/--gid 65534
@@ -48,6 +48,7 @@ from typing import Any, Literal
 
 BWRAP = "/usr/bin/bwrap"
 PRLIMIT = "/usr/bin/prlimit"  # util-linux
+SETPRIV = "/usr/bin/setpriv"  # util-linux
 JAIL_UID = 65534  # nobody, inside the jail
 HOST_UID_BASE = 62000  # outside: one uid per concurrent slot (62000, 62001, ...)
 MAX_CODE_BYTES = 64 * 1024
@@ -82,7 +83,7 @@ class UnknownLanguage(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    time_ms: int = 2000  # per test case: CPU time and (plus the language's start-up) wall time
+    time_ms: int = 2000  # per test case: CPU time (plus start-up); wall time is twice it
     memory_mb: int = 256  # private writable memory (RLIMIT_DATA), plus the language's overhead
     output_bytes: int = 1024 * 1024  # stdout per process; past it the jail is killed
     processes: int = 32  # processes and threads of the jail's uid (RLIMIT_NPROC)
@@ -107,7 +108,7 @@ class Language:
 
     @property
     def available(self) -> bool:
-        tools = (BWRAP, PRLIMIT, *self.needs)
+        tools = (BWRAP, PRLIMIT, SETPRIV, *self.needs)
         return all(Path(p).exists() for p in tools)
 
 
@@ -300,11 +301,12 @@ def limits_argv(limits: Limits, lang: Language, cpu_s: int) -> list[str]:
     ]
 
 
-def _as_slot_user(uid: int) -> dict[str, object]:
-    """As root: the child drops to the slot's uid before exec (see the module's notes)."""
+def user_argv(uid: int) -> list[str]:
+    """As root: `setpriv` drops to the slot's uid before anything else runs (see the module's
+    notes). An exec'd program, not subprocess's `user=`: uvloop (the server's loop) has none."""
     if os.geteuid() != 0:
-        return {}
-    return {"user": uid, "group": uid, "extra_groups": []}
+        return []
+    return [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
 def jail_argv(
@@ -452,10 +454,14 @@ class Sandbox:
         compiling: bool = False,
     ) -> Execution:
         """One process in a fresh jail: its output (capped) and how it ended."""
-        wall_s = (limits.time_ms + lang.startup_ms) / 1000
-        cpu_s = max(1, math.ceil(wall_s))
+        # CPU time is the limit that judges (plus the runtime's start-up); wall time is twice
+        # the limit, so that a loaded machine does not fail a solution within its CPU budget,
+        # while a program that sleeps or blocks still ends.
+        cpu_s = max(1, math.ceil((limits.time_ms + lang.startup_ms) / 1000))
+        wall_s = (2 * limits.time_ms + lang.startup_ms) / 1000
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
+            *user_argv(uid),
             *limits_argv(limits, lang, cpu_s),
             *jail_argv(lang, workdir, argv, compiling=compiling, limits=limits),
             stdin=asyncio.subprocess.PIPE,
@@ -464,7 +470,6 @@ class Sandbox:
             start_new_session=True,
             close_fds=True,
             env={},
-            **_as_slot_user(uid),  # type: ignore[arg-type]
         )
         feeder = asyncio.create_task(_feed(proc.stdin, stdin.encode()))
         over = asyncio.Event()
@@ -494,7 +499,7 @@ class Sandbox:
         if (
             not (timed_out or overflow)
             and code == 1
-            and stderr.startswith((b"bwrap:", b"prlimit:"))
+            and stderr.startswith((b"bwrap:", b"prlimit:", b"setpriv:"))
         ):
             raise SandboxError(_text(stderr, 500))
         kind: ExitKind
