@@ -47,7 +47,6 @@ ANSWER_1 = (
     "in half, and the team still runs it today."
 )
 ANSWER_2 = "I listen first, then I write down both options and we test the cheaper one."
-HASH_TO_AUDIO_LIMIT_S = 1.5  # `#` -> the reply's first audio on the line (bench target 0.45 s)
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +152,9 @@ async def test_a_phone_interview_from_webhook_to_finished(
         if turns[-1].kind == "closing":
             break
     assert await call.wait_closed(timeout=60) == 1000
-    # `#` ends the answer at once: the reply starts well inside the 2 s patience window.
-    assert max(hash_to_audio) < HASH_TO_AUDIO_LIMIT_S, hash_to_audio
+    # `#` ended each answer (`end: signal` below), not the silence after it. How soon the reply
+    # follows is a speed figure: the phone section of `make bench`, not a timed assertion here.
+    print(f"# -> first reply audio: {[round(s, 2) for s in hash_to_audio]} s")
 
     turns = await SessionStore(redis).turns(session_id)
     assert turns[0].kind == "opening" and turns[-1].kind == "closing"

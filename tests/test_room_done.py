@@ -432,8 +432,8 @@ async def test_im_done_ends_a_spoken_answer_in_the_silence_after_it(
         finally:
             await browser.close()
 
-    # Well inside the patience window: "I'm done" ended the turn, not the silence.
+    # "I'm done" ended the turn, not the silence: the metrics say so (`end: signal`). How soon
+    # is a speed figure (the realspeech section of `make bench`), not a timed assertion here.
     print(f"I'm done -> final transcript: {ended_in_s:.2f} s (patience {PATIENCE_MS} ms)")
-    assert ended_in_s < 4.0, (ended_in_s, heard_at, answer_s)
     metrics = next(m for _, m in received if m["type"] == "metrics")
     assert metrics.get("end") == "signal", metrics
