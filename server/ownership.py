@@ -16,6 +16,12 @@ there, and the client already reconnected) is refused instead of throwing the ne
   closes (4000) at once even if it sends nothing; every `poll_s` it also reads the owner keys of
   the local connections, so a message lost with a dropped Redis connection is late, not missed.
 - `release` drops the connection's claim with a compare-and-delete, the same for every channel.
+
+The owner key held a bare connection id before tickets. Such a value reads as ticket 0, so any
+ticketed connection takes it over and none of its appends is refused wrongly: a rolling upgrade
+needs no migration. While old and new processes run side by side, a takeover by an old process
+(which publishes nothing and sets a bare id) is noticed by a new one at its next append, as
+before; one by a new process reaches an old one the same way.
 """
 
 from __future__ import annotations
