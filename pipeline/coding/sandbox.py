@@ -2,7 +2,7 @@
 
 Each program (a compile step, then one process per test case) runs as:
 
-    /usr/bin/setpriv: to an unprivileged uid of its own slot (62000 + slot), no groups
+    /usr/bin/setpriv: to an unprivileged uid of its own slot (see `Sandbox.uid`), no groups
     -> /usr/bin/prlimit: CPU, data memory, processes, file size, open files, stack, no core
     -> /usr/bin/bwrap --unshare-all --unshare-user (no network: an empty network namespace)
        --die-with-parent --new-session --disable-userns --clearenv --uid/--gid 65534
@@ -15,7 +15,11 @@ Why setuid before bwrap: the server runs as root here, and RLIMIT_NPROC does not
 process whose user is root outside the jail (a user namespace maps the jail's uid to the
 caller's). From an unprivileged uid, bwrap makes its jail in an unprivileged user namespace, and
 the process limit counts that uid's processes: a fork bomb stops at `Limits.processes`. Each
-concurrent slot has its own uid, so one run's fork bomb cannot starve another's threads.
+concurrent slot has uids of its own (a block of them per server process: `default_uid_base`),
+so one run's fork bomb cannot starve another's threads. A slot takes its uids in turn, one per
+process: unprivileged bwrap leaves its jail's pid 1 to the host's init to reap, and on a host
+whose init reaps late (this one: about 2 s) those zombies would count toward the next jail's
+process limit if it had the same uid.
 
 Nothing inside can reach the network (no interface but a down loopback), see the host's files
 beyond /usr (no /etc, /root, /home, the repository or the data directory), write anywhere but
@@ -50,7 +54,19 @@ BWRAP = "/usr/bin/bwrap"
 PRLIMIT = "/usr/bin/prlimit"  # util-linux
 SETPRIV = "/usr/bin/setpriv"  # util-linux
 JAIL_UID = 65534  # nobody, inside the jail
-HOST_UID_BASE = 62000  # outside: one uid per concurrent slot (62000, 62001, ...)
+HOST_UID_BASE = 100_000  # outside: uids from here on, a block of UID_BLOCK per server process
+UID_BLOCK = 64
+UID_BLOCKS = 50_000
+
+
+def default_uid_base() -> int:
+    """This process's block of jail uids. RLIMIT_NPROC counts a uid's processes machine-wide:
+    two servers (or a server and a test run) on one machine must not share a uid, or one's fork
+    bomb would stop the other's runs. Live processes have distinct pids, so blocks by pid do
+    not collide (unless two pids differ by a multiple of UID_BLOCKS)."""
+    return HOST_UID_BASE + (os.getpid() % UID_BLOCKS) * UID_BLOCK
+
+
 MAX_CODE_BYTES = 64 * 1024
 STDERR_CAP = 16 * 1024
 SHOWN_OUTPUT = 8 * 1024  # of stdout/stderr kept in a result
@@ -423,10 +439,15 @@ def _was_killed_for_time(code: int) -> bool:
 class Sandbox:
     """Runs programs in jails, at most `concurrency` at a time (each slot its own host uid)."""
 
-    def __init__(self, concurrency: int = 2, uid_base: int = HOST_UID_BASE) -> None:
+    def __init__(self, concurrency: int = 2, uid_base: int | None = None) -> None:
+        if not 1 <= concurrency <= UID_BLOCK:
+            raise ValueError(f"concurrency must be 1 to {UID_BLOCK}")
         self.concurrency = concurrency
+        uid_base = default_uid_base() if uid_base is None else uid_base
         self.uid_base = uid_base
-        self._free: list[int] = list(range(uid_base, uid_base + concurrency))
+        self._per_slot = UID_BLOCK // concurrency
+        self._turn = [0] * concurrency
+        self._free: list[int] = list(range(concurrency))  # free slots
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -434,8 +455,18 @@ class Sandbox:
         loop = asyncio.get_running_loop()
         if self._slots is None or self._loop is not loop:
             self._slots, self._loop = asyncio.Semaphore(self.concurrency), loop
-            self._free = list(range(self.uid_base, self.uid_base + self.concurrency))
+            self._free = list(range(self.concurrency))
         return self._slots
+
+    def uid(self, slot: int) -> int:
+        """The slot's next uid (its uids in turn: see the module's notes)."""
+        turn = self._turn[slot]
+        self._turn[slot] = (turn + 1) % self._per_slot
+        return self.uid_base + slot * self._per_slot + turn
+
+    @property
+    def uids(self) -> range:
+        return range(self.uid_base, self.uid_base + UID_BLOCK)
 
     @property
     def busy(self) -> int:
@@ -534,11 +565,11 @@ class Sandbox:
             raise ValueError(f"code is larger than {MAX_CODE_BYTES} bytes")
         started = time.monotonic()
         async with self._semaphore():
-            uid = self._free.pop()
+            slot = self._free.pop()
             try:
-                return await self._run(lang, code, tests, stdin, limits, uid, started)
+                return await self._run(lang, code, tests, stdin, limits, slot, started)
             finally:
-                self._free.append(uid)
+                self._free.append(slot)
 
     async def _run(
         self,
@@ -547,12 +578,13 @@ class Sandbox:
         tests: Sequence[TestCase],
         stdin: str | None,
         limits: Limits,
-        uid: int,
+        slot: int,
         started: float,
     ) -> RunResult:
         workdir = Path(tempfile.mkdtemp(prefix="viva-code-"))
         try:
-            _prepare(workdir, lang, code, uid)
+            compile_uid = self.uid(slot)
+            _prepare(workdir, lang, code, compile_uid)
             if lang.compile:
                 compiled = await self.execute(
                     lang,
@@ -567,7 +599,7 @@ class Sandbox:
                         file_bytes=64 << 20,
                         processes=max(limits.processes, 64),
                     ),
-                    uid,
+                    compile_uid,
                     compiling=True,
                 )
                 if compiled.kind != "ok":
@@ -585,14 +617,14 @@ class Sandbox:
             argv = [a.replace("{mem}", str(limits.memory_mb)) for a in lang.run]
             custom: Execution | None = None
             if stdin is not None:
-                custom = await self.execute(lang, workdir, argv, stdin, limits, uid)
+                custom = await self.execute(lang, workdir, argv, stdin, limits, self.uid(slot))
             results: list[TestResult] = []
             stop: str | None = custom.kind if custom and _fatal(custom.kind) else None
             for case in tests:
                 if stop is not None:
                     results.append(TestResult(case.name, False, 0, case.hidden, "skipped"))
                     continue
-                ran = await self.execute(lang, workdir, argv, case.stdin, limits, uid)
+                ran = await self.execute(lang, workdir, argv, case.stdin, limits, self.uid(slot))
                 if ran.kind == "ok":
                     passed = same_output(ran.stdout, case.expected)
                     outcome = "passed" if passed else "wrong_answer"
