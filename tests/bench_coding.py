@@ -11,6 +11,7 @@ come after one unmeasured warm-up run.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import threading
@@ -111,6 +112,7 @@ def run(base_url: str, redis_url: str) -> tuple[list[list[str]], list[str]]:
     assert problem is not None
     visible = sum(not t.hidden for t in problem.tests)
     hidden = sum(t.hidden for t in problem.tests)
+    load_before = os.getloadavg()[0]
     bench = Bench(base_url, _api_key(redis_url))
     rows: list[list[str]] = []
     notes: list[str] = []
@@ -164,7 +166,9 @@ def run(base_url: str, redis_url: str) -> tuple[list[list[str]], list[str]]:
     )
     notes.append(
         f"Problem `{PROBLEM}`; each run is one jail per test (bubblewrap, Debian python3). "
-        "Client times over HTTP to a uvicorn server process on this machine, the models loaded."
+        "Client times over HTTP to a uvicorn server process on this machine, the models loaded. "
+        f"Load average (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after, on "
+        f"{os.cpu_count()} cores: other work on the machine shares the cores with the jails."
     )
     return rows, notes
 
