@@ -4,8 +4,9 @@ speech starts (issue 28).
 The preroll is the frames ending after `onset - preroll_ms`; frame ends and the onset lie on one
 grid, so one frame ends exactly at the cut, and float rounding put it on either side depending on
 the frame's index: about 1 answer in 10 began a frame (32 ms) earlier, and Whisper heard the
-same first words differently ("In my last role" / "in my last role"). The loop's own preroll is
-driven here by the real detector, on the loop's audio clock (frames * 512 / 16000).
+same first words differently ("In my last role" / "in my last role"). Recognition's own preroll
+(pipeline/voice/recognition.py) is driven here by the real detector, on the loop's audio clock
+(frames * 512 / 16000).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from models.vad import FRAME_SAMPLES
 from pipeline.voice.candidate import FRAME_S
 from pipeline.voice.config import VoiceConfig
 from pipeline.voice.detector import SpeechDetector, SpeechStarted
-from pipeline.voice.loop import PREROLL_BUFFER_S, VoiceLoop
+from pipeline.voice.recognition import PREROLL_BUFFER_S, Recognition
 
 
 def preroll_after_silence(frames_of_silence: int, config: VoiceConfig) -> int:
@@ -36,7 +37,7 @@ def preroll_after_silence(frames_of_silence: int, config: VoiceConfig) -> int:
         recent.append((frame, end_s))
         event = detector.update(0.9 if index > frames_of_silence else 0.0, end_s)
         if isinstance(event, SpeechStarted):
-            frames = VoiceLoop._preroll(stub, event.start_s)  # type: ignore[arg-type]
+            frames = Recognition._preroll(stub, event.start_s)  # type: ignore[arg-type]
             # Contiguous and ending at the frame that confirmed the start.
             assert [int(f[0]) for f in frames] == list(range(index - len(frames) + 1, index + 1))
             return len(frames)

@@ -10,6 +10,11 @@ paced at real time. New speech before the commit cancels the speculation and ext
 new speech soon after the reply began is a repair (the reply is dropped and the answer goes on);
 later speech during the interviewer's audio is a barge-in.
 
+Three jobs, apart: `Recognition` (recognition.py: the input timeline, the VAD, the open answer's
+audio, segments and words) reports to this loop through `RecognitionHooks`; `TurnWriter`
+(turn_writer.py) stores the committed turns in order; `VoiceLoop` keeps the turn-taking (policy,
+patience, repair, barge-in, the replies) and supervises every task the three start.
+
 Everything the loop keeps between turns is the stored transcript, so a new loop over the same
 session (a reconnect, another process) picks up where the last one stopped.
 """
@@ -21,24 +26,20 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from audio.input import PIPELINE_RATE, AudioInput
-from audio.pcm import BYTES_PER_SAMPLE
-from models.vad import FRAME_SAMPLES
 from pipeline.conversation import interviewer_turn
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
 from pipeline.personas import get_persona
 from pipeline.voice.candidate import FRAME_S, CandidateTurn
 from pipeline.voice.clock import SessionClock
-from pipeline.voice.committed import Word, on_turn_clock, text_of
+from pipeline.voice.committed import Word, text_of
 from pipeline.voice.config import VoiceConfig
-from pipeline.voice.detector import SpeechDetector, SpeechStarted, SpeechStopped
+from pipeline.voice.detector import SpeechStarted, SpeechStopped
 from pipeline.voice.messages import (
     FeedbackMessage,
     Interrupt,
@@ -55,35 +56,21 @@ from pipeline.voice.ports import (
     Transport,
     TurnLog,
 )
+from pipeline.voice.recognition import Recognition
 from pipeline.voice.sink import CandidateSegment, InterviewerSpeech, NullSink, SegmentSink
 from pipeline.voice.speaker import AgentTurn, PendingAudio, ReplyTiming, Speaker
 from pipeline.voice.turn_policy import TurnEnd, TurnPolicy
+from pipeline.voice.turn_writer import AnswerFilter, FilteredAnswer, TurnWriter
 
 log = logging.getLogger(__name__)
 
 __all__ = ["AnswerFilter", "FilteredAnswer", "SessionClock", "VoiceLoop"]
 
 
-@dataclass(frozen=True)
-class FilteredAnswer:
-    """A spoken answer as scoring should see it: `text` without other voices, `meta` for the
-    stored turn (what was left out, and when)."""
-
-    text: str
-    meta: dict[str, object]
-
-
-# (turn index, words as `[word, start_s, end_s]` on the session clock, session time the question
-# ended) -> the answer to store. Runs after the turn's audio went to the sink.
-AnswerFilter = Callable[[int, list[list[object]], float | None], Awaitable[FilteredAnswer]]
-
-
 # Voiced spans closer than this are published as one segment (pause included): the speaker
 # checks embed 1.6 s windows, and a voice cut into short spans at every comma would give each
 # span too few of them to be told apart.
 SEGMENT_JOIN_S = 0.5
-# Kept from before a start's onset at most (the preroll itself is `VadConfig.preroll_ms`).
-PREROLL_BUFFER_S = 1.5
 
 
 def joined_spans(spans: list[list[float]], gap_s: float) -> list[tuple[float, float]]:
@@ -106,6 +93,8 @@ class Repairable:
 
 
 class VoiceLoop:
+    """The turn-taking of one session (and the `RecognitionHooks` its recognition reports to)."""
+
     def __init__(
         self,
         *,
@@ -126,28 +115,25 @@ class VoiceLoop:
     ) -> None:
         self.session_id = session_id
         self.plan = plan
-        self.transcript = list(transcript)
         self.engine = engine
-        self.transcriber = transcriber
         self.synthesizer = synthesizer
-        self.vad = vad
         self.transport = transport
-        self.turn_log = turn_log
         self.finisher = finisher
         self.clock = clock
         self.config = config or VoiceConfig()
         self.policy = TurnPolicy(self.config.turns, get_persona(plan.persona_id).patience)
         self.sink: SegmentSink = sink or NullSink()
-        self.answer_filter = answer_filter
         self.speaker = Speaker(synthesizer, transport, self.config.tts, clock)
-        self.detector = SpeechDetector(self.config.vad)
-        self._input: AudioInput | None = None
-        self._frames_in = 0
-        self._input_busy = False  # a chunk of audio is being processed (see `_watch_quiet`)
-        self._recent: deque[tuple[np.ndarray, float]] = deque(
-            maxlen=int(PREROLL_BUFFER_S / FRAME_S) + 1
-        )  # (frame, end_s): the preroll of the next turn
-        self._candidate: CandidateTurn | None = None
+        self.recognition = Recognition(
+            config=self.config,
+            vad=vad,
+            transcriber=transcriber,
+            clock=clock,
+            hooks=self,
+            spawn=self._spawn,
+        )
+        self.writer = TurnWriter(turn_log, list(transcript), self._spawn, answer_filter)
+        self.transcript = self.writer.transcript  # one list: committed turns count at once
         self._repairable: Repairable | None = None
         self._responder: asyncio.Task[None] | None = None
         self._agent: AgentTurn | None = None
@@ -156,8 +142,15 @@ class VoiceLoop:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._done: asyncio.Future[None] | None = None
         self._finishing = False
-        self._pending_store: asyncio.Task[None] | None = None  # the last turn queued to store
-        self._writes: set[asyncio.Task[None]] = set()  # turns queued to store, in order
+
+    @property
+    def _candidate(self) -> CandidateTurn | None:
+        """The open answer: the one recognition fills."""
+        return self.recognition.turn
+
+    @_candidate.setter
+    def _candidate(self, turn: CandidateTurn | None) -> None:
+        self.recognition.turn = turn
 
     @property
     def speak_audio(self) -> bool:
@@ -171,26 +164,12 @@ class VoiceLoop:
 
     def set_input_rate(self, rate: int) -> None:
         """Before any audio only (the protocol's `hello`); raises UnsupportedRate."""
-        self._input = AudioInput(rate, FRAME_SAMPLES)
+        self.recognition.set_input_rate(rate)
 
     async def feed_audio(self, pcm: bytes) -> None:
         if self._finishing:
             return
-        if self._input is None:
-            self._input = AudioInput(PIPELINE_RATE, FRAME_SAMPLES)
-        # Frames are placed on the audio clock by the samples before them, whenever they
-        # arrive: a gap in the input adds no time, a late burst is the audio it carries.
-        self.clock.audio_arrived(len(pcm) / BYTES_PER_SAMPLE / self._input.in_rate)
-        self._input_busy = True
-        try:
-            for frame in self._input.push(pcm):
-                self._frames_in += 1
-                end_s = self._frames_in * FRAME_SAMPLES / PIPELINE_RATE
-                await self._on_frame(frame, end_s)
-                self.clock.heard(end_s)
-        finally:
-            self._input_busy = False
-            self.clock.input_done()
+        await self.recognition.feed_audio(pcm)
 
     async def answer_text(self, text: str) -> None:
         """A typed answer: one complete candidate turn, or the end of the open one."""
@@ -213,11 +192,11 @@ class VoiceLoop:
     def _end_now(self, candidate: CandidateTurn, reason: TurnEnd) -> None:
         """End the open turn without waiting for silence; later speech is a new turn."""
         self._candidate = None
-        if self.detector.speaking:
-            candidate.spans[-1][1] = self.detector.last_voiced_end_s
+        if self.recognition.speaking:
+            candidate.spans[-1][1] = self.recognition.last_voiced_end_s
         candidate.last_voiced_s = candidate.spans[-1][1]
         candidate.signal_end(reason, self.clock.wall())
-        self.transcriber.promote(self)  # the passes over its segments: somebody waits now
+        self.recognition.promote()  # the passes over its segments: somebody waits now
         if self._responder is None or self._responder.done():
             self._responder = self._spawn(self._respond(candidate, typed=False))
 
@@ -237,12 +216,12 @@ class VoiceLoop:
         words: list[Word] = []
         if candidate.spans:
             candidate.last_voiced_s = candidate.spans[-1][1]
-            words = await self._final_words(candidate, urgent=True)
+            words = await self.recognition.final_words(candidate, urgent=True)
         spoken_text = text_of(words)
         text = " ".join([spoken_text, *candidate.typed]).strip()
         if not text:
             return
-        await self._settle()
+        await self.writer.settle()
         turn = self._candidate_turn(candidate, text, words)
         await self.transport.send_message(TranscriptText(text=text, final=True, turn=turn.index))
         self._commit_candidate(candidate, turn, spoken_text)
@@ -268,15 +247,15 @@ class VoiceLoop:
             await self._finish(ended_early=False)  # the closing was spoken; only finishing was lost
         else:
             self._spawn(self._open(opening_after))
-        self._spawn(self._watch_quiet())
+        self._spawn(self.recognition.watch_quiet())
         try:
             await self._done
         finally:
             for task in list(self._tasks):
-                if task not in self._writes:
+                if not self.writer.writing(task):
                     task.cancel()
             # A committed turn is stored even if the socket goes: its reply was already sent.
-            await self._settle()
+            await self.writer.settle()
 
     async def _open(self, opening_after: Callable[[], Awaitable[None]] | None) -> None:
         repeat = bool(self.transcript) and self.transcript[-1].role == "interviewer"
@@ -309,32 +288,12 @@ class VoiceLoop:
             # its outcome is decided, this failure changes nothing.
             log.info("session %s: a task failed after the loop ended: %r", self.session_id, exc)
 
-    # -- the candidate -----------------------------------------------------------------------
+    # -- what recognition reports (`RecognitionHooks`) ------------------------------------------
 
-    def _agent_audible(self) -> bool:
+    def agent_audible(self) -> bool:
         return self._agent is not None or self.clock.wall() < self._playing_until
 
-    def _open_question_limit(self) -> float | None:
-        index = next(
-            (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
-            None,
-        )
-        if index is None or not 0 <= index < len(self.plan.questions):
-            return None
-        return float(self.plan.questions[index].time_limit_s)
-
-    def _preroll(self, onset_s: float) -> list[np.ndarray]:
-        """Frames from `preroll_ms` before the onset: the audio that decided the start (a
-        barge-in's first syllables) belongs to the turn."""
-        since = onset_s - self.config.vad.preroll_ms / 1000
-        # Half a frame of margin: frame ends and the onset lie on one grid, and a frame ending
-        # exactly at `since` fell on either side by float rounding (about 1 start in 10), so
-        # the same answer's first segment began a frame apart and Whisper heard it differently.
-        return [frame for frame, end_s in self._recent if end_s > since + FRAME_S / 2]
-
-    async def _on_frame(self, frame: np.ndarray, end_s: float) -> None:
-        probability = self.vad.probability(frame)
-        self._recent.append((frame, end_s))
+    def on_frame(self, frame: np.ndarray) -> None:
         repairable = self._repairable
         if repairable is not None:
             # On arrival, as the reply is timed: a client sending faster than real time (the
@@ -344,51 +303,53 @@ class VoiceLoop:
                 repairable.candidate.frames.append(frame)  # contiguous, should it go on
             else:
                 self._repairable = None
-        event = self.detector.update(probability, end_s, agent_speaking=self._agent_audible())
-        candidate = self._candidate
-        if isinstance(event, SpeechStarted):
-            await self.transport.send_message(Vad(speaking=True))
-            if candidate is None and self._repairable is not None:
-                candidate = await self._repair()
-            if candidate is None:
-                if event.barge_in:
-                    await self._interrupt_agent()
-                frames = self._preroll(event.start_s)
-                candidate = CandidateTurn(end_s - len(frames) * FRAME_S, self.config.streaming)
-                candidate.frames = frames
-                self._candidate = candidate
-            elif candidate is self._candidate:
-                if not self._repairable_frames_taken(candidate):
-                    candidate.frames.append(frame)
-                self._cancel_responder()  # speaking again before the reply: the same turn goes on
-            candidate.spans.append([event.start_s, end_s])
-        elif candidate is not None:
-            candidate.frames.append(frame)
-            if isinstance(event, SpeechStopped):
-                candidate.spans[-1][1] = event.end_s
-                candidate.last_voiced_s = event.end_s
-                await self.transport.send_message(Vad(speaking=False))
-                if candidate is self._candidate and candidate.segment_closes_at_pause():
-                    self._close_segment(candidate, candidate.turn_end_s)
-                self._start_responder(typed=False)
-        elif isinstance(event, SpeechStopped):
-            await self.transport.send_message(Vad(speaking=False))
-        if candidate is not None and self.detector.speaking and candidate is self._candidate:
-            candidate.spans[-1][1] = self.detector.last_voiced_end_s
-            candidate.last_voiced_s = self.detector.last_voiced_end_s
-            if self.policy.over_hard_limit(candidate.answer_s, self._open_question_limit()):
-                self._end_now(candidate, TurnEnd.LIMIT)
-                return
-            if candidate.segment_too_long():
-                self._close_segment(candidate, candidate.long_segment_cut())
-            # Not on a quiet frame: it may be the end of the turn, and a partial started now
-            # would hold the shared Whisper just when the final needs it.
-            if probability >= self.config.vad.start_threshold:
-                self._maybe_partial(candidate)
 
-    def _repairable_frames_taken(self, candidate: CandidateTurn) -> bool:
-        """A repaired turn already got this frame while it was repairable."""
-        return bool(candidate.frames) and candidate.frames[-1] is self._recent[-1][0]
+    async def on_speech_start(
+        self, event: SpeechStarted, turn: CandidateTurn | None
+    ) -> CandidateTurn | None:
+        await self.transport.send_message(Vad(speaking=True))
+        if turn is None and self._repairable is not None:
+            turn = await self._repair()
+        if turn is None:
+            if event.barge_in:
+                await self._interrupt_agent()
+        elif turn is self._candidate:
+            self._cancel_responder()  # speaking again before the reply: the same turn goes on
+        return turn
+
+    async def on_speech_end(self, event: SpeechStopped) -> None:
+        await self.transport.send_message(Vad(speaking=False))
+
+    def on_pause(self) -> None:
+        self._start_responder(typed=False)
+
+    def on_speaking(self, turn: CandidateTurn) -> None:
+        if self.policy.over_hard_limit(turn.answer_s, self._open_question_limit()):
+            self._end_now(turn, TurnEnd.LIMIT)
+
+    async def on_partial(self, caption: str) -> None:
+        await self.transport.send_message(
+            TranscriptText(text=caption, final=False, turn=len(self.transcript))
+        )
+
+    def on_input_quiet(self, quiet_s: float) -> None:
+        """A client that has sent no audio for `input_quiet_s` has gone (or muted itself for
+        good): its open answer ends, as after silence."""
+        candidate = self._candidate
+        if candidate is not None and candidate.spans and candidate.end_reason is None:
+            log.info("session %s: no audio for %.0f s, the answer ends", self.session_id, quiet_s)
+            self._end_now(candidate, TurnEnd.SILENCE)
+
+    # -- the candidate -----------------------------------------------------------------------
+
+    def _open_question_limit(self) -> float | None:
+        index = next(
+            (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
+            None,
+        )
+        if index is None or not 0 <= index < len(self.plan.questions):
+            return None
+        return float(self.plan.questions[index].time_limit_s)
 
     async def _repair(self) -> CandidateTurn | None:
         """The candidate went on with the answer just committed: drop the reply (not stored,
@@ -404,91 +365,13 @@ class VoiceLoop:
             self._publish_agent(agent, interrupted=True)  # heard, so echo is still recognised
         self._playing_until = 0.0
         self._close_after_answer = False
-        await self._settle()
+        await self.writer.settle()
         self.transcript.pop()
         candidate = repairable.candidate
         candidate.stored_index = repairable.turn.index
         candidate.reopen()
         self._candidate = candidate
         return candidate
-
-    def _maybe_partial(self, candidate: CandidateTurn) -> None:
-        every = int(self.config.asr.partial_every_ms / 1000 * PIPELINE_RATE)
-        if candidate.samples - candidate.partial_mark < every or self.transcriber.busy(self):
-            return
-        candidate.partial_mark = candidate.samples
-        self._spawn(self._partial(candidate))
-
-    async def _partial(self, candidate: CandidateTurn) -> None:
-        """A caption of the open segment: shown, never stored (the segment's pass is)."""
-        stream = candidate.transcript
-        origin = stream.segment_start_s
-        result = await self.transcriber.partial(self, candidate.audio_since(origin))
-        if result is None or candidate is not self._candidate:
-            return
-        if stream.add_hypothesis(origin, on_turn_clock(result.words, origin)):
-            await self._send_caption(candidate)
-
-    async def _send_caption(self, candidate: CandidateTurn) -> None:
-        if candidate is self._candidate and candidate.transcript.caption:
-            await self.transport.send_message(
-                TranscriptText(
-                    text=candidate.transcript.caption, final=False, turn=len(self.transcript)
-                )
-            )
-
-    def _close_segment(self, candidate: CandidateTurn, cut_s: float) -> None:
-        """Cut the open segment at `cut_s` (turn clock) and transcribe it once, after every
-        ended turn's final (the answer goes on: nobody waits for it yet)."""
-        start, end = candidate.transcript.close_segment(cut_s)
-        audio = candidate.segment_audio(start, end)
-        before = candidate.passes[-1] if candidate.passes else None
-        candidate.passes.append(self._spawn(self._run_pass(candidate, start, audio, before)))
-
-    async def _run_pass(
-        self,
-        candidate: CandidateTurn,
-        origin_s: float,
-        audio: np.ndarray,
-        before: asyncio.Task[None] | None,
-    ) -> None:
-        result = await self.transcriber.final(self, audio, urgent=False)
-        if before is not None:
-            await asyncio.shield(before)  # segments commit in order
-        candidate.transcript.commit(on_turn_clock(result.words, origin_s))
-        await self._send_caption(candidate)
-
-    async def _final_words(self, candidate: CandidateTurn, *, urgent: bool) -> list[Word]:
-        """Every word of the turn: the closed segments' (their passes are awaited, not
-        repeated) and a pass over the open segment, when anything was said in it."""
-        if urgent:
-            self.transcriber.promote(self)
-        stream = candidate.transcript
-        origin = stream.segment_start_s
-        # Queued now, beside the passes still waiting: short clips share an encoder window, so
-        # the scheduler decodes them in one call.
-        tail = (
-            asyncio.ensure_future(
-                self.transcriber.final(self, candidate.audio_since(origin), urgent=urgent)
-            )
-            if candidate.spoken_after(origin)
-            else None
-        )
-        try:
-            while candidate.passes_pending:
-                # Shielded: a reply cancelled by new speech leaves the passes running.
-                await asyncio.shield(asyncio.gather(*candidate.passes))
-            for task in candidate.passes:
-                task.result()  # a failed pass fails the reply too
-            if tail is None:
-                return stream.final([])
-            result = await tail
-        finally:
-            if tail is not None and not tail.done():
-                tail.cancel()
-            elif tail is not None and not tail.cancelled():
-                tail.exception()  # retrieved: a failed pass may have cut this short
-        return stream.final(on_turn_clock(result.words, origin))
 
     def _start_responder(self, *, typed: bool) -> None:
         self._cancel_responder()
@@ -508,17 +391,19 @@ class VoiceLoop:
         started = wall()
         # Started at a pause, the pass is tentative: the answer may go on.
         urgent = typed or candidate.end_reason is not None
-        words = await self._final_words(candidate, urgent=urgent) if candidate.spans else []
+        words = (
+            await self.recognition.final_words(candidate, urgent=urgent) if candidate.spans else []
+        )
         spoken_text = text_of(words)
         asr_ms = (wall() - started) * 1000
         text = " ".join([spoken_text, *candidate.typed]).strip()
         if not text:
-            if self._candidate is candidate and not self.detector.speaking:
+            if self._candidate is candidate and not self.recognition.speaking:
                 self._candidate = None  # voiced but wordless (a breath, a noise): no turn
             if self._close_after_answer and self._candidate is None:
                 await self._finish(ended_early=False)
             return
-        await self._settle()
+        await self.writer.settle()
         turn = self._candidate_turn(candidate, text, words)
         engine_started = wall()
         reply: Reply | None = None
@@ -541,7 +426,7 @@ class VoiceLoop:
             timing.end = await self._await_end(candidate, text)
             # The end of speech the silence was measured from: a soft last syllable included,
             # as a client hears it.
-            timing.eos_s = self._speech_end(candidate)
+            timing.eos_s = self.recognition.speech_end(candidate)
             if candidate.end_reason is not None:
                 timing.end_wall = candidate.end_wall
         # The commit: from here new speech is a repair, a new turn or a barge-in.
@@ -579,7 +464,7 @@ class VoiceLoop:
         # Silence counts from the end of speech with the VAD's hangover: a soft trailing
         # syllable heard as silence must not eat into the patience window.
         while candidate.end_reason is None:
-            due = self._speech_end(candidate) + rule.silence_s
+            due = self.recognition.speech_end(candidate) + rule.silence_s
             if self.clock.heard_s + 1e-6 >= due:
                 break
             await self._until_heard(candidate, due)
@@ -588,14 +473,11 @@ class VoiceLoop:
         limit = self.clock.heard_s + self.config.vad.barge_in_ms / 1000
         while (
             candidate.end_reason is None
-            and self.detector.onset_pending
+            and self.recognition.onset_pending
             and self.clock.heard_s < limit
         ):
             await self._until_heard(candidate, self.clock.heard_s + FRAME_S / 2)
         return candidate.end_reason or rule.reason
-
-    def _speech_end(self, candidate: CandidateTurn) -> float:
-        return max(candidate.last_voiced_s, self.detector.speech_end_s)
 
     async def _until_heard(self, candidate: CandidateTurn, position_s: float) -> None:
         """Until the audio clock reaches `position_s`, or the turn is ended by a signal (or by
@@ -607,26 +489,6 @@ class VoiceLoop:
         finally:
             for task in (heard, ended):
                 task.cancel()
-
-    async def _watch_quiet(self) -> None:
-        """Wall time where wall time is meant: a client that has sent no audio for
-        `input_quiet_s` has gone (or muted itself for good) and its open answer ends, as after
-        silence. A shorter gap ends nothing; the late frames are heard when they come. Quiet
-        is counted only while the loop waits for input: audio held up by the loop itself (a
-        frame still being processed) is not the client's silence."""
-        quiet_s = self.config.turns.input_quiet_s
-        while True:
-            left = quiet_s - self.clock.quiet_s()
-            if left > 0 or self._input_busy:
-                await asyncio.sleep(max(left, FRAME_S))
-                continue
-            candidate = self._candidate
-            if candidate is not None and candidate.spans and candidate.end_reason is None:
-                log.info(
-                    "session %s: no audio for %.0f s, the answer ends", self.session_id, quiet_s
-                )
-                self._end_now(candidate, TurnEnd.SILENCE)
-            await asyncio.sleep(quiet_s)
 
     def _commit_candidate(self, candidate: CandidateTurn, turn: Turn, spoken_text: str) -> None:
         """Publish the turn's new audio to the observers, then store the turn as the answer
@@ -648,45 +510,7 @@ class VoiceLoop:
         self.transcript.append(turn)
         replace = candidate.stored_index == turn.index
         candidate.stored_index = turn.index
-        self._write(
-            functools.partial(
-                self._store_candidate, turn, spoken_text, list(candidate.typed), replace=replace
-            )
-        )
-
-    async def _store_candidate(
-        self, turn: Turn, spoken_text: str, typed: list[str], *, replace: bool
-    ) -> None:
-        words = turn.meta.get("words")
-        if self.answer_filter is not None and isinstance(words, list) and words:
-            question_end_s = next(
-                (
-                    t.ended_at
-                    for t in reversed(self.transcript[: turn.index])
-                    if t.role == "interviewer"
-                ),
-                None,
-            )
-            answer = await self.answer_filter(turn.index, words, question_end_s)
-            turn = dataclasses.replace(
-                turn,
-                text=" ".join([answer.text, *typed]).strip(),
-                meta={**turn.meta, "asr_text": spoken_text, **answer.meta},
-            )
-        if replace:
-            await self.turn_log.replace(turn)
-        else:
-            await self.turn_log.append(turn)
-        if turn.index < len(self.transcript) and self.transcript[turn.index].index == turn.index:
-            self.transcript[turn.index] = turn
-
-    async def _settle(self) -> None:
-        """Wait for the committed answer still being filtered, or the turn still being written,
-        to be stored: turns are stored in order, and the engine should see the answer as
-        stored."""
-        pending = self._pending_store
-        if pending is not None and pending is not asyncio.current_task():
-            await asyncio.shield(pending)
+        self.writer.store_answer(turn, spoken_text, candidate.typed, replace=replace)
 
     def _candidate_turn(self, candidate: CandidateTurn, text: str, words: list[Word]) -> Turn:
         open_question = next(
@@ -811,7 +635,7 @@ class VoiceLoop:
         self._publish_agent(agent, interrupted=interrupted)
         if agent.repeat:
             return
-        await self._store(
+        await self.writer.store(
             interviewer_turn(
                 self.engine,
                 agent.reply,
@@ -822,32 +646,6 @@ class VoiceLoop:
                 interrupted=interrupted,
             )
         )
-
-    async def _store(self, turn: Turn) -> None:
-        self._write(functools.partial(self._append, turn))
-        await self._settle()
-
-    def _write(self, write: Callable[[], Awaitable[None]]) -> None:
-        """Queue a turn's write behind the one before, as the pending store `_settle` waits for.
-        Turns reach Redis in the order they were committed, and an answer committed while the
-        interviewer's turn is still being written (a slow Redis, or one waiting an outage out)
-        waits for it, so it takes the next index instead of that turn's, and is not refused."""
-        previous = self._pending_store
-
-        async def in_order() -> None:
-            if previous is not None:
-                await asyncio.wait([previous])
-            await write()
-
-        task = self._spawn(in_order())
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
-        self._pending_store = task
-
-    async def _append(self, turn: Turn) -> None:
-        await self.turn_log.append(turn)
-        # Stored or already there (a retry): either way the transcript has it now.
-        self.transcript.append(turn)
 
     def _progress(self, is_complete: bool, question_index: int | None = None) -> Progress:
         asked = asked_questions(self.transcript)
@@ -868,7 +666,7 @@ class VoiceLoop:
         candidate, self._candidate = self._candidate, None
         if ended_early and candidate is not None:
             await self._store_unfinished(candidate)
-        await self._settle()
+        await self.writer.settle()
         finished = await self.finisher(ended_early)
         await self.transport.send_message(finished)
         if self._done is not None and not self._done.done():
