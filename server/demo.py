@@ -35,6 +35,8 @@ import web
 from pipeline.personas import PERSONAS
 from server import invites, tenants
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
+from server.http.body import read_body
+from server.http.errors import ApiError
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore, is_session_id
 from server.settings import Settings
@@ -244,11 +246,6 @@ async def demo_catalogue(request: Request) -> Response:
 
 async def _choice(request: Request) -> dict[str, Any] | JSONResponse:
     """The session to create: the page's choice of catalogue interview and persona, checked."""
-    # Imported here: server.api imports the compat routes, which import the room, which imports
-    # this module (the CLI imports it first).
-    from server.api.body import read_body
-    from server.api.errors import ApiError
-
     body: Any = {}
     try:
         raw = await read_body(request, MAX_CHOICE_BYTES)

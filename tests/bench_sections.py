@@ -118,7 +118,7 @@ DECLARED: tuple[Declared, ...] = (
             "pipeline/coding/",
             "server/code.py",
             "server/api/code.py",
-            "server/api/endpoint.py",
+            "server/http/endpoint.py",
             "pyproject.toml",
         ),
     ),

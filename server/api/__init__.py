@@ -19,8 +19,8 @@ from server.api import (
     webhooks,
     whiteboard,
 )
-from server.api.endpoint import Endpoint, routes_for
 from server.compat.routes import ENDPOINTS as COMPAT_ENDPOINTS
+from server.http.endpoint import Endpoint, routes_for
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *catalogue.ENDPOINTS,

@@ -16,9 +16,6 @@ from fractions import Fraction
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import audit, demographics, interviews, keys
-from server.api.access import session_for
-from server.api.endpoint import Call, Endpoint
-from server.api.errors import BadRequest, NotFound
 from server.api.schemas import timestamp
 from server.audits import (
     EXCLUDE_BELOW_SHARE,
@@ -31,6 +28,9 @@ from server.audits import (
 )
 from server.catalogue import builtin_interview
 from server.demographics import UNKNOWN, Demographics
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import BadRequest, NotFound
 from server.sessions import SessionStore
 from server.store import Redis
 

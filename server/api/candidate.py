@@ -13,12 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.conversation import interviewer_turn, reply_in_time, typed_answer
 from pipeline.engine import Turn
 from server import audit, guard, keys, revocation
-from server.api.access import session_for
-from server.api.endpoint import Call, Endpoint
-from server.api.errors import BadRequest, Conflict, NotFound
 from server.api.schemas import Feedback, Progress, SessionStatus, TurnView, progress_of, timestamp
 from server.auth import TenantCaller
 from server.engines import engine_for
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import BadRequest, Conflict, NotFound
 from server.lifecycle import FinishPending, FinishResult, finish_session, start_session
 from server.sessions import AppendResult, SessionNotFound, SessionRecord, SessionStore
 

@@ -6,8 +6,8 @@ from pydantic import BaseModel, Field
 
 from pipeline.personas import PERSONAS
 from server import interviews
-from server.api.endpoint import Call, Endpoint
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
+from server.http.endpoint import Call, Endpoint
 
 TAG = "catalogue"
 OWN_INTERVIEWS_SHOWN = 100

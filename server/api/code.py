@@ -22,9 +22,9 @@ from pipeline.coding.sandbox import (
     language,
 )
 from server import audit, code
-from server.api.access import session_for
-from server.api.endpoint import Call, Endpoint
-from server.api.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from server.interviews import CodingRound
 from server.sessions import SessionRecord, SessionStore
 

@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from server import interviews
 from server.api.code import check_round
-from server.api.endpoint import Call, Endpoint
-from server.api.errors import from_validation, not_found
 from server.api.schemas import timestamp
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import from_validation, not_found
 from server.interviews import (
     CodingRound,
     CustomQuestion,

@@ -13,8 +13,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from server import invites
-from server.api.errors import ApiError
 from server.api.sessions import SessionCreate, access, open_session
+from server.http.errors import ApiError
 from server.services import Services
 
 _PAGE = """<!doctype html>

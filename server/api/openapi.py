@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from server.api.endpoint import Endpoint
-from server.api.errors import ErrorBody
+from server.http.endpoint import Endpoint
+from server.http.errors import ErrorBody
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEMES = {

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
 from server import audit, report_pdf, reviews, webhooks
-from server.api.access import session_for
-from server.api.endpoint import Call, Endpoint
-from server.api.errors import BadRequest, Conflict, NotFound
 from server.api.schemas import SessionStatus, timestamp
 from server.api.sessions import CandidateInfo
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import BadRequest, Conflict, NotFound
 from server.lifecycle import report_url, stored_report, webhook_data
 from server.reviews import Decision, FinalStatus, ReviewRules, ReviewRulesView, ReviewView, Score
 from server.sessions import SessionNotFound, SessionRecord, SessionStore

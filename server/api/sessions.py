@@ -16,13 +16,13 @@ from starlette.responses import FileResponse, Response
 from pipeline.engine import InterviewPlan, PlanSpec
 from pipeline.interview.planning import build_plan
 from server import audit, code, guard, interviews, keys, netguard, ratelimit, reviews, revocation
-from server.api.access import session_for
-from server.api.endpoint import Call, Endpoint
-from server.api.errors import ApiError, BadRequest, Conflict, NotFound, TooManyRequests
 from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
 from server.catalogue import builtin_interview
 from server.compat import zenhire
 from server.erasure import erase_session
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import ApiError, BadRequest, Conflict, NotFound, TooManyRequests
 from server.interviews import PersonaId
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound

@@ -7,9 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from server import webhooks
-from server.api.access import session_for
-from server.api.endpoint import Call, Endpoint
 from server.api.schemas import timestamp
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
 
 TAG = "webhooks"
 

@@ -16,10 +16,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.coding.whiteboard import MAX_LABEL_CHARS, Board, describe
-from server.api.access import session_for
-from server.api.endpoint import Call, Endpoint
-from server.api.errors import Conflict, NotFound
 from server.api.schemas import timestamp
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import Conflict, NotFound
 from server.sessions import SessionRecord
 from server.whiteboard import MAX_SNAPSHOTS, enabled_for, load_board, save_board
 

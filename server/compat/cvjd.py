@@ -22,10 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from pipeline.engine import Turn
 from server import keys, tenants
-from server.api.access import session_for
 from server.api.candidate import DISCLOSURE_TEXT, DISCLOSURE_VERSION, EMPTY_ANSWER, converse
-from server.api.endpoint import Call
-from server.api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from server.api.schemas import progress_of
 from server.auth import (
     AuthError,
@@ -36,6 +33,9 @@ from server.auth import (
     tenant_caller,
 )
 from server.compat.base import FORM, CompatEndpoint, flat_message
+from server.http.access import session_for
+from server.http.endpoint import Call
+from server.http.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore, hash_token
 

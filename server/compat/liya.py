@@ -29,10 +29,10 @@ from starlette.responses import JSONResponse, Response
 
 from server import audit, interviews
 from server.api.candidate import DISCLOSURE_VERSION, EMPTY_ANSWER, MessageOut, converse
-from server.api.endpoint import Call
-from server.api.errors import ApiError, BadRequest, NotFound
 from server.api.sessions import CandidateInfo, SessionCreate, open_session
 from server.compat.base import CompatEndpoint, flat_message
+from server.http.endpoint import Call
+from server.http.errors import ApiError, BadRequest, NotFound
 from server.interviews import InterviewFields, InterviewType
 from server.lifecycle import stored_report
 from server.sessions import SESSION_ID_PATTERN, SessionNotFound, SessionRecord, SessionStore

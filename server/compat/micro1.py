@@ -29,10 +29,10 @@ from starlette.responses import JSONResponse, Response
 
 from pipeline.coding.sandbox import available_languages
 from server import interviews
-from server.api.endpoint import Call
-from server.api.errors import ApiError, BadRequest
 from server.api.interviews import invite_url
 from server.compat.base import CompatEndpoint, flat_message
+from server.http.endpoint import Call
+from server.http.errors import ApiError, BadRequest
 from server.interviews import CodingRound, CustomQuestion, InterviewFields, Skill
 
 TAG = "compat: micro1"

@@ -41,12 +41,12 @@ from starlette.routing import Route
 
 from pipeline.personas import PERSONAS
 from server import audit, embed, keys, revocation, tenants
-from server.api.body import read_body
-from server.api.endpoint import Call
-from server.api.errors import ApiError, NotFound, TooManyRequests, Unauthorized
 from server.api.sessions import CandidateInfo, SessionCreate, open_session
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
 from server.compat.base import CompatEndpoint, flat_message
+from server.http.body import read_body
+from server.http.endpoint import Call
+from server.http.errors import ApiError, NotFound, TooManyRequests, Unauthorized
 from server.interviews import PersonaId
 from server.lifecycle import stored_report
 from server.services import Services

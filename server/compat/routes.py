@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from server.api.endpoint import Endpoint
 from server.compat import cvjd, liya, micro1, onecompiler, zenhire
+from server.http.endpoint import Endpoint
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *cvjd.ENDPOINTS,

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from server import keys
-from server.api.endpoint import Call, Endpoint
 from server.compat.base import CompatEndpoint
+from server.http.endpoint import Call, Endpoint
 from server.lifecycle import report_url, stored_report
 from server.services import Services
 from server.sessions import SessionRecord

@@ -1,8 +1,8 @@
-"""The phone channel's API errors (imported when used: server.api imports server.phone)."""
+"""The phone channel's API errors."""
 
 from __future__ import annotations
 
-from server.api.errors import ApiError
+from server.http.errors import ApiError
 
 
 class PhoneUnavailable(ApiError):

@@ -6,21 +6,19 @@ Where and how often (issue 24 #5): only to the prefixes `VIVA_PHONE_CALL_PREFIXE
 `VIVA_PHONE_CALLS_PER_SESSION` calls a session and `VIVA_PHONE_CALLS_PER_TENANT_PER_DAY` a tenant
 per UTC day (429 `call_limit`): a leaked key is no toll-fraud dialler.
 
-Declared in `server/api/sessions.py`, which imports this module while the `server.api` package
-is loading: the API's own modules are imported here only when a call is made.
+Declared in `server/api/sessions.py`; built on the HTTP edges' shared kit (server/http/).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import audit
+from server.http.access import session_for
+from server.http.endpoint import Call
+from server.http.errors import BadRequest, Conflict, TooManyRequests
 from server.phone import destinations, provider, store
-
-if TYPE_CHECKING:
-    from server.api.endpoint import Call
+from server.phone.errors import PhoneUnavailable, ProviderFailed
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
 
@@ -38,10 +36,6 @@ class CallPlaced(BaseModel):
 
 
 async def call_candidate(call: Call[CallCreate, None]) -> CallPlaced:
-    from server.api.access import session_for
-    from server.api.errors import BadRequest, Conflict, TooManyRequests
-    from server.phone.errors import PhoneUnavailable, ProviderFailed
-
     record = await session_for(call)
     settings = call.services.settings
     if not provider.configured(settings) or not settings.twilio_phone_number:

@@ -20,8 +20,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from server import audit
-from server.api.body import read_body
-from server.api.errors import ApiError
+from server.http.body import read_body
+from server.http.errors import ApiError
 from server.phone import provider, store
 from server.secret_key import server_key
 from server.services import Services

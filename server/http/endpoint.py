@@ -18,16 +18,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server import keys, ratelimit
-from server.api.body import check_declared_length, read_body
-from server.api.errors import (
-    ApiError,
-    BadRequest,
-    Forbidden,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-    from_validation,
-)
 from server.auth import (
     AuthError,
     Caller,
@@ -35,6 +25,16 @@ from server.auth import (
     TenantCaller,
     caller_for_session,
     tenant_caller,
+)
+from server.http.body import check_declared_length, read_body
+from server.http.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    from_validation,
 )
 from server.services import Services
 from server.sessions import is_session_id

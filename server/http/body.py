@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from server.api.errors import BadRequest, PayloadTooLarge
+from server.http.errors import BadRequest, PayloadTooLarge
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
