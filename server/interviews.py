@@ -192,7 +192,7 @@ class CodingRound(BaseModel):
     """A live coding question (docs/coding-round.md): the candidate writes code in the room's
     editor, runs the visible tests, submits (hidden tests), then explains the approach."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     problems: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
         default_factory=list,
         max_length=10,

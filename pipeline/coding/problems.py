@@ -33,14 +33,14 @@ LanguageId = Literal["python", "javascript", "c", "cpp", "java"]
 
 
 class Example(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     input: str = Field(max_length=2000)
     output: str = Field(max_length=2000)
     explanation: str = Field("", max_length=500)
 
 
 class ProblemTest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: Short
     input: str = Field(max_length=200_000, description="given on standard input")
     output: str = Field(max_length=200_000, description="expected on standard output")
@@ -48,7 +48,7 @@ class ProblemTest(BaseModel):
 
 
 class ProblemLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     time_ms: int = Field(2000, ge=100, le=10_000, description="per test: CPU and wall time")
     memory_mb: int = Field(256, ge=16, le=1024, description="per test: private memory")
 
@@ -56,7 +56,7 @@ class ProblemLimits(BaseModel):
 class ProblemFields(BaseModel):
     """A problem as a tenant writes it (`POST /v1/problems`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     title: Short
     difficulty: Literal["easy", "medium", "hard"] = "medium"
     tags: list[Short] = Field(default_factory=list, max_length=10)
