@@ -22,7 +22,7 @@ tenant's quota (issue 24, #12; raise either with `PATCH /v1/interviews/{id}`: `i
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import JSONResponse, Response
@@ -33,7 +33,13 @@ from server.api.interviews import invite_url
 from server.compat.base import CompatEndpoint, flat_message
 from server.http.endpoint import Call
 from server.http.errors import ApiError, BadRequest
-from server.interviews import CodingRound, CustomQuestion, InterviewFields, Skill
+from server.interviews import (
+    CodingLanguage,
+    CodingRound,
+    CustomQuestion,
+    InterviewFields,
+    Skill,
+)
 
 TAG = "compat: micro1"
 TAG_DESCRIPTION = "micro1's public API (POST /interview) on native interviews and invite links."
@@ -139,7 +145,8 @@ def coding_round(body: CreateInterviewRequest) -> CodingRound | None:
         return None
     language = body.selected_coding_language
     return CodingRound(
-        languages=[] if language == "user_choice" else [language],
+        # Only a language this server runs gets here (`_unsupported` refused the others).
+        languages=[] if language == "user_choice" else [cast(CodingLanguage, language)],
         details=body.coding_exercise_details,
         required=body.is_coding_round_required,
         only=body.only_coding_round,
