@@ -39,6 +39,11 @@ class InviteRefused(Exception):
         self.retry_after_s = retry_after_s
 
 
+def link(settings: Settings, interview_id: str) -> str:
+    """The interview's invite link (`/join/{interview_id}`, server/api/join.py)."""
+    return f"{settings.base_url()}/join/{interview_id}"
+
+
 def _not_found() -> InviteRefused:
     # One answer for "no such interview", "link off" and "key revoked": the link tells nothing.
     return InviteRefused(404, "invite_not_found", "This interview link is not valid.")

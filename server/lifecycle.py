@@ -157,12 +157,10 @@ def webhook_data(record: SessionRecord, report: dict[str, Any], url: str) -> dic
 async def _webhook_data(
     redis: Redis, record: SessionRecord, report: dict[str, Any], url: str
 ) -> dict[str, Any]:
-    """The native `data`, or the shape the tenant picked (`PUT /v1/webhook-format`)."""
-    from server.compat import zenhire  # the compat layer builds on the API, which imports this
-
-    if await zenhire.webhook_format(redis, record.tenant_id) == zenhire.FORMAT:
-        return zenhire.webhook_data(record, report, url)
-    return webhook_data(record, report, url)
+    """The native `data`, or the shape the tenant picked (`PUT /v1/webhook-format`) among those
+    the compat layer registered (`webhooks.register_format`)."""
+    shape = webhooks.shape_of(await webhooks.tenant_format(redis, record.tenant_id))
+    return (shape or webhook_data)(record, report, url)
 
 
 def merge_integrity(report: dict[str, Any], sections: Mapping[str, object]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from pipeline.voice.clock import SessionClock
 from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import Finished
 from pipeline.voice.ports import Transport, TurnLog
-from server import guard, keys, ownership
+from server import ownership
 from server.engines import engine_for
 from server.lifecycle import finish_session, start_session
 from server.observers import StreamObservers
@@ -29,6 +29,7 @@ from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.store import Redis
+from server.usecases.clock import start_clock
 
 __all__ = ["LiveChannel", "claim", "release_owner", "run_live", "session_clock"]
 
@@ -71,8 +72,7 @@ async def release_owner(redis: Redis, session_id: str, owner: str) -> bool:
 async def session_clock(redis: Redis, session_id: str) -> SessionClock:
     """Session seconds on the clock every connection of the session shares
     (`viva:session:{id}:clock`)."""
-    await guard.set_nx(redis, session_id, keys.session_clock(session_id), repr(time.time()))
-    epoch = float(await redis.get(keys.session_clock(session_id)) or time.time())
+    epoch = await start_clock(redis, session_id)
     return SessionClock(offset_s=time.time() - epoch)
 
 

@@ -1,4 +1,5 @@
-"""What a running server holds: settings, the state store and the shared models."""
+"""What a running server holds: settings, the state store and the shared models (what the
+server does with them, whoever asks: server/usecases/)."""
 
 from __future__ import annotations
 

@@ -28,14 +28,14 @@ from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
 from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import ErrorMessage, ServerMessage, TurnMetrics, to_wire
-from server import audit, keys, metrics, ownership, revocation
-from server.api.candidate import DISCLOSURE_VERSION
+from server import keys, metrics, ownership, revocation
 from server.live import release_owner as release_owner  # also this module's, as before
 from server.live import run_live
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import AppendResult, InvalidToken, SessionNotFound, SessionRecord, SessionStore
 from server.store import Redis
+from server.usecases.consent import DISCLOSURE_VERSION, give_consent
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +241,7 @@ class ConsentGate:
                 4400, "invalid_message", f"consent: version must be {DISCLOSURE_VERSION!r}"
             )
         if not await self.check():
-            await self.sessions.set_consent(self.session_id, version, time.time())
-            await audit.record(
-                self.sessions.redis, self.session_id, "consented", "candidate", version=version
-            )
+            await give_consent(self.sessions.redis, self.session_id, version, "candidate")
             self.given = True
 
     async def admit_audio(self) -> bool:

@@ -25,9 +25,10 @@ import secrets
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import redis.exceptions
@@ -36,6 +37,9 @@ from server import guard, keys, netguard, webhook_http
 from server.settings import Settings
 from server.store import Redis
 
+if TYPE_CHECKING:
+    from server.sessions import SessionRecord
+
 log = logging.getLogger(__name__)
 
 EVENT_FOR_STATUS = {
@@ -43,8 +47,35 @@ EVENT_FOR_STATUS = {
     "partial": "session.partial",
     "low_confidence": "session.low_confidence",
 }
+# The shape of an event's `data`: native (server/lifecycle.py), or one a tenant picks among those
+# registered here (the compat layer registers its products' shapes: server/compat/zenhire.py).
+NATIVE_FORMAT = "native"
+FORMAT_FIELD = "webhook_format"  # in the tenant's hash (server/keys.py)
+DataShape = Callable[["SessionRecord", dict[str, Any], str], dict[str, Any]]
+_SHAPES: dict[str, DataShape] = {}
 MAX_BACKOFF_S = 3600.0
 DEFER_S = 0.5  # a tenant at its concurrency cap: its next delivery waits this long, then again
+
+
+def register_format(name: str, shape: DataShape) -> None:
+    """A shape of `data` tenants may pick: `shape(record, report, report_url)`."""
+    _SHAPES[name] = shape
+
+
+async def tenant_format(redis: Redis, tenant_id: str) -> str:
+    """The format the tenant picked, if registered; else native."""
+    value = await redis.hget(keys.tenant(tenant_id), FORMAT_FIELD)
+    return value if value in _SHAPES else NATIVE_FORMAT
+
+
+async def set_tenant_format(redis: Redis, tenant_id: str, name: str) -> None:
+    await redis.hset(keys.tenant(tenant_id), FORMAT_FIELD, name)
+
+
+def shape_of(name: str) -> DataShape | None:
+    """The registered shape called `name`; None for native."""
+    return _SHAPES.get(name)
+
 
 # Move due retries back onto the stream, atomically: a retry is never lost or doubled.
 _PROMOTE_DUE = """

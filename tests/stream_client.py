@@ -22,11 +22,11 @@ from websockets.typing import Subprotocol
 from audio.pcm import encode_s16le
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan
-from server.api.candidate import DISCLOSURE_VERSION
 from server.app import create_app
 from server.sessions import SessionRecord, SessionStore
 from server.settings import Settings
 from server.store import EmbeddedValkey, Redis
+from server.usecases.consent import DISCLOSURE_VERSION
 
 
 def free_port() -> int:

@@ -41,10 +41,10 @@ import pytest
 from models.registry import ModelRegistry
 from pipeline.interview.report import build_report
 from server import keys
-from server.api.candidate import DISCLOSURE_VERSION
 from server.sessions import SessionStore
 from server.store import Redis
 from server.tenants import create_tenant
+from server.usecases.consent import DISCLOSURE_VERSION
 from tests.conftest import piper_speech
 from tests.stream_client import LiveServer, StreamClient, either, matches
 

@@ -1,4 +1,11 @@
-"""Demographic categories never reach the scoring code (issue 15): an import boundary.
+"""Import boundaries, checked on the source's import graph.
+
+The service layer (issue 23): the services (server/usecases/) know nothing of HTTP, and the
+edges (the REST API, the compat adapters, the phone channel) build on them and on the HTTP kit
+(server/http/), never on one another's routes; `FORBIDDEN` lists the edges that must not come
+back, and the services must not load HTTP even when imported alone.
+
+Demographic categories never reach the scoring code (issue 15):
 
 The categories live in one module (server/demographics.py) and one Redis key
 (`keys.demographics`). Checked on the source, with `ast`:
@@ -29,6 +36,26 @@ ALLOWED_KEY_USERS = {"server.demographics", "server.erasure", "server.keys"}
 # What scores a session: the report, the engines, ending a session (the report is built there),
 # and picking the engine.
 SCORING = ("server.lifecycle", "server.engines")
+SERVICES = "server.usecases"
+# What the services must not import, directly or not, when imported: the HTTP edges and the
+# live channels (they are called by them).
+EDGES = (
+    "server.api",
+    "server.http",
+    "server.compat",
+    "server.phone",
+    "server.stream",
+    "server.live",
+)
+# (importers, imported, why): no module under the first imports one under the second, even
+# inside a function.
+FORBIDDEN = (
+    ("server.compat", "server.api", "compat builds on the services and the HTTP kit, not the API"),
+    ("server.phone", "server.api", "the phone channel builds on the services and the HTTP kit"),
+    ("server.lifecycle", "server.compat", "webhook shapes are registered by compat"),
+    ("server.lifecycle", "server.api", "ending a session is below every edge"),
+    *((SERVICES, edge, "the services know nothing of HTTP or of who calls them") for edge in EDGES),
+)
 
 
 def module_name(path: Path) -> str:
@@ -112,6 +139,21 @@ def closure(roots: list[str], *, eager: bool) -> set[str]:
     return seen
 
 
+def under(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
+
+
+def third_party_imports(module: str) -> set[str]:
+    """Top-level names of what `module` imports that is not first-party (`starlette`...)."""
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found - set(PACKAGES)
+
+
 def pipeline_modules() -> Iterator[str]:
     return (m for m in sorted(MODULES) if m == "pipeline" or m.startswith("pipeline."))
 
@@ -162,9 +204,7 @@ def test_only_its_owner_and_the_erasure_name_the_categories_key() -> None:
 
 def test_the_scoring_code_does_not_reach_the_categories_even_transitively() -> None:
     """Everything pipeline/ can reach, at import or later, stays out of server/; the server's
-    scoring modules do not load the categories when imported. (server.lifecycle imports the
-    compat webhook formats inside a function, and they build on the whole API package: that
-    path is not eager and formats a webhook, it does not score.)"""
+    scoring modules do not load the categories when imported."""
     pipeline_reach = closure(list(pipeline_modules()), eager=False)
     assert not {m for m in pipeline_reach if m == "server" or m.startswith("server.")}
     reached = closure([*pipeline_modules(), *SCORING], eager=True)
@@ -182,3 +222,43 @@ def test_importing_the_scoring_code_does_not_load_the_categories() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "True"], result.stderr
+
+
+def test_no_forbidden_edge() -> None:
+    broken = sorted(
+        f"{module} -> {imported} ({why})"
+        for importers, target, why in FORBIDDEN
+        for module in MODULES
+        if under(module, importers)
+        for imported in imports_of(module)
+        if under(imported, target)
+    )
+    assert broken == []
+
+
+def test_the_forbidden_edges_name_real_modules() -> None:
+    """Each side of each forbidden edge is a package or module that exists (a rename would
+    otherwise leave a check that can no longer fail)."""
+    for importers, target, _why in FORBIDDEN:
+        assert importers in MODULES and target in MODULES, (importers, target)
+    assert {"server.usecases.chat", "server.usecases.opening"} <= set(MODULES)
+
+
+def test_the_services_do_not_load_http_when_imported() -> None:
+    """What importing any service runs reaches no edge module and no starlette."""
+    services = [m for m in MODULES if under(m, SERVICES)]
+    reached = closure(services, eager=True)
+    assert "server.lifecycle" in reached  # the graph is followed through the services
+    assert sorted(m for m in reached if any(under(m, edge) for edge in EDGES)) == []
+    assert sorted(m for m in reached if "starlette" in third_party_imports(m)) == []
+    script = (
+        "import sys\n"
+        f"for m in {services!r}: __import__(m)\n"
+        f"edges = {EDGES!r}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'starlette'"
+        " or m.startswith(edges)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
-from server import interviews
+from server import interviews, invites
 from server.api.code import check_round
 from server.api.schemas import timestamp
 from server.http.endpoint import Call, Endpoint
@@ -94,7 +94,7 @@ class InterviewPatch(BaseModel):
 
 
 def invite_url(call: Call[Any, Any], interview_id: str) -> str:
-    return f"{call.services.settings.base_url()}/join/{interview_id}"
+    return invites.link(call.services.settings, interview_id)
 
 
 def view(call: Call[Any, Any], stored: StoredInterview) -> Interview:

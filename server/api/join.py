@@ -13,9 +13,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from server import invites
-from server.api.sessions import SessionCreate, access, open_session
-from server.http.errors import ApiError
+from server.api.sessions import access
+from server.http.errors import ApiError, from_service
 from server.services import Services
+from server.usecases.errors import ServiceError
+from server.usecases.opening import SessionCreate, open_session
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -78,9 +80,9 @@ async def join(request: Request) -> Response:
         body = SessionCreate(interview_id=interview.id, metadata={"source": "invite_link"})
         try:
             record, token = await open_session(services, interview.tenant_id, "invite_link", body)
-        except ApiError:
+        except ServiceError as exc:
             await invites.give_back(redis, interview.id)
-            raise
+            raise from_service(exc) from exc
     except invites.InviteRefused as exc:
         return _refusal(services, exc.status, exc.message, exc.retry_after_s)
     except ApiError as exc:

@@ -14,13 +14,13 @@ from starlette.responses import Response
 
 from server import audit, report_pdf, reviews, webhooks
 from server.api.schemas import SessionStatus, timestamp
-from server.api.sessions import CandidateInfo
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.lifecycle import report_url, stored_report, webhook_data
 from server.reviews import Decision, FinalStatus, ReviewRules, ReviewRulesView, ReviewView, Score
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.usecases.opening import CandidateInfo
 
 TAG = "reviews"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pipeline.engine import Turn, asked_questions
+from pipeline.engine import Turn
 from server.sessions import SessionRecord
+from server.usecases import chat
 
 SessionStatus = Literal["created", "active", "completed", "partial", "low_confidence"]
 
@@ -28,13 +30,7 @@ class Progress(BaseModel):
 
 
 def progress_of(record: SessionRecord, transcript: Sequence[Turn]) -> Progress:
-    closed = bool(transcript) and transcript[-1].kind == "closing"
-    return Progress(
-        question_count=len(asked_questions(transcript)),
-        max_questions=len(record.plan.questions),
-        is_started=bool(transcript),
-        is_complete=closed or record.is_finished,
-    )
+    return Progress(**dataclasses.asdict(chat.progress_of(record, transcript)))
 
 
 class Feedback(BaseModel):

@@ -4,36 +4,30 @@ PDF report: server/api/reviews.py)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from pipeline.engine import InterviewPlan, PlanSpec
-from pipeline.interview.planning import build_plan
-from server import audit, code, guard, interviews, keys, netguard, ratelimit, reviews, revocation
+from server import audit, guard, keys, reviews, revocation
 from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
-from server.catalogue import builtin_interview
 from server.compat import zenhire
 from server.erasure import erase_session
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
-from server.http.errors import ApiError, BadRequest, Conflict, NotFound, TooManyRequests
-from server.interviews import PersonaId
+from server.http.errors import ApiError, Conflict, NotFound
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound
 from server.phone import store as phone_store
 from server.recordings import StorageUnavailable, read_track
 from server.reviews import ReviewView
 from server.secret_key import server_key
-from server.services import Services
-from server.sessions import SessionNotFound, SessionRecord, SessionStore, new_session_id
+from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.settings import Settings
-from server.store import Redis
+from server.usecases.opening import CandidateInfo, SessionCreate, open_session
 
 TAG = "sessions"
 # Reopen a partial session for a reinvite, only while it is there. KEYS: record, marker, report.
@@ -44,34 +38,6 @@ redis.call('HSET', KEYS[1], 'status', 'active')
 redis.call('DEL', KEYS[3])
 return 1
 """
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-MetadataValue = Annotated[str, StringConstraints(max_length=500)] | int | bool | None
-
-
-class CandidateInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    external_id: str | None = Field(None, max_length=200, description="your id for the candidate")
-    name: str | None = Field(None, max_length=200, description="for the greeting; never scored")
-
-
-class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interview_id: str = Field(min_length=1, max_length=100, description="yours or a catalogue id")
-    persona_id: PersonaId | None = None
-    mode: Literal["voice", "chat", "phone"] = Field(
-        "voice", description="phone: the candidate calls in with `phone_pin` (or is called)"
-    )
-    practice: bool = Field(False, description="per-answer feedback while the interview runs")
-    grade: str | None = Field(
-        None, max_length=50, description="required where the interview has grades"
-    )
-    candidate: CandidateInfo = Field(default_factory=CandidateInfo)
-    cv_text: str = Field("", max_length=50_000)
-    job_description: str = Field("", max_length=20_000)
-    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=50)
-    tags: list[Tag] = Field(default_factory=list, max_length=20)
-    webhook_url: HttpUrl | None = None
 
 
 class SessionRef(BaseModel):
@@ -172,10 +138,6 @@ class RecordingQuery(BaseModel):
     track: Literal["candidate", "full"] = "full"
 
 
-def _first_name(name: str | None) -> str | None:
-    return name.split()[0] if name and name.strip() else None
-
-
 def access(settings: Settings, record: SessionRecord, token: str) -> SessionAccess:
     base = settings.base_url()
     ws_base = "wss" + base[5:] if base.startswith("https") else "ws" + base[4:]
@@ -186,104 +148,6 @@ def access(settings: Settings, record: SessionRecord, token: str) -> SessionAcce
         embed_url=f"{base}/embed/{record.id}#token={token}",
         stream_url=f"{ws_base}/v1/sessions/{record.id}/stream",
     )
-
-
-async def _plan_spec(redis: Redis, tenant_id: str, body: SessionCreate) -> tuple[PlanSpec, str]:
-    """The plan recipe of the session's interview (a catalogue one or the tenant's own)."""
-    builtin = builtin_interview(body.interview_id)
-    if builtin is not None:
-        if builtin.grades and body.grade not in builtin.grades:
-            message = f"this interview needs a grade: one of {', '.join(builtin.grades)}"
-            raise BadRequest("A grade is required.", fields={"grade": message})
-        spec = builtin.plan_spec(
-            grade=body.grade,
-            persona_id=body.persona_id or "maya",
-            practice=body.practice,
-            cv_text=body.cv_text,
-            job_description=body.job_description,
-        )
-        return spec, builtin.title
-    own = await interviews.get(redis, tenant_id, body.interview_id)
-    if own is None:
-        raise NotFound(
-            f"No interview {body.interview_id}.",
-            fields={"interview_id": "no such interview, yours or built-in"},
-        )
-    spec = own.plan_spec(
-        persona_id=body.persona_id,
-        practice=body.practice,
-        grade=body.grade,
-        cv_text=body.cv_text,
-        job_description=body.job_description,
-    )
-    return spec, own.name
-
-
-async def _check_webhook_url(url: str, settings: Settings) -> None:
-    """400 when the URL names or resolves to an internal address (delivery checks again)."""
-    try:
-        await netguard.check_url(
-            url, netguard.AddressPolicy.from_setting(settings.webhook_allow_networks)
-        )
-    except netguard.BlockedAddress as exc:
-        raise BadRequest(
-            "The webhook URL is not allowed.", fields={"webhook_url": str(exc)}
-        ) from exc
-
-
-async def open_session(
-    services: Services, tenant_id: str, actor: str, body: SessionCreate
-) -> tuple[SessionRecord, str]:
-    """Plan, quota, store, audit: a new session and its token. Shared by the API and invite links."""
-    redis, settings = services.store.redis, services.settings
-    if body.webhook_url is not None:
-        await _check_webhook_url(str(body.webhook_url), settings)
-    spec, title = await _plan_spec(redis, tenant_id, body)
-    defaults = ratelimit.TenantLimits(settings.rate_limit_per_minute, settings.daily_session_quota)
-    limits = await ratelimit.limits_for(redis, tenant_id, defaults)
-    try:
-        await ratelimit.take_session(redis, tenant_id, limits.daily_sessions)
-    except ratelimit.LimitExceeded as exc:
-        raise TooManyRequests(
-            str(exc), retry_after_s=exc.retry_after_s, code="quota_exceeded"
-        ) from exc
-    plan: InterviewPlan = dataclasses.replace(
-        build_plan(spec), candidate_first_name=_first_name(body.candidate.name)
-    )
-    session_id = new_session_id()
-    # A coding round: its problem's question first (server/code.py, docs/coding-round.md).
-    plan, coding = await code.with_coding_round(
-        redis, tenant_id, body.interview_id, plan, session_id
-    )
-    record = SessionRecord(
-        id=session_id,
-        tenant_id=tenant_id,
-        plan=plan,
-        mode=body.mode,
-        interview_id=body.interview_id,
-        extra={
-            "interview_title": title,
-            "persona_id": spec.persona_id,
-            "practice": body.practice,
-            "grade": body.grade,
-            "candidate": body.candidate.model_dump(),
-            "metadata": body.metadata,
-            "tags": list(dict.fromkeys(body.tags)),
-            "webhook_url": str(body.webhook_url) if body.webhook_url else None,
-            **({"coding": coding} if coding else {}),
-        },
-    )
-    record, token = await SessionStore(redis).create(record, settings.session_token_ttl_s)
-    await audit.record(
-        redis,
-        record.id,
-        "created",
-        actor,
-        interview_id=body.interview_id,
-        questions=len(plan.questions),
-        mode=body.mode,
-    )
-    return record, token
 
 
 async def create_session(call: Call[SessionCreate, None]) -> SessionAccess:

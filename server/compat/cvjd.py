@@ -13,6 +13,7 @@ Errors are the product's `{"error": true, "message": ...}`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,8 +23,6 @@ from starlette.responses import JSONResponse, Response
 
 from pipeline.engine import Turn
 from server import keys, tenants
-from server.api.candidate import DISCLOSURE_TEXT, DISCLOSURE_VERSION, EMPTY_ANSWER, converse
-from server.api.schemas import progress_of
 from server.auth import (
     AuthError,
     Caller,
@@ -35,9 +34,14 @@ from server.auth import (
 from server.compat.base import FORM, CompatEndpoint, flat_message
 from server.http.access import session_for
 from server.http.endpoint import Call
-from server.http.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from server.http.errors import ApiError, BadRequest, Forbidden, NotFound
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore, hash_token
+from server.usecases import chat
+from server.usecases.chat import EMPTY_ANSWER
+from server.usecases.clock import clock_epoch
+from server.usecases.consent import DISCLOSURE_TEXT, DISCLOSURE_VERSION
+from server.usecases.errors import Conflicting
 
 TAG = "compat: CV + job description app"
 TAG_DESCRIPTION = (
@@ -151,8 +155,8 @@ async def _session(call: Call[Any, Any]) -> SessionRecord:
 
 
 async def _clock_zero(call: Call[Any, Any], record: SessionRecord) -> float:
-    zero = await call.redis.get(keys.session_clock(record.id))
-    return float(zero) if zero else record.created_at
+    zero = await clock_epoch(call.redis, record.id)
+    return zero if zero is not None else record.created_at
 
 
 async def _session_info(call: Call[Any, Any], record: SessionRecord) -> SessionInfo:
@@ -192,8 +196,8 @@ async def get_interview_page(call: Call[None, None]) -> Response:
         and isinstance(call.caller, CandidateCaller)
     ):
         # Another request opening the page at the same moment asked it: that one stands.
-        with contextlib.suppress(Conflict):
-            await converse(call, record, None)
+        with contextlib.suppress(Conflicting):
+            await chat.converse(call.services, record, None, actor=call.caller.actor)
         record = await _session(call)
         turns = await sessions.turns(record.id)
     zero = await _clock_zero(call, record)
@@ -207,7 +211,7 @@ async def get_interview_page(call: Call[None, None]) -> Response:
     page = InterviewPage(
         session=await _session_info(call, record),
         conversation=[_message(record, t, zero) for t in turns],
-        progress=ProgressInfo.model_validate(progress_of(record, turns).model_dump()),
+        progress=ProgressInfo(**dataclasses.asdict(chat.progress_of(record, turns))),
         disclosure=disclosure,
     )
     # `disclosure` only while it is needed: otherwise the page is the product's, field for field.
@@ -227,9 +231,9 @@ async def post_answer(call: Call[AnswerForm | None, None]) -> AnswerResult:
         raise BadRequest(
             f"The interview has not started: open GET /session/{record.id}/interview first."
         )
-    out = await converse(call, record, answer)
+    out = await chat.converse(call.services, record, answer, actor=call.caller.actor)
     return AnswerResult(
-        next_question=None if out.is_complete else out.message,
+        next_question=None if out.is_complete else out.turn.text,
         is_complete=out.is_complete,
         question_count=out.progress.question_count,
     )

@@ -21,21 +21,22 @@ shows it) and audited as `answer_entered` by the tenant, turn by turn.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import JSONResponse, Response
 
-from server import audit, interviews
-from server.api.candidate import DISCLOSURE_VERSION, EMPTY_ANSWER, MessageOut, converse
-from server.api.sessions import CandidateInfo, SessionCreate, open_session
+from server import interviews
 from server.compat.base import CompatEndpoint, flat_message
 from server.http.endpoint import Call
 from server.http.errors import ApiError, BadRequest, NotFound
 from server.interviews import InterviewFields, InterviewType
 from server.lifecycle import stored_report
 from server.sessions import SESSION_ID_PATTERN, SessionNotFound, SessionRecord, SessionStore
+from server.usecases import chat
+from server.usecases.chat import EMPTY_ANSWER
+from server.usecases.consent import DISCLOSURE_VERSION, give_consent
+from server.usecases.opening import CandidateInfo, SessionCreate, open_session
 
 TAG = "compat: Liya Engine"
 TAG_DESCRIPTION = "Liya Engine's mock interview (POST /v1/hiring/mock-interview) on native practice chat sessions."
@@ -192,7 +193,7 @@ def _check_sizes(body: MockInterviewInput) -> None:
         raise BadRequest("The request body is invalid.", fields=fields)
 
 
-async def _first_turn(call: Call[MockInterviewRequest, None]) -> tuple[SessionRecord, MessageOut]:
+async def _first_turn(call: Call[MockInterviewRequest, None]) -> chat.Exchange:
     body = call.body.input
     _check_sizes(body)
     tenant = call.tenant
@@ -209,22 +210,18 @@ async def _first_turn(call: Call[MockInterviewRequest, None]) -> tuple[SessionRe
     )
     record, _token = await open_session(call.services, tenant.tenant_id, tenant.actor, create)
     # The tenant's backend relays its user's turns: consent on the tenant's word, audited.
-    await SessionStore(call.redis).set_consent(record.id, DISCLOSURE_VERSION, time.time())
-    await audit.record(
+    await give_consent(
         call.redis,
         record.id,
-        "consented",
+        DISCLOSURE_VERSION,
         tenant.actor,
-        version=DISCLOSURE_VERSION,
         attested_by=tenant.actor,
         via="liya compat",
     )
-    return record, await converse(call, record, None)
+    return await chat.converse(call.services, record, None, actor=tenant.actor)
 
 
-async def _next_turn(
-    call: Call[MockInterviewRequest, None], session_id: str
-) -> tuple[SessionRecord, MessageOut]:
+async def _next_turn(call: Call[MockInterviewRequest, None], session_id: str) -> chat.Exchange:
     try:
         record = await SessionStore(call.redis).get(session_id)
     except SessionNotFound:
@@ -242,7 +239,8 @@ async def _next_turn(
     # The tenant's key answers for its user: stored as entered by the tenant (the turn's meta
     # `entered_by`, in the tenant's transcript) and audited (`answer_entered`), never as if the
     # candidate had typed it into the room.
-    return record, await converse(call, record, message, entered_by=call.tenant.actor)
+    actor = call.tenant.actor
+    return await chat.converse(call.services, record, message, actor=actor, entered_by=actor)
 
 
 async def _summary(call: Call[Any, Any], record: SessionRecord) -> InterviewSummary | None:
@@ -267,19 +265,16 @@ async def mock_interview(call: Call[MockInterviewRequest, None]) -> MockIntervie
     """One turn: the candidate's answer in, the next question (with feedback on the answer)
     out; the final turn carries the summary."""
     session_id = call.body.session_id
-    if session_id:
-        record, out = await _next_turn(call, session_id)
-    else:
-        record, out = await _first_turn(call)
-    feedback = out.feedback_on_previous
+    out = await (_next_turn(call, session_id) if session_id else _first_turn(call))
+    feedback = out.feedback
     output = MockInterviewOutput(
-        message=out.message,
-        turn=out.turn // 2 + 1,  # interviewer turns alternate with answers: 0, 2, 4...
-        feedback_on_previous=FeedbackOnPrevious(**feedback.model_dump()) if feedback else None,
+        message=out.turn.text,
+        turn=out.turn.index // 2 + 1,  # interviewer turns alternate with answers: 0, 2, 4...
+        feedback_on_previous=FeedbackOnPrevious.model_validate(feedback) if feedback else None,
         is_complete=out.is_complete,
-        summary=await _summary(call, record) if out.is_complete else None,
+        summary=await _summary(call, out.record) if out.is_complete else None,
     )
-    return MockInterviewResponse(data=MockInterviewData(output=output, session_id=record.id))
+    return MockInterviewResponse(data=MockInterviewData(output=output, session_id=out.record.id))
 
 
 ENDPOINTS = (

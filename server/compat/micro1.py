@@ -28,8 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import JSONResponse, Response
 
 from pipeline.coding.sandbox import available_languages
-from server import interviews
-from server.api.interviews import invite_url
+from server import interviews, invites
 from server.compat.base import CompatEndpoint, flat_message
 from server.http.endpoint import Call
 from server.http.errors import ApiError, BadRequest
@@ -192,7 +191,9 @@ async def create_micro1_interview(
         call.redis, call.tenant.tenant_id, native_fields(call.body), call.services.models.embedder
     )
     return CreateInterviewResponse(
-        data=InterviewData(interview_id=stored.id, invite_url=invite_url(call, stored.id))
+        data=InterviewData(
+            interview_id=stored.id, invite_url=invites.link(call.services.settings, stored.id)
+        )
     )
 
 

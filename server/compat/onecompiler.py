@@ -41,7 +41,6 @@ from starlette.routing import Route
 
 from pipeline.personas import PERSONAS
 from server import audit, embed, keys, revocation, tenants
-from server.api.sessions import CandidateInfo, SessionCreate, open_session
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
 from server.compat.base import CompatEndpoint, flat_message
 from server.http.body import read_body
@@ -58,6 +57,8 @@ from server.sessions import (
     is_session_id,
 )
 from server.store import Redis
+from server.usecases.errors import ServiceError
+from server.usecases.opening import CandidateInfo, SessionCreate, open_session
 
 TAG = "compat: OneCompiler"
 TAG_DESCRIPTION = (
@@ -386,7 +387,7 @@ async def create_oc_session(call: Call[SessionIn, None]) -> SessionCreated:
         record, _token = await open_session(
             call.services, call.tenant.tenant_id, call.tenant.actor, create
         )
-    except ApiError:
+    except ServiceError:
         if day is not None:
             await call.redis.decr(keys.compat_user_quota(user_id, day))
         raise

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from server import keys
+from server import webhooks
 from server.compat.base import CompatEndpoint
 from server.http.endpoint import Call, Endpoint
 from server.lifecycle import report_url, stored_report
@@ -31,7 +31,6 @@ TAG_DESCRIPTION = (
     "when the tenant picks it (PUT /v1/webhook-format)."
 )
 FORMAT = "zenhire"
-WEBHOOK_FORMAT_FIELD = "webhook_format"  # in the tenant's hash (server/keys.py)
 Status = Literal["completed", "partial", "low-confidence", "pending"]
 Format = Literal["native", "zenhire"]
 STATUS: dict[str, Status] = {
@@ -123,13 +122,16 @@ async def result_for(services: Services, record: SessionRecord) -> ZenHireResult
 
 
 async def webhook_format(redis: Redis, tenant_id: str) -> Format:
-    value = await redis.hget(keys.tenant(tenant_id), WEBHOOK_FORMAT_FIELD)
-    return "zenhire" if value == FORMAT else "native"
+    return "zenhire" if await webhooks.tenant_format(redis, tenant_id) == FORMAT else "native"
 
 
 def webhook_data(record: SessionRecord, report: dict[str, Any], url: str) -> dict[str, Any]:
     """A finished session's webhook `data` in ZenHire's shape."""
     return zenhire_result(record, report, url).model_dump(mode="json")
+
+
+# Finished sessions of a tenant that picked it get their webhooks' `data` in this shape.
+webhooks.register_format(FORMAT, webhook_data)
 
 
 class WebhookFormat(BaseModel):
@@ -144,9 +146,7 @@ async def get_webhook_format(call: Call[None, None]) -> WebhookFormat:
 
 async def set_webhook_format(call: Call[WebhookFormat, None]) -> WebhookFormat:
     """Pick the shape of every later webhook's `data` (the envelope and signature stay)."""
-    await call.redis.hset(
-        keys.tenant(call.tenant.tenant_id), WEBHOOK_FORMAT_FIELD, call.body.format
-    )
+    await webhooks.set_tenant_format(call.redis, call.tenant.tenant_id, call.body.format)
     return call.body
 
 

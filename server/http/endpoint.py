@@ -34,11 +34,13 @@ from server.http.errors import (
     NotFound,
     TooManyRequests,
     Unauthorized,
+    from_service,
     from_validation,
 )
 from server.services import Services
 from server.sessions import is_session_id
 from server.store import Redis
+from server.usecases.errors import ServiceError
 
 BodyT = TypeVar("BodyT")
 QueryT = TypeVar("QueryT")
@@ -124,7 +126,10 @@ class Endpoint:
         query = _parse_query(self.query, request) if self.query else None
         limit = services.settings.max_body_bytes
         body = await self._parse_body(request, limit) if self.body else None
-        result = await self.handler(Call(request, services, caller, body, query))
+        try:
+            result = await self.handler(Call(request, services, caller, body, query))
+        except ServiceError as exc:  # a service's refusal, in the API's terms
+            raise from_service(exc) from exc
         if isinstance(result, Response):
             return result
         return JSONResponse(result.model_dump(mode="json"), status_code=self.status)

@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from starlette.responses import JSONResponse
 
+from server.usecases.errors import Conflicting, LimitReached, Missing, ServiceError
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="machine-readable, e.g. `not_found`, `invalid_request`")
@@ -97,3 +99,17 @@ def from_validation(exc: ValidationError, *, where: str = "body") -> BadRequest:
 
 def not_found(what: str, ident: Any) -> NotFound:
     return NotFound(f"No {what} {ident}.")
+
+
+def from_service(exc: ServiceError) -> ApiError:
+    """What a service refused, as the API answers it: missing 404, conflicting 409, a limit
+    reached 429 (with Retry-After), invalid (and anything else) 400; its code, message and
+    fields kept."""
+    if isinstance(exc, LimitReached):
+        return TooManyRequests(exc.message, retry_after_s=exc.retry_after_s, code=exc.code)
+    kind: type[ApiError] = BadRequest
+    if isinstance(exc, Missing):
+        kind = NotFound
+    elif isinstance(exc, Conflicting):
+        kind = Conflict
+    return kind(exc.message, fields=exc.fields, code=exc.code)

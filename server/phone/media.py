@@ -45,13 +45,13 @@ from pipeline.voice.messages import (
     TurnMetrics,
 )
 from server import audit, guard, keys, metrics, revocation
-from server.api.candidate import DISCLOSURE_TEXT, DISCLOSURE_VERSION
 from server.live import run_live
 from server.phone import provider, store
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
 from server.stream import OwnedTurnLog, StreamClosed, TokenBucket
+from server.usecases.consent import DISCLOSURE_TEXT, DISCLOSURE_VERSION
 
 log = logging.getLogger(__name__)
 
