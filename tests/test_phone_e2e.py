@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 import redis.asyncio as aioredis
+import websockets
 
 from audio.telephone import to_telephone
 from models.registry import ModelRegistry
@@ -169,9 +170,11 @@ async def test_a_phone_interview_from_webhook_to_finished(
     assert all(len(h.message["media"]["payload"]) == 216 for h in call.events("media"))
     assert call.marks_sent("turn:0:")
 
-    # A stream token is good once: the same start again is refused.
-    again = await MediaStreamClient.connect(url, stream_token, call_sid)
-    assert await again.wait_closed(timeout=10) == 1008
+    # The stream URL (its one-time nonce) and token are good once: the same handshake again is
+    # refused before the upgrade (issue 24 #4).
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await MediaStreamClient.connect(url, stream_token, call_sid)
+    assert refused.value.response.status_code == 403
 
 
 async def test_speaking_over_the_interviewer_clears_the_line(
