@@ -14,6 +14,7 @@ from server.api import ENDPOINTS
 from server.compat.routes import ENDPOINTS as COMPAT_ENDPOINTS
 from server.settings import Settings
 from tests.api_support import Api, bearer, running_app
+from tests.test_code_api import TENANT_PROBLEM
 
 BODIES = {
     "update_interview": {"name": "Renamed"},
@@ -54,7 +55,13 @@ def test_another_tenants_ids_answer_404_on_every_endpoint(api: Api, tmp_path: Pa
     session_id = session.json()["session"]["id"]
     wav = _silent_wav(tmp_path / "full.wav")
     api.run(api.redis.hset, keys.session_recordings(session_id), "full", str(wav))
-    ids = {"interview_id": interview_id, "session_id": session_id}
+    problem = api.client.post("/v1/problems", headers=owner, json=TENANT_PROBLEM)
+    assert problem.status_code == 201, problem.text
+    ids = {
+        "interview_id": interview_id,
+        "session_id": session_id,
+        "problem_id": problem.json()["problem_id"],
+    }
 
     # The seed products' APIs authenticate their own way; their tests check isolation.
     with_ids = [e for e in ENDPOINTS if e.path_params and e not in COMPAT_ENDPOINTS]
