@@ -51,8 +51,9 @@ $(EDITOR)/node_modules/.installed: $(EDITOR)/package-lock.json
 run: $(VENV)/.installed
 	$(BIN)/viva serve --host $(HOST) --port $(PORT)
 
+# Two workers, each taking whole test files (a module's server fixture stays on one worker).
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -rs -m "not benchmarks" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs -m "not benchmarks" -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # No model is loaded (a test that loads one without the `models` mark fails under
 # VIVA_TEST_NO_MODELS): the logic, the API, the store, the scripted timelines.
