@@ -115,6 +115,21 @@ async def test_a_chat_session_through_the_services_alone(services: Services) -> 
     ]
 
 
+async def test_consent_given_on_a_call_says_so(services: Services) -> None:
+    redis = services.store.redis
+    create = SessionCreate(interview_id="behavioral-1", mode="phone")
+    record, _token = await open_session(services, TENANT, ACTOR, create)
+    await give_consent(redis, record.id, DISCLOSURE_VERSION, "candidate", channel="phone")
+    consent = await consent_of(redis, record.id)
+    assert consent is not None
+    assert (consent["version"], consent["channel"]) == (DISCLOSURE_VERSION, "phone")
+    entries = await audit.entries(redis, record.id)
+    assert [(e.action, e.detail) for e in entries][-1] == (
+        "consented",
+        {"version": DISCLOSURE_VERSION, "channel": "phone"},
+    )
+
+
 async def test_what_opening_refuses(services: Services) -> None:
     with pytest.raises(Missing) as missing:
         await open_session(services, TENANT, ACTOR, SessionCreate(interview_id="int_nothing"))

@@ -44,14 +44,14 @@ from pipeline.voice.messages import (
     ServerMessage,
     TurnMetrics,
 )
-from server import audit, guard, keys, metrics, revocation
+from server import guard, keys, metrics, revocation
 from server.live import run_live
 from server.phone import provider, store
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
 from server.stream import OwnedTurnLog, StreamClosed, TokenBucket
-from server.usecases.consent import DISCLOSURE_TEXT, DISCLOSURE_VERSION
+from server.usecases.consent import DISCLOSURE_TEXT, DISCLOSURE_VERSION, give_consent
 
 log = logging.getLogger(__name__)
 
@@ -206,19 +206,8 @@ class PhoneConsent:
     async def accept(self) -> None:
         if await self.check():
             return
-        redis = self.sessions.redis
-        at = time.time()
-        consent = {"version": DISCLOSURE_VERSION, "at": at, "channel": "phone"}
-        await guard.hset(
-            redis, self.session_id, keys.session(self.session_id), {"consent": json.dumps(consent)}
-        )
-        await audit.record(
-            redis,
-            self.session_id,
-            "consented",
-            "candidate",
-            version=DISCLOSURE_VERSION,
-            channel="phone",
+        await give_consent(
+            self.sessions.redis, self.session_id, DISCLOSURE_VERSION, "candidate", channel="phone"
         )
         self.given = True
         self.accepted.set()

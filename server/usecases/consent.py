@@ -3,6 +3,7 @@ processed before it (REST, the compat adapters, the browser stream and the phone
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -26,12 +27,22 @@ async def consent_of(redis: Redis, session_id: str) -> dict[str, Any] | None:
 
 
 async def give_consent(
-    redis: Redis, session_id: str, version: str, actor: str, **detail: Any
+    redis: Redis,
+    session_id: str,
+    version: str,
+    actor: str,
+    *,
+    channel: str | None = None,
+    **detail: Any,
 ) -> None:
-    """Record consent to the disclosure `version`, once, with its `consented` audit entry
-    (`detail`: who attested it, and how, when not the candidate). Given again: nothing changes."""
+    """Record consent to the disclosure `version`, once, with its `consented` audit entry, while
+    the session is there. `channel`: where it was given when not in the room (`phone`: the 1
+    key), kept with the consent and in the entry; `detail`: who attested it, and how, when not
+    the candidate. Given again: nothing changes."""
     sessions = SessionStore(redis)
     if await sessions.consent(session_id) is not None:
         return
-    await sessions.set_consent(session_id, version, time.time())
-    await audit.record(redis, session_id, "consented", actor, version=version, **detail)
+    where = {"channel": channel} if channel else {}
+    given = {"version": version, "at": time.time(), **where}
+    await sessions.set_fields(session_id, consent=json.dumps(given))
+    await audit.record(redis, session_id, "consented", actor, version=version, **where, **detail)
