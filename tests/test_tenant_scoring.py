@@ -48,6 +48,11 @@ def _custom(text: str, **fields: object) -> Question:
     )  # type: ignore[arg-type]
 
 
+UNRELATED_STORY = (
+    "Last summer I rebuilt the garden shed. I replaced the roof and painted the walls green."
+)
+
+
 def test_the_topic_is_the_question_without_its_asking_words() -> None:
     assert topic_of(INCIDENT) == "something went wrong in production"
     assert topic_of("How would you design the notification system for a food delivery app?") == (
@@ -114,6 +119,39 @@ def test_the_interviewer_never_says_bring_us_back_to_an_on_topic_answer(
     assert PROBES["relevance"] not in asyncio.run(reply_to(EXCELLENT))
     assert PROBES["relevance"] not in asyncio.run(reply_to(ADEQUATE))
     assert PROBES["relevance"] in asyncio.run(reply_to(OFF_TOPIC))
+
+
+def test_an_open_question_is_answered_by_any_account_of_ones_own_work(
+    embedder: SentenceEmbedder,
+) -> None:
+    """The live tests' own interview: "What project are you proudest of?" answered with a short,
+    specific story was off-topic (cosine 0.11), and the interviewer said "Let me bring us back to
+    the question". Unrelated talk stays off-topic."""
+    open_questions = {
+        "What project are you proudest of?": (
+            "I built a search service for a public library. It cut the waiting time for readers "
+            "in half, and the team still runs it today."
+        ),
+        "How do you handle a disagreement?": (
+            "I listen first, then I write down both options and we test the cheaper one."
+        ),
+        "What is your greatest achievement?": (
+            "Last year I led the move of our billing system to a new provider. I planned it, ran "
+            "both side by side for a month, and we switched with no lost invoices."
+        ),
+    }
+    unrelated = (
+        "My favourite animal is the dog because dogs like to play fetch in the park.",
+        "I think the weather is nice today.",
+    )
+    for text, answer in open_questions.items():
+        question = Question("q", text)
+        assert not analyse(question, answer, embedder).off_topic, (text, answer)
+        for other in unrelated:
+            assert analyse(question, other, embedder).off_topic, (text, other)
+    # A question with a topic of its own is not open: a story about something else is off-topic.
+    specific = Question("q", "Tell me about a deal you lost that you thought you would win.")
+    assert analyse(specific, UNRELATED_STORY, embedder).off_topic
 
 
 def test_tenant_key_points_are_made_by_meaning_not_by_their_words(

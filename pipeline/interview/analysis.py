@@ -230,6 +230,9 @@ class AnswerAnalysis:
     echoes: int = 0  # claims made of the question's own words
     specifics: tuple[str, ...] = ()  # specific terms the claims bring beyond the question
     tenant_points: bool = False  # the key points are a tenant's (one short statement each)
+    # An open behavioural question ("What project are you proudest of?") answered with the
+    # candidate's own account ("I built a search service for a public library…").
+    own_account_of_open_question: bool = False
 
     @property
     def specificity(self) -> float:
@@ -271,8 +274,10 @@ class AnswerAnalysis:
     @property
     def off_topic(self) -> bool:
         """Unrelated to the question: low relevance and not one key point even partly made."""
-        return self.topicality < OFF_TOPIC_SIMILARITY and not any(
-            p.coverage >= 0.2 for p in self.points
+        return (
+            self.topicality < OFF_TOPIC_SIMILARITY
+            and not any(p.coverage >= 0.2 for p in self.points)
+            and not self.own_account_of_open_question
         )
 
     @property
@@ -435,7 +440,12 @@ def analyse(question: Question, answer: str, embedder: Embedder) -> AnswerAnalys
     relevance = float(
         np.clip((similarity - SIMILARITY_FLOOR) / (SIMILARITY_CEILING - SIMILARITY_FLOOR), 0, 1)
     )
-    told = _story(units, vectors, q, topics, question.text) if style == "behavioral" else []
+    open_question = style == "behavioral" and _is_open(question.text)
+    told = (
+        _story(units, vectors, q, topics, question.text, open_question)
+        if style == "behavioral"
+        else []
+    )
     story = len(told)
     matches = _match_points(question.text, points, refs, vectors, units, style, story)
     evidence = max(
@@ -483,6 +493,7 @@ def analyse(question: Question, answer: str, embedder: Embedder) -> AnswerAnalys
         echoes=sum(1 for u in units if u.echo),
         specifics=_specifics(units, question.text, to_topic),
         tenant_points=bool(points) and question.source == "custom",
+        own_account_of_open_question=open_question and _own_account(units),
     )
     return _with_gaps(analysis)
 
@@ -518,7 +529,12 @@ def _specifics(units: list[Claim], question: str, to_topic: list[float]) -> tupl
 
 
 def _story(
-    units: list[Claim], unit_vectors: np.ndarray, q: np.ndarray, topics: np.ndarray, question: str
+    units: list[Claim],
+    unit_vectors: np.ndarray,
+    q: np.ndarray,
+    topics: np.ndarray,
+    question: str,
+    open_question: bool = False,
 ) -> list[Claim]:
     """The claims that tell what happened, without those that only echo the question, nor those
     that say nothing of this story: about neither the question nor anything specific ("I'm glad
@@ -533,7 +549,7 @@ def _story(
         if u.story
         and not u.echo
         and sim < ECHO
-        and (topical >= ABOUT_THE_QUESTION or _specifics([u], question, [1.0]))
+        and (open_question or topical >= ABOUT_THE_QUESTION or _specifics([u], question, [1.0]))
     ]
     # Clauses repeat parts of their sentence: keep the pieces, not the whole and its parts.
     return [u for u in told if not any(u.text != o.text and o.text in u.text for o in told)]
@@ -584,6 +600,66 @@ def _details(told: list[Claim]) -> tuple[str, ...]:
             elif n and bare[:1].isupper() and not lowered.startswith("i'") and lowered != "i":
                 found.setdefault(bare)  # a name: of a client, a system, a place
     return tuple(found)
+
+
+# A behavioural question whose topic, less its asking words, has this many content words or fewer
+# is open: "What project are you proudest of?", "How do you handle a disagreement?". Any account
+# of one's own work answers it, and the cosine cannot tell: a story of a library search service
+# sits at 0.11 from the first, an approach to disagreements at 0.20 from the second, as far as
+# "My favourite animal is the dog" (0.19), all under OFF_TOPIC_SIMILARITY. Seen in the live
+# tests' own interview, where the interviewer answered a good first answer "Let me bring us back
+# to the question".
+OPEN_TOPIC_WORDS = 2
+
+
+def _is_open(question: str) -> bool:
+    return len(_content_stems(topic_of(question))) <= OPEN_TOPIC_WORDS
+
+
+# What one thinks or is, not what one does: "I think the weather is nice" is no account of work.
+_STATIVE = frozenset(
+    [
+        "think",
+        "believe",
+        "guess",
+        "feel",
+        "felt",
+        "like",
+        "liked",
+        "love",
+        "loved",
+        "am",
+        "was",
+        "were",
+        "have",
+        "had",
+        "know",
+        "knew",
+        "want",
+        "wanted",
+        "hope",
+        "mean",
+        "suppose",
+        "prefer",
+        "enjoy",
+    ]
+)
+
+
+def _own_account(units: list[Claim]) -> bool:
+    """A sentence of the candidate doing something, in any tense: "I" or "we" and then a verb
+    ("I built", "I listen first", "we tested"); not "my favourite…", nor "I think…". Terse
+    sentences count ("I built a search service for a public library." has too few grammar words
+    to pass as a claim), echoes of the question do not."""
+    for unit in units:
+        if unit.echo:
+            continue
+        tokens = v.words(unit.text)
+        for n, token in enumerate(tokens[:-1]):
+            after = tokens[n + 1]
+            if token in ("i", "we") and after not in v.FUNCTION_WORDS and after not in _STATIVE:
+                return True
+    return False
 
 
 def _acts(text: str) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pipeline.engine import Feedback
 from pipeline.interview.analysis import AnswerAnalysis
 
-RUBRIC_VERSION = "2026.12-tenant-1"
+RUBRIC_VERSION = "2026.12-tenant-2"
 
 # Questions with key points (every bank question): the score is the substance (analysis.py): the
 # weighted share of key points made, judged by meaning, and for a behavioural question also the
