@@ -17,7 +17,7 @@ from server.expiry import ExpiryWorker
 from server.runtime import VoiceRuntime
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
-from server.store import Store
+from server.storage.store import Store
 from server.webhooks import WebhookWorker
 
 log = logging.getLogger(__name__)

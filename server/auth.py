@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from server import keys
 from server.sessions import hash_token
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 from server.tenants import Tenant, authenticate
 
 

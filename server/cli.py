@@ -12,7 +12,7 @@ from typing import Any
 
 from server import demo, ratelimit, tenants, webhooks
 from server.settings import get_settings
-from server.store import Redis, Store
+from server.storage.store import Redis, Store
 
 
 def _serve(args: argparse.Namespace) -> int:

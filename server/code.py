@@ -2,7 +2,7 @@
 the run queue in front of the sandbox, runs stored with the session, what the interviewer sees of
 them, and the report's `code` section.
 
-Keys (server/keys.py lists them too):
+Keys (server/storage/keys.py lists them too):
 - `viva:problem:{id}` (string): a tenant's problem as JSON, with its tenant id;
 - `viva:tenant:{tenant_id}:problems` (zset): the tenant's problem ids by creation time;
 - `viva:session:{id}:code` (list): the session's runs and submissions (JSON, time-stamped, with
@@ -30,10 +30,11 @@ from pipeline.coding.problems import (
 )
 from pipeline.coding.sandbox import RunResult, Sandbox
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine
-from server import guard, interviews, keys
+from server import interviews
 from server.catalogue import builtin_interview
 from server.interviews import CodingRound
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 _PROBLEM_ID = re.compile(r"prb_[0-9a-f]{16}")
 RUNS_KEPT = 300  # runs a session may store; more answer 429

@@ -40,7 +40,7 @@ from server.http.errors import ApiError
 from server.services import Services
 from server.sessions import InvalidToken, SessionNotFound, SessionStore, is_session_id
 from server.settings import Settings
-from server.store import Redis, Store
+from server.storage.store import Redis, Store
 
 STATIC_DIR = Path(web.__file__).resolve().parent / "static"
 DEMO_KEY = "viva:demo"

@@ -2,7 +2,7 @@
 
 Stored apart from the session (`viva:demographics:{id}`, outside the `viva:session:{id}` prefix
 the scoring reads), written and read only here, and erased with the session
-(server/erasure.py). Never an input to scoring: tests/test_import_boundaries.py checks that no
+(server/storage/erasure.py). Never an input to scoring: tests/test_import_boundaries.py checks that no
 scoring module can import this one, and that only the audit modules do.
 
 The categories are those of the EEO-1 Component 1 report, which the NYC Local Law 144 rules
@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server import guard, keys
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 UNKNOWN = "unknown"
 SEX_CATEGORIES = ("female", "male")

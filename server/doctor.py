@@ -140,7 +140,7 @@ def check_models(settings: Settings) -> Iterable[Result]:
 
 
 def check_redis(settings: Settings) -> Iterable[Result]:
-    from server.store import Store
+    from server.storage.store import Store
 
     async def ping() -> str:
         store = Store(settings.redis_url, settings.data_dir)
@@ -214,7 +214,7 @@ def check_data_dir(settings: Settings) -> Iterable[Result]:
 
 def check_storage(settings: Settings) -> Iterable[Result]:
     """Where recordings go: a probe object written, read back and deleted there."""
-    from server.objectstore import open_store
+    from server.storage.objectstore import open_store
 
     if not settings.storage_url:
         yield Result(OK, "recordings", f"files under {Path(settings.data_dir).resolve()}")

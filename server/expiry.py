@@ -15,10 +15,11 @@ import contextlib
 import logging
 import time
 
-from server import keys, revocation
+from server import revocation
 from server.lifecycle import FinishPending, finish_session
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
+from server.storage import keys
 
 log = logging.getLogger(__name__)
 

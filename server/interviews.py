@@ -23,9 +23,9 @@ from pipeline.engine import CustomQuestionSpec, PlanSpec
 from pipeline.interview.analysis import Embedder
 from pipeline.interview.skills import closest_skills, question_text
 from pipeline.personas import PERSONAS
-from server import keys
 from server.catalogue import TRACK_IDS
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 
 InterviewType = Literal["behavioral", "technical", "case_study", "system_design", "culture_fit"]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from server import interviews, keys, ratelimit, tenants
+from server import interviews, ratelimit, tenants
 from server.interviews import StoredInterview
 from server.settings import Settings
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 
 # Take one of the link's sessions, atomically: never more than the cap, even under a burst.
 _TAKE = """

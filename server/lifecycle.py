@@ -5,7 +5,7 @@ ends the same way whichever door it leaves by: the same scoring model (the regis
 and, for a voice session, the same integrity sections (`fraud_signals`, `language`), from the
 stream's live evidence or else from what its sockets saved (`viva:session:{id}:integrity`).
 
-Every write checks that the session is still there (server/guard.py): a session deleted while
+Every write checks that the session is still there (server/storage/guard.py): a session deleted while
 it was being scored gets no report, audit entry or webhook back.
 """
 
@@ -24,11 +24,12 @@ from pipeline.engine import Turn
 from pipeline.integrity.session import saved_report_sections
 from pipeline.interview.report import build_report
 from pipeline.interview.second_opinion import with_second_opinion
-from server import audit, code, guard, keys, webhooks, whiteboard
+from server import code, webhooks, whiteboard
 from server.engines import second_opinion_client
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
-from server.store import Redis
+from server.storage import audit_trail, guard, keys
+from server.storage.store import Redis
 
 
 async def start_session(
@@ -47,7 +48,7 @@ async def start_session(
         return
     await sessions.set_fields(record.id, status="active", started_at=repr(time.time()))
     record.status = "active"
-    await audit.record(
+    await audit_trail.record(
         sessions.redis,
         record.id,
         "started",
@@ -279,7 +280,7 @@ async def finish_session(
         raise
     if not stored:
         raise SessionNotFound(f"session {session_id} was erased while being scored")
-    await audit.record(
+    await audit_trail.record(
         redis,
         session_id,
         "scored",

@@ -28,7 +28,7 @@ from server.observers import StreamObservers
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
-from server.store import Redis
+from server.storage.store import Redis
 from server.usecases.clock import start_clock
 
 __all__ = ["LiveChannel", "claim", "release_owner", "run_live", "session_clock"]

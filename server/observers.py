@@ -1,11 +1,11 @@
 """One stream's observers: integrity checks and recordings behind the voice loop's sink.
 
 Every socket of a session gets its own (`StreamObservers.open`). The recorder writes segments
-of its own beside the earlier sockets' (server/recordings.py), so a resumed session's recording
+of its own beside the earlier sockets' (server/storage/recordings.py), so a resumed session's recording
 keeps their audio, whichever process or host wrote it; the speaker
 evidence and the answers' words are saved to Redis after each answer and when the socket ends,
 and restored by the next socket, so the candidate stays enrolled and an earlier second voice
-stays in the report. Saves check that the session was not erased meanwhile (server/guard.py): a
+stays in the report. Saves check that the session was not erased meanwhile (server/storage/guard.py): a
 socket closing after a delete leaves no evidence and no recording behind.
 """
 
@@ -21,12 +21,12 @@ from pipeline.integrity.session import SessionIntegrity
 from pipeline.integrity.sink import ObserverSink
 from pipeline.integrity.words import words_from_timestamps
 from pipeline.voice.loop import FilteredAnswer
-from server import guard, keys, recordings
-from server.objectstore import open_store
-from server.recordings import SessionRecorder, save_recordings
 from server.services import Services
 from server.settings import Settings
-from server.store import Redis
+from server.storage import guard, keys, recordings
+from server.storage.objectstore import open_store
+from server.storage.recordings import SessionRecorder, save_recordings
+from server.storage.store import Redis
 
 log = logging.getLogger(__name__)
 

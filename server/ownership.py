@@ -35,8 +35,8 @@ from collections.abc import Callable, Mapping
 
 from redis.exceptions import RedisError
 
-from server import guard, keys
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from server import keys
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 
 DAY_S = 86_400
 MINUTE_S = 60

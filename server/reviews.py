@@ -6,7 +6,7 @@ detected (`fraud_signals.*`), status `low_confidence` or `partial`, or the tenan
 may override the status, the overall score and competency scores, always with a reason; the
 machine report is never changed: the decision is stored beside it, with both values.
 
-Reviews are append-only (`viva:session:{id}:reviews`, written through server/guard.py); the
+Reviews are append-only (`viva:session:{id}:reviews`, written through server/storage/guard.py); the
 latest one is the session's review. Each records the digest of the report it was made on: a
 partial session reinvited and scored again has a new report, which nobody has reviewed yet.
 The tenant's rules are a field of its hash (`review_rules`); every change to them goes to the
@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from server import guard, keys
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 EVENT_REVIEWED = "session.reviewed"
 RULES_FIELD = "review_rules"  # in the tenant's hash

@@ -28,9 +28,9 @@ from typing import Literal
 
 from redis.exceptions import RedisError
 
-from server import guard, keys
 from server.sessions import hash_token
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from server.settings import Settings
-from server.store import private_dir
+from server.storage.store import private_dir
 
 FILE_NAME = "secret.key"
 _cache: dict[str, bytes] = {}

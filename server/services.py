@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from models.registry import ModelConfig, ModelRegistry
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 
 
 @dataclass

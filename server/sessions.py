@@ -20,8 +20,8 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from pipeline.engine import InterviewPlan, Question, Turn
-from server import guard, keys
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600
 # A session id as `new_session_id` makes it. Ids from a path or a body are checked against it at
@@ -39,7 +39,7 @@ def is_session_id(value: str) -> bool:
 
 
 # A turn goes in only while the session takes turns: its record is there, it is not being erased
-# (server/guard.py) and not finished or being finished (server/lifecycle.py claims the finish
+# (server/storage/guard.py) and not finished or being finished (server/lifecycle.py claims the finish
 # with `finishing_at`). Returns -1 for an erased session, -2 for a finished one.
 _TAKES_TURNS = f"""
 if not ({guard.LIVE}) then return -1 end
@@ -340,7 +340,7 @@ class SessionStore:
     async def erase(self, record: SessionRecord) -> None:
         """Delete every key of the session (its `viva:session:{id}*` keys), its token and its
         entry in the tenant's index. The deletion marker goes first: a writer still running
-        (server/guard.py) cannot put back a key after the scan below has passed it."""
+        (server/storage/guard.py) cannot put back a key after the scan below has passed it."""
         await guard.mark_deleted(self.redis, record.id)
         token_hash = await self.redis.hget(keys.session(record.id), "token_hash")
         doomed = [k async for k in self.redis.scan_iter(match=f"{keys.session(record.id)}*")]

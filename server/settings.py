@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.netguard import parse_networks
-from server.objectstore import StorageError, parse_storage_url
+from server.storage.objectstore import StorageError, parse_storage_url
 
 
 class Settings(BaseSettings):
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     # `off` never. VIVA_DEMO_API_KEY set: that tenant is used and nothing is provisioned.
     demo: Literal["auto", "on", "off"] = Field("auto", alias="VIVA_DEMO")
 
-    # issue 26: recordings in S3-compatible object storage (server/objectstore.py). Unset: files
+    # issue 26: recordings in S3-compatible object storage (server/storage/objectstore.py). Unset: files
     # under VIVA_DATA_DIR. Credentials: boto3's standard chain (AWS_ACCESS_KEY_ID...).
     storage_url: str = Field("", alias="VIVA_STORAGE_URL")  # s3://bucket/prefix
     s3_endpoint: str = Field("", alias="VIVA_S3_ENDPOINT")  # unset: AWS

@@ -28,13 +28,14 @@ from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
 from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import ErrorMessage, ServerMessage, TurnMetrics, to_wire
-from server import keys, metrics, ownership, revocation
+from server import metrics, ownership, revocation
 from server.live import release_owner as release_owner  # also this module's, as before
 from server.live import run_live
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import AppendResult, InvalidToken, SessionNotFound, SessionRecord, SessionStore
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 from server.usecases.consent import DISCLOSURE_VERSION, give_consent
 
 log = logging.getLogger(__name__)
@@ -576,7 +577,7 @@ async def stream_endpoint(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     except (RedisConnectionError, RedisTimeoutError) as exc:
-        # Redis stayed away longer than each command waits (server/store.py): no bug, and the
+        # Redis stayed away longer than each command waits (server/storage/store.py): no bug, and the
         # session resumes from what was stored once it is back; 1013 tells the client so.
         log.warning("stream of session %s closed: Redis is unavailable (%s)", session_id, exc)
         await _close(ws, StreamClosed(CLOSE_TRY_AGAIN, "store_unavailable", STORE_DOWN, 5.0))

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from server import keys
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 
 KEY_PREFIX = "vv_"
 

@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import redis.exceptions
 
-from server import guard, keys, netguard, webhook_http
+from server import netguard, webhook_http
 from server.settings import Settings
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 if TYPE_CHECKING:
     from server.sessions import SessionRecord
@@ -50,7 +51,7 @@ EVENT_FOR_STATUS = {
 # The shape of an event's `data`: native (server/lifecycle.py), or one a tenant picks among those
 # registered here (the compat layer registers its products' shapes: server/compat/zenhire.py).
 NATIVE_FORMAT = "native"
-FORMAT_FIELD = "webhook_format"  # in the tenant's hash (server/keys.py)
+FORMAT_FIELD = "webhook_format"  # in the tenant's hash (server/storage/keys.py)
 DataShape = Callable[["SessionRecord", dict[str, Any], str], dict[str, Any]]
 _SHAPES: dict[str, DataShape] = {}
 MAX_BACKOFF_S = 3600.0

@@ -1,7 +1,7 @@
 """The system-design whiteboard, server side (issue 25): the board stored with the session, and
 the interviewer shown it.
 
-Keys (server/keys.py): `viva:session:{id}:whiteboard` (hash: the latest `board`, `at`,
+Keys (server/storage/keys.py): `viva:session:{id}:whiteboard` (hash: the latest `board`, `at`,
 `session_s`, `version`) and `viva:session:{id}:whiteboard:snapshots` (list: every saved state,
 time-stamped, the latest MAX_SNAPSHOTS); both under the session's prefix, so erased with it.
 The route is server/api/whiteboard.py; the reading of a board, pipeline/coding/whiteboard.py.
@@ -16,9 +16,9 @@ from typing import Any
 
 from pipeline.coding.whiteboard import Board, describe, has_whiteboard, remark
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine
-from server import guard, keys
 from server.sessions import SessionRecord
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 MAX_SNAPSHOTS = 200
 

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
-from server.store import Redis
+from server.storage.store import Redis
 from server.tenants import create_tenant
 
 T = TypeVar("T")

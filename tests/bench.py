@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
 from pipeline.voice.transcriber import transcribe_windowed
-from server.store import EmbeddedValkey
+from server.storage.store import EmbeddedValkey
 from tests import bench_integrity, bench_scoring, bench_sections
 from tests.conftest import piper_speech
 from tests.stream_client import StreamClient, create_session, free_port, matches, speech_end

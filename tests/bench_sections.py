@@ -51,7 +51,7 @@ _VOICE_PATH = (
     "server/observers.py",
     "server/engines.py",
     "server/sessions.py",
-    "server/store.py",
+    "server/storage/store.py",
     "server/settings.py",
     "pyproject.toml",
 )

@@ -19,7 +19,7 @@ from piper import SynthesisConfig
 from models.embedding import SentenceEmbedder, shared_embedder
 from models.registry import ModelRegistry, _Slot
 from server.settings import Settings
-from server.store import Redis
+from server.storage.store import Redis
 from tests.stream_client import LiveServer, live_server
 from tests.virtual_time import VirtualTimeLoop
 

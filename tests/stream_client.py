@@ -25,7 +25,7 @@ from pipeline.engine import InterviewPlan
 from server.app import create_app
 from server.sessions import SessionRecord, SessionStore
 from server.settings import Settings
-from server.store import EmbeddedValkey, Redis
+from server.storage.store import EmbeddedValkey, Redis
 from server.usecases.consent import DISCLOSURE_VERSION
 
 

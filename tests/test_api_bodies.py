@@ -18,7 +18,7 @@ import uvicorn
 
 from server.app import create_app
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 from server.tenants import create_tenant
 from tests.api_support import Api, running_app
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from server import keys
 from server.api import ENDPOINTS
 from server.compat.routes import ENDPOINTS as COMPAT_ENDPOINTS
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, bearer, running_app
 from tests.test_code_api import TENANT_PROBLEM
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from server import keys
 from server.audits import Subject, impact_ratios
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, running_app
 from tests.chat_support import open_chat, run_chat, session_view
 

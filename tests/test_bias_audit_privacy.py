@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from server import keys
 from server.audits import Subject, impact_ratios, suppressed_cells
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, running_app
 
 

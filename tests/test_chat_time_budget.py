@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.conversation import TIME_UP, reply_in_time
 from pipeline.engine import Feedback, InterviewPlan, Move, Question, Reply, ScriptedEngine, Turn
-from server import keys
+from server.storage import keys
 from tests.api_support import Api, bearer
 from tests.chat_support import open_chat, session_view
 from tests.compat_support import module_app

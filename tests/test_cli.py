@@ -6,7 +6,7 @@ import pytest
 
 from server import cli, tenants
 from server.settings import get_settings
-from server.store import Store
+from server.storage.store import Store
 
 
 @pytest.fixture

@@ -197,7 +197,7 @@ def test_a_session_answers_only_its_own_user_and_tenant(api: Api) -> None:
 def test_an_answer_the_tenant_relays_is_recorded_as_entered_by_the_tenant(api: Api) -> None:
     """Issue 24 #10: the tenant's key answers for its user; the answer is stored and audited as
     the tenant's, visible in the tenant's transcript, never passed off as the candidate's own."""
-    from server import audit
+    from server.storage import audit_trail
 
     headers = api.tenant()
     key = headers["X-API-Key"]
@@ -214,6 +214,6 @@ def test_an_answer_the_tenant_relays_is_recorded_as_entered_by_the_tenant(api: A
     assert len(answers) == 1 and answers[0]["text"] == ANSWERS[0]
     actor = f"tenant:{headers['X-Tenant-Id']}"
     assert answers[0]["meta"]["entered_by"] == actor
-    entries = api.run(audit.entries, api.redis, session_id)
+    entries = api.run(audit_trail.entries, api.redis, session_id)
     entered = [e for e in entries if e.action == "answer_entered"]
     assert [(e.actor, e.detail["turn"]) for e in entered] == [(actor, answers[0]["index"])]

@@ -16,7 +16,7 @@ import pytest
 from server import tenants
 from server.app import create_app
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 from tests import test_room
 from tests.compat_schemas import onecompiler as schema
 from tests.test_embed import LiveServer

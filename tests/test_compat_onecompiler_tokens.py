@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from server import audit, keys
+from server.storage import audit_trail, keys
 from tests.api_support import Api
 from tests.compat_support import module_app
 from tests.test_compat_onecompiler import _user, open_room
@@ -53,7 +53,7 @@ def test_a_get_of_the_room_changes_nothing(api: Api) -> None:
     )
     assert info.status_code == 200, info.text  # the candidate's room token still works
     opened_entries = [
-        e for e in api.run(audit.entries, api.redis, session_id) if e.action == "room_opened"
+        e for e in api.run(audit_trail.entries, api.redis, session_id) if e.action == "room_opened"
     ]
     assert len(opened_entries) == 1
 
@@ -113,4 +113,6 @@ def test_another_tenants_session_naming_the_user_is_not_theirs(api: Api) -> None
         follow_redirects=False,
     )
     assert taken.status_code == 404
-    assert not any(e.action == "room_opened" for e in api.run(audit.entries, api.redis, theirs))
+    assert not any(
+        e.action == "room_opened" for e in api.run(audit_trail.entries, api.redis, theirs)
+    )

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from server import keys
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, bearer, running_app
 from tests.compat_schemas import zenhire as schema
 from tests.test_finish_paths import ANSWERS, saved_evidence

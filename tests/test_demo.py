@@ -12,7 +12,7 @@ import pytest
 from server import demo, tenants
 from server.app import create_app
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 from tests.test_embed import LiveServer
 
 

@@ -28,8 +28,8 @@ import pytest
 import redis.asyncio as aioredis
 import soundfile as sf
 
-from server import keys
-from server.recordings import decode_segment
+from server.storage import keys
+from server.storage.recordings import decode_segment
 from tests.faults_support import (
     ANSWERS,
     CRASH_MARKERS,

@@ -22,7 +22,7 @@ from server.app import create_app
 from server.embed import RedactTokens
 from server.sessions import SessionRecord, SessionStore, new_session_id
 from server.settings import Settings, get_settings
-from server.store import Store
+from server.storage.store import Store
 
 
 class LiveServer:

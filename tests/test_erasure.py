@@ -17,13 +17,14 @@ import pytest
 
 from pipeline.engine import Turn
 from pipeline.voice.sink import CandidateSegment
-from server import audit, keys, lifecycle, webhooks
+from server import lifecycle, webhooks
 from server.lifecycle import finish_session
 from server.observers import StreamObservers
-from server.recordings import recordings_dir
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
 from server.settings import Settings
+from server.storage import audit_trail, keys
+from server.storage.recordings import recordings_dir
 from tests.api_support import Api, bearer, running_app
 from tests.conftest import espeak
 
@@ -107,7 +108,7 @@ def test_a_socket_closing_after_the_delete_writes_nothing_back(api: Api) -> None
         SessionStore(redis).append_turn, session_id, Turn(2, "interviewer", "Next question.")
     )
     api.run(SessionStore(redis).set_consent, session_id, "2026-01", 0.0)
-    api.run(audit.record, redis, session_id, "ended", "candidate")
+    api.run(audit_trail.record, redis, session_id, "ended", "candidate")
     enqueue = functools.partial(
         webhooks.enqueue,
         redis,
@@ -175,7 +176,7 @@ def test_delete_removes_the_whole_recordings_directory(api: Api) -> None:
 
 
 def test_guarded_writes_go_through_only_while_the_session_lives(api: Api) -> None:
-    from server import guard
+    from server.storage import guard
 
     headers = api.tenant()
     session_id, _ = _session(api, headers)

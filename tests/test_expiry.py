@@ -12,12 +12,13 @@ import redis.exceptions
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question, Turn
-from server import expiry, keys
+from server import expiry
 from server.expiry import ExpiryWorker, expire_idle_sessions
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore
 from server.settings import Settings
-from server.store import Store
+from server.storage import keys
+from server.storage.store import Store
 
 PLAN = InterviewPlan(
     questions=(

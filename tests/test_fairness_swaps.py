@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from pipeline.interview.report import build_report
-from server import keys
 from server.sessions import SessionStore
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, bearer, running_app
 from tests.chat_support import ChatRun, open_chat, run_chat, session_view
 

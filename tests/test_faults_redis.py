@@ -9,7 +9,7 @@ the embedded one (AOF, fsync every second). Twice, while an answer is being stor
 - the Valkey is frozen with SIGSTOP for 3 s while the interviewer's reply is being stored, and
   the candidate types the next answer meanwhile (connections up, nothing answers).
 
-Before server/store.py gave the client a retry policy, the first outage closed the socket with
+Before server/storage/store.py gave the client a retry policy, the first outage closed the socket with
 1011 and lost the answer being stored; before the voice loop queued every turn's write behind
 the one before (pipeline/voice/loop.py `_write`), the second gave the typed answer the reply's
 index, and Redis refused it and every turn after (docs/faults.md).

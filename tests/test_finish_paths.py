@@ -22,12 +22,12 @@ from pipeline.integrity.speakers import Segment, TrackerDelta
 from pipeline.integrity.timeline import TimeRange
 from pipeline.integrity.words import CandidateWords, ExcludedSpeech, Word
 from pipeline.interview.report import build_report
-from server import keys
 from server.expiry import expire_idle_sessions
 from server.lifecycle import merge_integrity
 from server.services import Services
 from server.sessions import SessionStore
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, bearer, running_app
 from tests.webhook_receivers import Receiver, receiving, wait_until
 

@@ -32,7 +32,7 @@ DEMOGRAPHICS = "server.demographics"
 # Who may import the categories: the audit computation and its endpoints.
 ALLOWED_IMPORTERS = {"server.audits", "server.api.audits"}
 # Who may name their Redis key: the module that owns it, and the erasure that deletes it.
-ALLOWED_KEY_USERS = {"server.demographics", "server.erasure", "server.keys"}
+ALLOWED_KEY_USERS = {"server.demographics", "server.storage.erasure", "server.storage.keys"}
 # What scores a session: the report, the engines, ending a session (the report is built there),
 # and picking the engine.
 SCORING = ("server.lifecycle", "server.engines")
@@ -191,15 +191,15 @@ def test_only_its_owner_and_the_erasure_name_the_categories_key() -> None:
                 and node.value.id == "keys"
             ) or (
                 isinstance(node, ast.ImportFrom)
-                and node.module == "server.keys"
+                and node.module == "server.storage.keys"
                 and any(a.name == "demographics" for a in node.names)
             )
             if named:
                 users.add(module)
-        if "viva:demographics" in path.read_text() and module != "server.keys":
+        if "viva:demographics" in path.read_text() and module != "server.storage.keys":
             users.add(module)
     assert users <= ALLOWED_KEY_USERS, users
-    assert {"server.demographics", "server.erasure"} <= users
+    assert {"server.demographics", "server.storage.erasure"} <= users
 
 
 def test_the_scoring_code_does_not_reach_the_categories_even_transitively() -> None:

@@ -13,8 +13,8 @@ from models.registry import ModelRegistry
 from pipeline.integrity.session import SessionIntegrity
 from pipeline.integrity.sink import ObserverSink
 from pipeline.voice.sink import CandidateSegment, InterviewerSpeech
-from server.recordings import SessionRecorder, read_track
 from server.settings import Settings
+from server.storage.recordings import SessionRecorder, read_track
 from tests.bench_integrity import SR, synthetic_interview
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,10 @@ import httpx
 import pytest
 import uvicorn
 
-from server import keys, tenants
+from server import tenants
 from server.app import create_app
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, running_app
 
 
@@ -128,7 +129,7 @@ async def _tenant_with_interview(data_dir: Path) -> tuple[str, str]:
     from models.embedding import shared_embedder
     from server import interviews
     from server.interviews import InterviewFields
-    from server.store import Store
+    from server.storage.store import Store
 
     store = Store(None, data_dir)
     await store.open()

@@ -16,10 +16,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from pipeline.engine import InterviewPlan, Question
-from server import audit, keys
 from server.live import release_owner
 from server.phone import store
-from server.store import Redis
+from server.storage import audit_trail, keys
+from server.storage.store import Redis
 from tests.phone_client import MediaStreamClient, new_call_sid, pin_key
 from tests.stream_client import LiveServer, StreamClient, create_session, matches
 from tests.test_phone_e2e import dial_in, phone_server
@@ -29,9 +29,9 @@ __all__ = ["phone_server"]  # the phone test's module fixture, used here too
 PLAN = InterviewPlan(questions=(Question("q1", "What project are you proudest of?"),))
 
 
-async def started(redis: Redis, session_id: str) -> tuple[object, list[audit.AuditEntry]]:
+async def started(redis: Redis, session_id: str) -> tuple[object, list[audit_trail.AuditEntry]]:
     at = await redis.hget(keys.session(session_id), "started_at")
-    entries = [e for e in await audit.entries(redis, session_id) if e.action == "started"]
+    entries = [e for e in await audit_trail.entries(redis, session_id) if e.action == "started"]
     return at, entries
 
 

@@ -13,7 +13,7 @@ import redis as sync_redis
 
 from server.secret_key import FILE_NAME, keyed_hash, server_key
 from server.settings import Settings
-from server.store import PASSWORD_FILE, EmbeddedValkey, embedded_url
+from server.storage.store import PASSWORD_FILE, EmbeddedValkey, embedded_url
 
 
 def mode(path: Path) -> int:

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from server import keys
-from server.objectstore import LocalStore, ObjectStore, S3Store, StorageError, open_store
-from server.recordings import (
+from server.settings import Settings
+from server.storage import keys
+from server.storage.objectstore import LocalStore, ObjectStore, S3Store, StorageError, open_store
+from server.storage.recordings import (
     SessionRecorder,
     decode_segment,
     delete_recordings,
@@ -29,7 +30,6 @@ from server.recordings import (
     save_recordings,
     session_prefix,
 )
-from server.settings import Settings
 from tests.api_support import Api, running_app
 from tests.s3_support import S3Server, seaweedfs
 
@@ -110,8 +110,8 @@ def test_the_storage_url_is_checked_at_start() -> None:
 _FIRST_SOCKET = """
 import sys, time
 import numpy as np
-from server.objectstore import open_store
-from server.recordings import SessionRecorder
+from server.storage.objectstore import open_store
+from server.storage.recordings import SessionRecorder
 from server.settings import Settings
 
 store = open_store(Settings())
@@ -193,7 +193,7 @@ async def test_a_session_resumed_in_another_process_appends_and_reads_whole(
 async def test_delete_erases_every_object_of_the_session_only(
     s3_env: S3Server, tmp_path: Path
 ) -> None:
-    from server.store import Store
+    from server.storage.store import Store
 
     settings = _s3_settings(s3_env, tmp_path, "erase")
     store = Store(None, tmp_path / "valkey")
@@ -268,8 +268,8 @@ def test_a_socket_writes_its_audio_out_while_nobody_answers(
     """No answer ends, no socket closes, no more audio comes: what the socket heard is still in
     the store within FLUSH_EVERY_S (a process killed now would lose nothing of it)."""
     from pipeline.voice.sink import CandidateSegment
-    from server import recordings
     from server.observers import StreamObservers
+    from server.storage import recordings
 
     monkeypatch.setattr(recordings, "FLUSH_EVERY_S", 0.3)
     api = s3_api
@@ -323,7 +323,7 @@ def test_a_store_that_refuses_answers_503_and_the_same_delete_finishes_later(
     """The store refuses (here: credentials rotated under the server): GET and DELETE answer
     503 storage_unavailable, nothing is lost, and the DELETE repeated once the store answers
     erases everything."""
-    from server import objectstore
+    from server.storage import objectstore
 
     settings = _s3_settings(s3_env, tmp_path, "refused")
     with running_app(settings) as api:

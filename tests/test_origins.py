@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from server import keys, tenants
+from server import tenants
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import running_app
 
 

@@ -17,13 +17,14 @@ import redis.asyncio as aioredis
 
 from models.registry import ModelRegistry
 from pipeline.engine import Turn
-from server import keys, ownership
+from server import ownership
 from server.live import claim, release_owner
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services, model_config
 from server.sessions import AppendResult, SessionStore
 from server.settings import Settings
-from server.store import EmbeddedValkey, Redis, Store
+from server.storage import keys
+from server.storage.store import EmbeddedValkey, Redis, Store
 from server.stream import OwnedTurnLog, StreamClosed
 
 

@@ -14,9 +14,9 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from server import audit
 from server.phone import store
 from server.settings import Settings
+from server.storage import audit_trail
 from tests.api_support import Api, running_app
 from tests.phone_client import (
     ACCOUNT_SID,
@@ -98,7 +98,7 @@ def test_phone_session_pin_connects_a_call_with_a_one_time_stream_token(api: Api
     assert view["mode"] == "phone"
     assert view["phone"]["number"] == "•••4567" and view["phone"]["direction"] == "inbound"
     assert CALLER not in json.dumps(view)
-    entries = api.run(audit.entries, api.redis, session_id)
+    entries = api.run(audit_trail.entries, api.redis, session_id)
     call = next(e for e in entries if e.action == "phone_call")
     assert call.detail["number"] == CALLER and call.detail["channel"] == "phone"
 
@@ -255,7 +255,7 @@ def test_outbound_call_asks_twilio_rest_and_the_answered_call_connects(tmp_path:
         status, xml = post_webhook(api.client, webhook, answered)
         assert status == 200 and Twiml(xml).stream is None and "Hangup" in Twiml(xml).verbs()
 
-        entries = api.run(audit.entries, api.redis, session_id)
+        entries = api.run(audit_trail.entries, api.redis, session_id)
         requested = next(e for e in entries if e.action == "phone_call_requested")
         assert requested.detail["number"] == "+15557654321"
         view = api.client.get(f"/v1/sessions/{session_id}", headers=headers).json()

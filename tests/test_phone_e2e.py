@@ -18,10 +18,11 @@ import websockets
 from audio.telephone import to_telephone
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server import audit, keys, revocation
+from server import revocation
 from server.phone import store
 from server.sessions import SessionStore
-from server.store import Redis
+from server.storage import audit_trail, keys
+from server.storage.store import Redis
 from tests.conftest import piper_speech
 from tests.phone_client import (
     MediaStreamClient,
@@ -123,7 +124,7 @@ async def test_a_phone_interview_from_webhook_to_finished(
     await call.wait_until(lambda: bool(call.cleared_at), timeout=10)  # the disclosure stops
     consent = json.loads(await redis.hget(keys.session(session_id), "consent") or "{}")
     assert consent["channel"] == "phone" and consent["version"] == "2026-01"
-    entries = await audit.entries(redis, session_id)
+    entries = await audit_trail.entries(redis, session_id)
     assert any(e.action == "consented" and e.detail["channel"] == "phone" for e in entries)
     assert call.cleared_at[0] > pressed
 

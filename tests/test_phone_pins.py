@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from server import keys
 from server.phone import store
+from server.storage import keys
 from tests.api_support import Api, running_app
 from tests.phone_client import CALLER, Twiml, call_params, new_call_sid, pin_key, post_webhook
 from tests.test_phone_api import VOICE, new_session, phone_settings

@@ -16,7 +16,7 @@ import pytest
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server.store import Redis
+from server.storage.store import Redis
 from tests.bench_realspeech import PatternClient, answer_once, speaker_answer, wait_turn_over
 from tests.stream_client import LiveServer, StreamClient, create_session, matches
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from server import keys
-from server.recordings import Rendered, SessionRecorder, read_track
 from server.settings import Settings
+from server.storage import keys
+from server.storage.recordings import Rendered, SessionRecorder, read_track
 from tests.api_support import Api, running_app
 
 SR = 16000

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from server import keys
-from server.recordings import (
+from server.settings import Settings
+from server.storage import keys
+from server.storage.recordings import (
     RecordingError,
     SessionRecorder,
     delete_recordings,
@@ -20,8 +21,7 @@ from server.recordings import (
     recordings_dir,
     save_recordings,
 )
-from server.settings import Settings
-from server.store import Redis, Store
+from server.storage.store import Redis, Store
 
 SR = 16000
 
@@ -148,7 +148,7 @@ def test_a_socket_writes_segments_as_it_goes(
 ) -> None:
     """Not only at close: after each flush (each answer), and once buffered audio is
     FLUSH_EVERY_S old, so a process killed mid-interview loses only its last seconds."""
-    from server import recordings
+    from server.storage import recordings
 
     monkeypatch.setattr(recordings, "FLUSH_EVERY_S", 0.0)
     recorder = SessionRecorder(tmp_path / "data", "ses_flush")

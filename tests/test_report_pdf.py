@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from server import keys, report_pdf
+from server import report_pdf
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, bearer, running_app
 from tests.test_finish_paths import _answered_voice_session
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from server import keys
 from server.api.reviews import MAX_REASON_CHARS
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, bearer, running_app
 from tests.test_finish_paths import _answered_voice_session
 from tests.webhook_receivers import Receiver, receiving, wait_until

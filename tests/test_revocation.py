@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.engine import InterviewPlan, Question, Turn
-from server import keys
 from server.sessions import SessionRecord, SessionStore
 from server.settings import Settings
-from server.store import Redis, Store
+from server.storage import keys
+from server.storage.store import Redis, Store
 from tests.api_support import Api, bearer, running_app
 
 PLAN = InterviewPlan(questions=(Question("q1", "Tell me about a project you led."),))
@@ -38,7 +38,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 def _url(redis: Redis) -> str:
     params = redis.connection_pool.connection_kwargs
-    password = params.get("password")  # the embedded Valkey's (server/store.py)
+    password = params.get("password")  # the embedded Valkey's (server/storage/store.py)
     auth = f":{password}@" if password else ""
     return f"redis://{auth}{params.get('host', '127.0.0.1')}:{params['port']}"
 

@@ -27,7 +27,7 @@ from models.registry import ModelRegistry
 from server import tenants
 from server.app import create_app
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 from tests.conftest import ROOT, espeak
 from tests.test_embed import LiveServer
 

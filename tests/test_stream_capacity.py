@@ -11,7 +11,7 @@ import pytest
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server.store import Redis
+from server.storage.store import Redis
 from tests.stream_client import StreamClient, create_session, live_server, matches
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ import pytest
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server import keys
 from server.sessions import SessionStore
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 from tests.conftest import piper_speech
 from tests.stream_client import (
     LiveServer,

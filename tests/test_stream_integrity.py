@@ -19,7 +19,7 @@ import soundfile as sf
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
 from server.sessions import SessionStore, new_session_id
-from server.store import Redis
+from server.storage.store import Redis
 from server.tenants import create_tenant
 from tests.conftest import espeak, piper_speech
 from tests.stream_client import (

@@ -10,9 +10,9 @@ import pytest
 
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server import audit, keys
 from server.sessions import SessionStore
-from server.store import Redis
+from server.storage import audit_trail, keys
+from server.storage.store import Redis
 from server.stream import RedactTokens, StreamClosed, _parse, release_owner
 from tests.conftest import piper_speech
 from tests.stream_client import (
@@ -237,7 +237,9 @@ async def test_no_audio_is_taken_before_consent(
     final = await client.stream_while(lambda m: m["type"] == "transcript" and m["final"])
     assert "library" in final["text"].lower()
     assert (await SessionStore(redis).consent("p-consent") or {}).get("version") == "2026-01"
-    consented = [e for e in await audit.entries(redis, "p-consent") if e.action == "consented"]
+    consented = [
+        e for e in await audit_trail.entries(redis, "p-consent") if e.action == "consented"
+    ]
     assert len(consented) == 1 and consented[0].actor == "candidate"
     await client.close()
 

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from pipeline.engine import InterviewPlan, Question
-from server import keys
 from server.sessions import SessionStore
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 from tests.stream_client import LiveServer, StreamClient, create_session
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from server import stream
-from server.store import Redis
+from server.storage.store import Redis
 from server.stream import RateLimiter, StreamClosed
 from tests.stream_client import LiveServer, StreamClient, create_session
 from tests.test_stream_protocol import PLAN

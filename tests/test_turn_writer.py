@@ -19,9 +19,9 @@ import redis.asyncio as aioredis
 
 from pipeline.engine import Turn
 from pipeline.voice.turn_writer import FilteredAnswer, TurnWriter
-from server import keys
 from server.sessions import AppendResult, SessionStore
-from server.store import EmbeddedValkey, Redis
+from server.storage import keys
+from server.storage.store import EmbeddedValkey, Redis
 
 _sessions = 0
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from models.registry import ModelRegistry
-from server import audit
 from server.http.errors import from_service
 from server.services import Services
 from server.sessions import SessionStore
 from server.settings import Settings
-from server.store import Store
+from server.storage import audit_trail
+from server.storage.store import Store
 from server.usecases import chat, ending
 from server.usecases.clock import clock_epoch
 from server.usecases.consent import DISCLOSURE_VERSION, consent_of, give_consent
@@ -46,7 +46,7 @@ async def services(tmp_path: Path, models: ModelRegistry) -> AsyncIterator[Servi
 
 
 async def _actions(services: Services, session_id: str) -> list[tuple[str, str]]:
-    entries = await audit.entries(services.store.redis, session_id)
+    entries = await audit_trail.entries(services.store.redis, session_id)
     return [(e.action, e.actor) for e in entries]
 
 
@@ -123,7 +123,7 @@ async def test_consent_given_on_a_call_says_so(services: Services) -> None:
     consent = await consent_of(redis, record.id)
     assert consent is not None
     assert (consent["version"], consent["channel"]) == (DISCLOSURE_VERSION, "phone")
-    entries = await audit.entries(redis, record.id)
+    entries = await audit_trail.entries(redis, record.id)
     assert [(e.action, e.detail) for e in entries][-1] == (
         "consented",
         {"version": DISCLOSURE_VERSION, "channel": "phone"},

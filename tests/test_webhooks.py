@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from server import keys
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import running_app
 
 # The receivers run on loopback, which webhooks may reach only when allowed explicitly.

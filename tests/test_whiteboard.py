@@ -10,8 +10,8 @@ import pytest
 
 from pipeline.coding.whiteboard import Arrow, Board, Shape, describe, remark
 from pipeline.engine import InterviewPlan, Move, Reply, Turn
-from server import keys
 from server.settings import Settings
+from server.storage import keys
 from server.whiteboard import WhiteboardAwareEngine
 from tests.api_support import Api, bearer, running_app
 

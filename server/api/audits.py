@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server import audit, demographics, interviews, keys
+from server import demographics, interviews
 from server.api.schemas import timestamp
 from server.audits import (
     EXCLUDE_BELOW_SHARE,
@@ -32,7 +32,8 @@ from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import BadRequest, NotFound
 from server.sessions import SessionStore
-from server.store import Redis
+from server.storage import audit_trail, keys
+from server.storage.store import Redis
 
 TAG = "audits"
 FINISHED = ("completed", "partial", "low_confidence")
@@ -137,7 +138,7 @@ async def record_demographics(call: Call[Demographics, None]) -> DemographicsRec
     if recorded_at is None:  # erased meanwhile
         raise NotFound(f"No session {record.id}.")
     # Which categories were reported stays out of the log: only that they were.
-    await audit.record(call.redis, record.id, "demographics_recorded", call.tenant.actor)
+    await audit_trail.record(call.redis, record.id, "demographics_recorded", call.tenant.actor)
     return DemographicsRecorded(
         **call.body.model_dump(), session_id=record.id, recorded_at=timestamp(recorded_at)
     )

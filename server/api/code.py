@@ -21,12 +21,13 @@ from pipeline.coding.sandbox import (
     available_languages,
     language,
 )
-from server import audit, code
+from server import code
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from server.interviews import CodingRound
 from server.sessions import SessionRecord, SessionStore
+from server.storage import audit_trail
 
 log = logging.getLogger(__name__)
 TAG = "coding"
@@ -362,7 +363,7 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
     if not await code.store_run(call.redis, record.id, entry):
         raise NotFound(f"No session {record.id}.")
     if body.submit:
-        await audit.record(
+        await audit_trail.record(
             call.redis,
             record.id,
             "code_submitted",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
-from server import audit, report_pdf, reviews, webhooks
+from server import report_pdf, reviews, webhooks
 from server.api.schemas import SessionStatus, timestamp
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
@@ -20,6 +20,7 @@ from server.http.errors import BadRequest, Conflict, NotFound
 from server.lifecycle import report_url, stored_report, webhook_data
 from server.reviews import Decision, FinalStatus, ReviewRules, ReviewRulesView, ReviewView, Score
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.storage import audit_trail
 from server.usecases.opening import CandidateInfo
 
 TAG = "reviews"
@@ -194,7 +195,7 @@ async def review_session(call: Call[ReviewCreate, None]) -> ReviewView:
         raise BadRequest(str(exc), fields=exc.fields) from exc
     if not await reviews.store(call.redis, record.id, report, review):
         raise NotFound(f"No session {record.id}.")  # erased meanwhile
-    await audit.record(
+    await audit_trail.record(
         call.redis, record.id, "reviewed", call.tenant.actor, **reviews.audit_detail(review)
     )
     webhook_url = record.extra.get("webhook_url")

@@ -12,21 +12,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from server import audit, guard, keys, reviews, revocation
+from server import reviews, revocation
 from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
 from server.compat import zenhire
-from server.erasure import erase_session
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import ApiError, Conflict, NotFound
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound
 from server.phone import store as phone_store
-from server.recordings import StorageUnavailable, read_track
 from server.reviews import ReviewView
 from server.secret_key import server_key
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.settings import Settings
+from server.storage import audit_trail, guard, keys
+from server.storage.erasure import erase_session
+from server.storage.recordings import StorageUnavailable, read_track
 from server.usecases.opening import CandidateInfo, SessionCreate, open_session
 
 TAG = "sessions"
@@ -289,7 +290,7 @@ async def reinvite_session(call: Call[None, None]) -> SessionAccess:
     record.expires_at = expires_at
     # A socket streaming with the old token closes, in whichever process serves it.
     await revocation.revoke(call.redis, record.id, "reinvited")
-    await audit.record(call.redis, record.id, "reinvited", call.tenant.actor)
+    await audit_trail.record(call.redis, record.id, "reinvited", call.tenant.actor)
     view = access(call.services.settings, record, token)
     # The old PIN opens nothing now, and a call in progress ends (server/phone/media.py).
     await phone_store.revoke_pin(call.redis, record.id)
@@ -323,7 +324,7 @@ def _storage_unavailable(exc: StorageUnavailable) -> ApiError:
 
 async def get_audit(call: Call[None, None]) -> AuditLog:
     record = await session_for(call)
-    entries = await audit.entries(call.redis, record.id)
+    entries = await audit_trail.entries(call.redis, record.id)
     return AuditLog(
         session_id=record.id,
         entries=[
@@ -342,7 +343,7 @@ async def get_audit(call: Call[None, None]) -> AuditLog:
 async def get_recording(call: Call[None, RecordingQuery]) -> Response:
     record = await session_for(call)
     reference = await call.redis.hget(keys.session_recordings(record.id), call.query.track)
-    # Every segment any socket wrote (on any host, server/recordings.py), as one WAV.
+    # Every segment any socket wrote (on any host, server/storage/recordings.py), as one WAV.
     try:
         rendered = (
             await asyncio.to_thread(read_track, str(reference), call.services.settings)

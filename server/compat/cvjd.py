@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pipeline.engine import Turn
-from server import keys, tenants
+from server import tenants
 from server.auth import (
     AuthError,
     Caller,
@@ -37,6 +37,7 @@ from server.http.endpoint import Call
 from server.http.errors import ApiError, BadRequest, Forbidden, NotFound
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore, hash_token
+from server.storage import keys
 from server.usecases import chat
 from server.usecases.chat import EMPTY_ANSWER
 from server.usecases.clock import clock_epoch

@@ -40,7 +40,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from pipeline.personas import PERSONAS
-from server import audit, embed, keys, revocation, tenants
+from server import embed, revocation, tenants
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
 from server.compat.base import CompatEndpoint, flat_message
 from server.http.body import read_body
@@ -56,7 +56,8 @@ from server.sessions import (
     hash_token,
     is_session_id,
 )
-from server.store import Redis
+from server.storage import audit_trail, keys
+from server.storage.store import Redis
 from server.usecases.errors import ServiceError
 from server.usecases.opening import CandidateInfo, SessionCreate, open_session
 
@@ -569,7 +570,9 @@ async def oc_room_open(request: Request) -> Response:
     except SessionNotFound:
         return _not_found_page()
     await revocation.revoke(redis, session_id, "reinvited")  # a room open elsewhere closes
-    await audit.record(redis, session_id, "room_opened", f"user:{user_id}", via="userApiToken")
+    await audit_trail.record(
+        redis, session_id, "room_opened", f"user:{user_id}", via="userApiToken"
+    )
     kept = [(k, v) for k, v in _room_query(request) if k != "events"] + [("events", EVENT_SOURCE)]
     return RedirectResponse(
         f"{request.url.path}?{urlencode(kept)}#{urlencode({'token': token})}",

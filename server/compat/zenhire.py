@@ -23,7 +23,7 @@ from server.http.endpoint import Call, Endpoint
 from server.lifecycle import report_url, stored_report
 from server.services import Services
 from server.sessions import SessionRecord
-from server.store import Redis
+from server.storage.store import Redis
 
 TAG = "compat: ZenHire"
 TAG_DESCRIPTION = (

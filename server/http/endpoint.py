@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import keys, ratelimit
+from server import ratelimit
 from server.auth import (
     AuthError,
     Caller,
@@ -39,7 +39,8 @@ from server.http.errors import (
 )
 from server.services import Services
 from server.sessions import is_session_id
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 from server.usecases.errors import ServiceError
 
 BodyT = TypeVar("BodyT")

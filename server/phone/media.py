@@ -44,12 +44,13 @@ from pipeline.voice.messages import (
     ServerMessage,
     TurnMetrics,
 )
-from server import guard, keys, metrics, revocation
+from server import metrics, revocation
 from server.live import run_live
 from server.phone import provider, store
 from server.runtime import Connection, VoiceRuntime
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
+from server.storage import guard, keys
 from server.stream import OwnedTurnLog, StreamClosed, TokenBucket
 from server.usecases.consent import DISCLOSURE_TEXT, DISCLOSURE_VERSION, give_consent
 

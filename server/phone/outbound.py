@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server import audit
 from server.http.access import session_for
 from server.http.endpoint import Call
 from server.http.errors import BadRequest, Conflict, TooManyRequests
 from server.phone import destinations, provider, store
 from server.phone.errors import PhoneUnavailable, ProviderFailed
+from server.storage import audit_trail
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
 
@@ -79,7 +79,7 @@ async def call_candidate(call: Call[CallCreate, None]) -> CallPlaced:
     except provider.ProviderError as exc:
         raise ProviderFailed(str(exc)) from exc
     await store.bind_ticket(call.redis, ticket, placed.sid)
-    await audit.record(
+    await audit_trail.record(
         call.redis,
         record.id,
         "phone_call_requested",

@@ -1,5 +1,5 @@
 """What the phone channel keeps in Redis: PINs, one-time stream tokens, outbound call tickets,
-wrong-PIN counters (key names in server/keys.py).
+wrong-PIN counters (key names in server/storage/keys.py).
 
 - A **PIN** (12 digits) opens a phone session from an inbound call. Only its keyed hash
   (HMAC-SHA256 under the server's key, server/secret_key.py) is stored, mapped to the session id,
@@ -33,9 +33,9 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from server import keys
 from server.secret_key import keyed_hash
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from server import audit
 from server.http.body import read_body
 from server.http.errors import ApiError
 from server.phone import provider, store
 from server.secret_key import server_key
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
+from server.storage import audit_trail
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ async def _connect(
     if not await store.claim_call(redis, call_sid):
         log.warning("phone webhook: call %s already connected (a replay?)", call_sid)
         return provider.say_and_hang_up(UNAVAILABLE)
-    await audit.record(
+    await audit_trail.record(
         redis,
         record.id,
         "phone_call",

@@ -11,11 +11,11 @@ from typing import Any
 
 from pipeline.conversation import interviewer_turn, reply_in_time, typed_answer
 from pipeline.engine import Turn, asked_questions
-from server import audit
 from server.engines import engine_for
 from server.lifecycle import start_session
 from server.services import Services
 from server.sessions import AppendResult, SessionRecord, SessionStore
+from server.storage import audit_trail
 from server.usecases.clock import session_seconds
 from server.usecases.consent import consent_of
 from server.usecases.ending import finish
@@ -114,7 +114,9 @@ async def converse(
             record, await sessions.store_turn(record.id, answer), "Another answer was stored first"
         )
         if entered_by is not None:
-            await audit.record(redis, record.id, "answer_entered", entered_by, turn=answer.index)
+            await audit_trail.record(
+                redis, record.id, "answer_entered", entered_by, turn=answer.index
+            )
         turns.append(answer)
 
     engine = engine_for(services, record)

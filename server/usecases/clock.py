@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from server import guard, keys
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 
 async def start_clock(redis: Redis, session_id: str) -> float:

@@ -7,9 +7,9 @@ import json
 import time
 from typing import Any
 
-from server import audit
 from server.sessions import SessionStore
-from server.store import Redis
+from server.storage import audit_trail
+from server.storage.store import Redis
 
 DISCLOSURE_VERSION = "2026-01"
 DISCLOSURE_TEXT = (
@@ -45,4 +45,6 @@ async def give_consent(
     where = {"channel": channel} if channel else {}
     given = {"version": version, "at": time.time(), **where}
     await sessions.set_fields(session_id, consent=json.dumps(given))
-    await audit.record(redis, session_id, "consented", actor, version=version, **where, **detail)
+    await audit_trail.record(
+        redis, session_id, "consented", actor, version=version, **where, **detail
+    )

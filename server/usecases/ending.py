@@ -3,10 +3,11 @@ once by `server.lifecycle.finish_session`, and a socket still streaming it close
 
 from __future__ import annotations
 
-from server import audit, revocation
+from server import revocation
 from server.lifecycle import FinishPending, FinishResult, finish_session
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord
+from server.storage import audit_trail
 from server.usecases.errors import Conflicting, Missing
 
 
@@ -28,5 +29,5 @@ async def end(services: Services, record: SessionRecord, actor: str) -> FinishRe
     """End now and score what was said; `ended` in the audit log the first time."""
     result = await finish(services, record.id, ended_early=True)
     if not record.is_finished:
-        await audit.record(services.store.redis, record.id, "ended", actor)
+        await audit_trail.record(services.store.redis, record.id, "ended", actor)
     return result

@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
 from pipeline.engine import InterviewPlan, PlanSpec
 from pipeline.interview.planning import build_plan
-from server import audit, code, interviews, netguard, ratelimit
+from server import code, interviews, netguard, ratelimit
 from server.catalogue import builtin_interview
 from server.interviews import PersonaId
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore, new_session_id
 from server.settings import Settings
-from server.store import Redis
+from server.storage import audit_trail
+from server.storage.store import Redis
 from server.usecases.errors import Invalid, LimitReached, Missing
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -139,7 +140,7 @@ async def open_session(
         },
     )
     record, token = await SessionStore(redis).create(record, settings.session_token_ttl_s)
-    await audit.record(
+    await audit_trail.record(
         redis,
         record.id,
         "created",

@@ -1,6 +1,6 @@
 """Where recordings are kept: a local directory (the default) or any S3-compatible object store.
 
-One interface, two implementations, so recordings have one code path (server/recordings.py):
+One interface, two implementations, so recordings have one code path (server/storage/recordings.py):
 objects named by `/`-separated keys, written whole (never appended to, never overwritten by
 another writer: every writer names its own objects), listed by prefix, deleted by prefix.
 

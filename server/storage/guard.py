@@ -1,6 +1,6 @@
 """Writes that never bring back an erased session.
 
-Deleting a session (`server/erasure.py`) first sets the marker `viva:deleted:{id}`, then removes
+Deleting a session (`server/storage/erasure.py`) first sets the marker `viva:deleted:{id}`, then removes
 the session's keys. Whatever still runs for the session (a closing socket saving its integrity
 evidence and recordings, a finish scoring it, an audit entry, a webhook) writes through these
 scripts, which check in the same atomic step that the session's record is there and the marker
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from server import keys
-from server.store import Redis
+from server.storage import keys
+from server.storage.store import Redis
 
 # The marker only has to outlast the erase itself (after it, the record is gone and every guard
 # refuses anyway); a day leaves room for any writer still running.

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from server import guard, keys
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.store import Redis
 
 
 @dataclass(frozen=True)

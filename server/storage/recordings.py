@@ -8,7 +8,7 @@ after it starts (the `X-Viva-Timeline` header of `GET .../recording`), so a file
 the last cut `[a, b]`, or in the silence kept before it, is session second `f - a + b` (before
 the first cut's silence, the same second).
 
-Storage (server/objectstore.py: `VIVA_DATA_DIR`, or S3 with `VIVA_STORAGE_URL`): a track is a set
+Storage (server/storage/objectstore.py: `VIVA_DATA_DIR`, or S3 with `VIVA_STORAGE_URL`): a track is a set
 of segment objects, `recordings/{session_id}/{track}/{opened}-{socket}-{n}.seg`. Every socket
 writes its own, one per flush (after each answer, every `FLUSH_EVERY_S` while audio is
 buffered, and when it closes), and never touches another's: a session resumed on another
@@ -50,9 +50,9 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 import soundfile as sf
 
-from server import guard, keys
-from server.objectstore import LocalStore, ObjectStore, StorageError, open_store, store_at
-from server.store import Redis
+from server.storage import guard, keys
+from server.storage.objectstore import LocalStore, ObjectStore, StorageError, open_store, store_at
+from server.storage.store import Redis
 
 if TYPE_CHECKING:
     from server.settings import Settings

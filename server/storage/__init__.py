@@ -1,0 +1,1 @@
+"""Where state is kept: the Redis store and its keys, recordings and their object store, the per-session audit trail, and deleting a session everywhere (erasure, and the guard that keeps an erased session from coming back)."""
