@@ -58,7 +58,7 @@ test: $(VENV)/.installed
 # No model is loaded (a test that loads one without the `models` mark fails under
 # VIVA_TEST_NO_MODELS): the logic, the API, the store, the scripted timelines.
 test-fast: $(VENV)/.installed
-	VIVA_TEST_NO_MODELS=1 $(BIN)/python -m pytest -q -m "not slow and not models and not benchmarks" $(PYTEST_ARGS)
+	VIVA_TEST_NO_MODELS=1 $(BIN)/python -m pytest -q -m "not slow and not models and not benchmarks" -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # Every section of BENCHMARKS.md, then the check that each was measured on the code as it stands.
 bench: $(VENV)/.installed
