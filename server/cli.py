@@ -10,7 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from server import demo, ratelimit, tenants, webhooks
+from server import demo, tenants, webhooks
+from server.security import ratelimit
 from server.settings import get_settings
 from server.storage.store import Redis, Store
 

@@ -3,7 +3,7 @@
 A dropped connection may resume, so nothing ends at the drop itself. A session whose last stored
 turn is older than `VIVA_SESSION_IDLE_TIMEOUT_S` is finished as ended early (scored on what
 completed), unless a socket still streams it; a stream owner left behind by a crashed server is
-ignored after twice the timeout. The finish is signalled (server/revocation.py, `expired`), so a
+ignored after twice the timeout. The finish is signalled (server/security/revocation.py, `expired`), so a
 socket still open on it, in any process, closes. The report is the one the stream would build,
 integrity sections included (server/lifecycle.py).
 """
@@ -15,8 +15,8 @@ import contextlib
 import logging
 import time
 
-from server import revocation
 from server.lifecycle import FinishPending, finish_session
+from server.security import revocation
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
 from server.storage import keys

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from server import interviews, ratelimit, tenants
+from server import interviews, tenants
 from server.interviews import StoredInterview
+from server.security import ratelimit
 from server.settings import Settings
 from server.storage import keys
 from server.storage.store import Redis

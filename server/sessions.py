@@ -311,7 +311,7 @@ class SessionStore:
 
     async def reissue_token(self, session_id: str, token_ttl_s: int) -> tuple[str, float]:
         """A new token for the session; the old one stops working at once. Sockets streaming
-        with the old one are told by `server.revocation.revoke` (the caller's part)."""
+        with the old one are told by `server.security.revocation.revoke` (the caller's part)."""
         token = secrets.token_urlsafe(32)
         expires_at = time.time() + token_ttl_s
         reissued = await self.redis.eval(

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from server.netguard import parse_networks
+from server.security.netguard import parse_networks
 from server.storage.objectstore import StorageError, parse_storage_url
 
 

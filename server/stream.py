@@ -28,10 +28,11 @@ from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
 from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import ErrorMessage, ServerMessage, TurnMetrics, to_wire
-from server import metrics, ownership, revocation
+from server import metrics, ownership
 from server.live import release_owner as release_owner  # also this module's, as before
 from server.live import run_live
 from server.runtime import Connection, VoiceRuntime
+from server.security import revocation
 from server.services import Services
 from server.sessions import AppendResult, InvalidToken, SessionNotFound, SessionRecord, SessionStore
 from server.storage import keys

@@ -3,7 +3,7 @@
 - The whole attempt (resolving, connecting, sending, the response's headers) has one deadline:
   a receiver trickling bytes cannot hold a worker longer than that.
 - The response body is never read (only the status counts), so its size does not matter.
-- The connection goes to an address checked by `server.netguard`, the URL's name kept in the
+- The connection goes to an address checked by `server.security.netguard`, the URL's name kept in the
   `Host` header and as the TLS server name (certificates are still checked against the name).
   No redirects are followed, no connection is reused (a reused one would skip the next
   request's certificate check).
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from server import netguard
+from server.security import netguard
 
 # What the delivery log may say about a failed attempt.
 BLOCKED = "address not allowed"

@@ -7,7 +7,7 @@ the `viva:webhooks:retry` sorted set until its back-off has passed, then goes ba
 
 A receiver cannot hold the server: each attempt has one deadline and never reads the response
 body (`server/webhook_http.py`), deliveries run concurrently with a per-tenant share (below), and
-the URL may reach only public addresses unless allowed (`server/netguard.py`).
+the URL may reach only public addresses unless allowed (`server/security/netguard.py`).
 
 Signature: `X-Viva-Signature: sha256=<hex>`, the HMAC-SHA256 with the tenant's webhook secret of
 `{X-Viva-Timestamp}.{raw body}`. Receivers should refuse timestamps more than a few minutes old.
@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import redis.exceptions
 
-from server import netguard, webhook_http
+from server import webhook_http
+from server.security import netguard
 from server.settings import Settings
 from server.storage import guard, keys
 from server.storage.store import Redis

@@ -49,7 +49,7 @@ def twilio_env(api_base: str = "http://127.0.0.1:9") -> dict[str, str]:
 
 def pin_key() -> bytes:
     """The key a server with `twilio_env()` hashes PINs with."""
-    from server.secret_key import server_key
+    from server.security.secret_key import server_key
     from server.settings import Settings
 
     return server_key(Settings(VIVA_SECRET_KEY=SECRET_KEY))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server import ratelimit
+from server.security import ratelimit
 from server.settings import Settings
 from server.storage import keys
 from tests.api_support import Api, bearer, running_app

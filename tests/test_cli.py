@@ -56,7 +56,8 @@ def test_keys_origins_limits_and_webhook_secret(
 ) -> None:
     import asyncio
 
-    from server import ratelimit, webhooks
+    from server import webhooks
+    from server.security import ratelimit
 
     assert cli.main(["keys", "create", "Globex"]) == 0
     api_key = capsys.readouterr().out.strip()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis as sync_redis
 
-from server.secret_key import FILE_NAME, keyed_hash, server_key
+from server.security.secret_key import FILE_NAME, keyed_hash, server_key
 from server.settings import Settings
 from server.storage.store import PASSWORD_FILE, EmbeddedValkey, embedded_url
 

@@ -18,8 +18,8 @@ import websockets
 from audio.telephone import to_telephone
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server import revocation
 from server.phone import store
+from server.security import revocation
 from server.sessions import SessionStore
 from server.storage import audit_trail, keys
 from server.storage.store import Redis

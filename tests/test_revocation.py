@@ -75,7 +75,7 @@ async def test_appends_are_refused_once_the_session_is_finished_or_erased(store:
 
 
 async def test_a_reinvite_in_another_process_closes_the_old_tokens_watch(store: Store) -> None:
-    from server.revocation import close_for, wait_revoked
+    from server.security.revocation import close_for, wait_revoked
 
     redis = store.redis
     sessions = SessionStore(redis)
@@ -87,7 +87,7 @@ async def test_a_reinvite_in_another_process_closes_the_old_tokens_watch(store: 
     script = textwrap.dedent(
         f"""
         import asyncio, redis.asyncio as aioredis
-        from server import revocation
+        from server.security import revocation
         from server.sessions import SessionStore
 
         async def main():
@@ -124,7 +124,7 @@ async def test_a_reinvite_in_another_process_closes_the_old_tokens_watch(store: 
 
 
 async def test_the_poll_finds_what_the_channel_missed(store: Store) -> None:
-    from server.revocation import revocation_count, revoke, revoked_reason
+    from server.security.revocation import revocation_count, revoke, revoked_reason
 
     redis = store.redis
     sessions = SessionStore(redis)
@@ -149,7 +149,7 @@ def api(settings: Settings) -> Iterator[Api]:
 
 
 def _watch(api: Api, session_id: str, token: str) -> Future[str]:
-    from server.revocation import wait_revoked
+    from server.security.revocation import wait_revoked
 
     assert api.client.portal is not None
     watch = functools.partial(wait_revoked, api.redis, session_id, token, poll_s=SLOW_POLL_S)
@@ -174,7 +174,7 @@ def _voice_session(api: Api, headers: dict[str, str]) -> tuple[str, str]:
 @pytest.mark.models
 def test_reinvite_delete_end_and_idle_expiry_each_close_the_socket(api: Api) -> None:
     from server.expiry import expire_idle_sessions
-    from server.revocation import close_for
+    from server.security.revocation import close_for
 
     headers = api.tenant()
 

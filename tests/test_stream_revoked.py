@@ -37,7 +37,7 @@ async def _closed(client: StreamClient, within_s: float = 5.0) -> tuple[int | No
 async def test_a_reinvite_closes_the_socket_with_the_old_token(
     server: LiveServer, redis: Redis
 ) -> None:
-    from server import revocation
+    from server.security import revocation
 
     client, _ = await _open(server, redis, "r-reinvite")
     await SessionStore(redis).reissue_token("r-reinvite", 3600)
@@ -46,7 +46,7 @@ async def test_a_reinvite_closes_the_socket_with_the_old_token(
 
 
 async def test_a_delete_closes_the_socket(server: LiveServer, redis: Redis) -> None:
-    from server import revocation
+    from server.security import revocation
 
     client, _ = await _open(server, redis, "r-delete")
     record = await SessionStore(redis).get("r-delete")
@@ -57,7 +57,7 @@ async def test_a_delete_closes_the_socket(server: LiveServer, redis: Redis) -> N
 
 
 async def test_an_end_elsewhere_closes_the_socket(server: LiveServer, redis: Redis) -> None:
-    from server import revocation
+    from server.security import revocation
 
     client, _ = await _open(server, redis, "r-end")
     await SessionStore(redis).set_status("r-end", "partial")

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server import netguard, webhook_http, webhooks
+from server import webhook_http, webhooks
+from server.security import netguard
 from server.settings import Settings
 from tests.api_support import Api, running_app
 from tests.webhook_receivers import Receiver, receiving, wait_until

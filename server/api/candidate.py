@@ -9,9 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.api.schemas import Feedback, Progress, SessionStatus, TurnView, progress_of, timestamp
-from server.auth import TenantCaller
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
+from server.security.auth import TenantCaller
 from server.sessions import SessionRecord, SessionStore
 from server.usecases import chat, consent, ending
 

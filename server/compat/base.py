@@ -19,10 +19,10 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.auth import Caller
 from server.http.body import read_body
 from server.http.endpoint import Endpoint, _json, _parse
 from server.http.errors import ApiError, BadRequest, ErrorBody
+from server.security.auth import Caller
 from server.services import Services
 
 log = logging.getLogger(__name__)

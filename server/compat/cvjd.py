@@ -23,7 +23,11 @@ from starlette.responses import JSONResponse, Response
 
 from pipeline.engine import Turn
 from server import tenants
-from server.auth import (
+from server.compat.base import FORM, CompatEndpoint, flat_message
+from server.http.access import session_for
+from server.http.endpoint import Call
+from server.http.errors import ApiError, BadRequest, Forbidden, NotFound
+from server.security.auth import (
     AuthError,
     Caller,
     CandidateCaller,
@@ -31,10 +35,6 @@ from server.auth import (
     session_token_of,
     tenant_caller,
 )
-from server.compat.base import FORM, CompatEndpoint, flat_message
-from server.http.access import session_for
-from server.http.endpoint import Call
-from server.http.errors import ApiError, BadRequest, Forbidden, NotFound
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore, hash_token
 from server.storage import keys

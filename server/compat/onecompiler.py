@@ -40,7 +40,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from pipeline.personas import PERSONAS
-from server import embed, revocation, tenants
+from server import embed, tenants
 from server.catalogue import BUILTIN_INTERVIEWS, TRACKS
 from server.compat.base import CompatEndpoint, flat_message
 from server.http.body import read_body
@@ -48,6 +48,7 @@ from server.http.endpoint import Call
 from server.http.errors import ApiError, NotFound, TooManyRequests, Unauthorized
 from server.interviews import PersonaId
 from server.lifecycle import stored_report
+from server.security import revocation
 from server.services import Services
 from server.sessions import (
     SessionNotFound,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from server.auth import CandidateCaller, TenantCaller
 from server.http.endpoint import Call
 from server.http.errors import NotFound, Unauthorized
+from server.security.auth import CandidateCaller, TenantCaller
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 
 

@@ -17,15 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import ratelimit
-from server.auth import (
-    AuthError,
-    Caller,
-    CandidateCaller,
-    TenantCaller,
-    caller_for_session,
-    tenant_caller,
-)
 from server.http.body import check_declared_length, read_body
 from server.http.errors import (
     ApiError,
@@ -36,6 +27,15 @@ from server.http.errors import (
     Unauthorized,
     from_service,
     from_validation,
+)
+from server.security import ratelimit
+from server.security.auth import (
+    AuthError,
+    Caller,
+    CandidateCaller,
+    TenantCaller,
+    caller_for_session,
+    tenant_caller,
 )
 from server.services import Services
 from server.sessions import is_session_id

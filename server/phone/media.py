@@ -44,10 +44,11 @@ from pipeline.voice.messages import (
     ServerMessage,
     TurnMetrics,
 )
-from server import metrics, revocation
+from server import metrics
 from server.live import run_live
 from server.phone import provider, store
 from server.runtime import Connection, VoiceRuntime
+from server.security import revocation
 from server.services import Services
 from server.sessions import SessionNotFound, SessionStore
 from server.storage import guard, keys
@@ -450,7 +451,7 @@ class PhoneCall:
             # connected/start again, or newer events: ignored
 
     async def _watch_revoked(self, session_id: str) -> None:
-        """Until the session is erased, ended or expired elsewhere (server/revocation.py's
+        """Until the session is erased, ended or expired elsewhere (server/security/revocation.py's
         signals), or reinvited: a reinvite replaces the token and revokes the PIN, and the call
         that PIN (or the old link's holder) opened ends too (issue 24 #3)."""
         since = await revocation.revocation_count(self.redis, session_id)

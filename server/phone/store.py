@@ -2,7 +2,7 @@
 wrong-PIN counters (key names in server/storage/keys.py).
 
 - A **PIN** (12 digits) opens a phone session from an inbound call. Only its keyed hash
-  (HMAC-SHA256 under the server's key, server/secret_key.py) is stored, mapped to the session id,
+  (HMAC-SHA256 under the server's key, server/security/secret_key.py) is stored, mapped to the session id,
   for `VIVA_PHONE_PIN_TTL_S` (24 h) and never past the session's token; a reinvite or the end of
   the session revokes it. It is never the session token and never opens anything but a call.
 - **Wrong PINs** are budgeted (docs/security.md, "Phone PINs", works out the odds): 3 a call;
@@ -33,7 +33,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from server.secret_key import keyed_hash
+from server.security.secret_key import keyed_hash
 from server.storage import keys
 from server.storage.store import Redis
 

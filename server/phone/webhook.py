@@ -22,7 +22,7 @@ from starlette.routing import Route
 from server.http.body import read_body
 from server.http.errors import ApiError
 from server.phone import provider, store
-from server.secret_key import server_key
+from server.security.secret_key import server_key
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.storage import audit_trail

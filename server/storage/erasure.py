@@ -10,13 +10,14 @@ Order matters:
 4. every recording object of the session, `recordings/{id}/` in the configured store (the local
    directory or S3, server/storage/objectstore.py) and wherever a reference points (a socket still
    recording removes its own objects when it closes, `server.storage.recordings.save_recordings`);
-5. the signal to close the session's sockets, in every process (server/revocation.py);
+5. the signal to close the session's sockets, in every process (server/security/revocation.py);
 6. a content-free "deleted" entry in the tenant's audit log.
 """
 
 from __future__ import annotations
 
-from server import revocation, webhooks
+from server import webhooks
+from server.security import revocation
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore
 from server.storage import audit_trail, guard, keys

@@ -24,7 +24,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:ratelimit:{minute}` | string | requests made with the session token this minute |
 | `viva:session:{id}:whiteboard` | hash | the system-design whiteboard's latest state: `board` (JSON shapes and arrows), `at`, `session_s`, `version` (server/api/whiteboard.py) |
 | `viva:session:{id}:whiteboard:snapshots` | list | every saved whiteboard state (JSON with `at` and `session_s`), the latest 200 |
-| `viva:session:{id}:revoked` | hash | `count`, `reason`, `at` of the latest signal to close the session's sockets (server/revocation.py) |
+| `viva:session:{id}:revoked` | hash | `count`, `reason`, `at` of the latest signal to close the session's sockets (server/security/revocation.py) |
 | `viva:demographics:{id}` | string | a session's self-reported demographic categories (JSON), for bias audits only; outside the session's prefix, read by server/demographics.py alone, erased with the session (server/storage/erasure.py) |
 | `viva:deleted:{id}` | string | deletion marker, set before a session's keys go; every writer checks it (server/storage/guard.py); expires after a day |
 | `viva:tenant:{tenant_id}:sessions` | zset | the tenant's session ids by creation time (index) |

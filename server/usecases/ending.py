@@ -3,8 +3,8 @@ once by `server.lifecycle.finish_session`, and a socket still streaming it close
 
 from __future__ import annotations
 
-from server import revocation
 from server.lifecycle import FinishPending, FinishResult, finish_session
+from server.security import revocation
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord
 from server.storage import audit_trail

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
 from pipeline.engine import InterviewPlan, PlanSpec
 from pipeline.interview.planning import build_plan
-from server import code, interviews, netguard, ratelimit
+from server import code, interviews
 from server.catalogue import builtin_interview
 from server.interviews import PersonaId
+from server.security import netguard, ratelimit
 from server.services import Services
 from server.sessions import SessionRecord, SessionStore, new_session_id
 from server.settings import Settings

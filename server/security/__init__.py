@@ -1,0 +1,1 @@
+"""Who may do what: callers' identity (auth), the server's own secret, per-tenant rate limits and quotas, which addresses the server may connect to, and closing sockets whose token or session is gone."""
