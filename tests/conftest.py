@@ -19,7 +19,7 @@ from piper import SynthesisConfig
 from models.embedding import SentenceEmbedder, shared_embedder
 from models.registry import ModelRegistry, _Slot
 from server.settings import Settings
-from server.storage.store import Redis
+from server.storage.store import EmbeddedValkey, Redis
 from tests.stream_client import LiveServer, live_server
 from tests.virtual_time import VirtualTimeLoop
 
@@ -42,7 +42,8 @@ def pytest_asyncio_loop_factories(
 # are marked `models`: through these fixtures, by this hook; otherwise by their module. `make
 # test-fast` deselects them and sets VIVA_TEST_NO_MODELS, under which loading any model fails the
 # test that did it, so an unmarked one shows at once.
-_MODEL_FIXTURES = frozenset({"models", "embedder", "server", "redis"})
+# (`item.fixturenames` is the whole closure: the shared `redis` client needs `server`.)
+_MODEL_FIXTURES = frozenset({"models", "embedder", "server"})
 NO_MODELS = os.environ.get("VIVA_TEST_NO_MODELS") == "1"
 
 
@@ -130,6 +131,23 @@ def server(tmp_path_factory: pytest.TempPathFactory, models: ModelRegistry) -> I
     """uvicorn on a free port with its own embedded Valkey, shared by one test module."""
     with live_server(Path(tmp_path_factory.mktemp("live")), models) as live:
         yield live
+
+
+@pytest.fixture(scope="module")
+def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An embedded Valkey of the module's own, with no server and no model."""
+    valkey = EmbeddedValkey(Path(tmp_path_factory.mktemp("valkey")))
+    try:
+        yield valkey.start()
+    finally:
+        valkey.stop()
+
+
+@pytest.fixture
+async def valkey(valkey_url: str) -> AsyncIterator[Redis]:
+    client = aioredis.from_url(valkey_url, decode_responses=True)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

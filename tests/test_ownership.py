@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,24 +24,14 @@ from server.services import Services, model_config
 from server.sessions import AppendResult, SessionStore
 from server.settings import Settings
 from server.storage import keys
-from server.storage.store import EmbeddedValkey, Redis, Store
+from server.storage.store import Redis, Store
 from server.stream import OwnedTurnLog, StreamClosed
 
 
-@pytest.fixture(scope="module")
-def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    valkey = EmbeddedValkey(Path(tmp_path_factory.mktemp("ownership")))
-    try:
-        yield valkey.start()
-    finally:
-        valkey.stop()
-
-
 @pytest.fixture
-async def redis(valkey_url: str) -> AsyncIterator[Redis]:
-    client = aioredis.from_url(valkey_url, decode_responses=True)
-    yield client
-    await client.aclose()
+def redis(valkey: Redis) -> Redis:
+    """This module's tests need Valkey only (tests/conftest.py `valkey`), no server."""
+    return valkey
 
 
 @pytest.fixture

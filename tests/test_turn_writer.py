@@ -10,36 +10,24 @@ the races are, and what Redis holds at the end is checked.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from pathlib import Path
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from pipeline.engine import Turn
 from pipeline.voice.turn_writer import FilteredAnswer, TurnWriter
 from server.sessions import AppendResult, SessionStore
 from server.storage import keys
-from server.storage.store import EmbeddedValkey, Redis
+from server.storage.store import Redis
 
 _sessions = 0
 
 
-@pytest.fixture(scope="module")
-def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    valkey = EmbeddedValkey(Path(tmp_path_factory.mktemp("turn-writer")))
-    try:
-        yield valkey.start()
-    finally:
-        valkey.stop()
-
-
 @pytest.fixture
-async def redis(valkey_url: str) -> AsyncIterator[Redis]:
-    client = aioredis.from_url(valkey_url, decode_responses=True)
-    yield client
-    await client.aclose()
+def redis(valkey: Redis) -> Redis:
+    """This module's tests need Valkey only (tests/conftest.py `valkey`), no server."""
+    return valkey
 
 
 class RedisTurnLog:
