@@ -1,4 +1,4 @@
-"""Impact ratios by the NYC Local Law 144 method (server/audits.py), a pure computation: a
+"""Impact ratios by the NYC Local Law 144 method (server/review/bias_audits.py), a pure computation: a
 hand-computed fixture that must match exactly, and generated populations of known rates."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from itertools import product
 
 import pytest
 
-from server.audits import (
+from server.review.bias_audits import (
     EXCLUDE_BELOW_SHARE,
     FOUR_FIFTHS,
     CategoryRate,
@@ -19,7 +19,7 @@ from server.audits import (
     impact_ratios,
     median,
 )
-from server.demographics import RACE_ETHNICITY_CATEGORIES, SEX_CATEGORIES, UNKNOWN
+from server.review.demographics import RACE_ETHNICITY_CATEGORIES, SEX_CATEGORIES, UNKNOWN
 
 F = Fraction
 

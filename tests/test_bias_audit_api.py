@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.audits import Subject, impact_ratios
+from server.review.bias_audits import Subject, impact_ratios
 from server.settings import Settings
 from server.storage import keys
 from tests.api_support import Api, running_app

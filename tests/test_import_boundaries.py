@@ -7,13 +7,13 @@ back, and the services must not load HTTP even when imported alone.
 
 Demographic categories never reach the scoring code (issue 15):
 
-The categories live in one module (server/demographics.py) and one Redis key
+The categories live in one module (server/review/demographics.py) and one Redis key
 (`keys.demographics`). Checked on the source, with `ast`:
 - no module under pipeline/ imports anything from server/ (scoring is a layer below the server),
-  so in particular never server.demographics;
-- only the audit modules import server.demographics, and only it and the erasure touch its key;
+  so in particular never server.review.demographics;
+- only the audit modules import server.review.demographics, and only it and the erasure touch its key;
 - the modules that score a session (all of pipeline/, and the server modules that call it) do
-  not load server.demographics even transitively, parent packages' `__init__` included;
+  not load server.review.demographics even transitively, parent packages' `__init__` included;
 and at run time: importing them in a fresh interpreter leaves it out of `sys.modules`.
 """
 
@@ -28,11 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("audio", "models", "pipeline", "server")
-DEMOGRAPHICS = "server.demographics"
+DEMOGRAPHICS = "server.review.demographics"
 # Who may import the categories: the audit computation and its endpoints.
-ALLOWED_IMPORTERS = {"server.audits", "server.api.audits"}
+ALLOWED_IMPORTERS = {"server.review.bias_audits", "server.api.bias_audits"}
 # Who may name their Redis key: the module that owns it, and the erasure that deletes it.
-ALLOWED_KEY_USERS = {"server.demographics", "server.storage.erasure", "server.storage.keys"}
+ALLOWED_KEY_USERS = {"server.review.demographics", "server.storage.erasure", "server.storage.keys"}
 # What scores a session: the report, the engines, ending a session (the report is built there),
 # and picking the engine.
 SCORING = ("server.lifecycle", "server.engines")
@@ -160,8 +160,9 @@ def pipeline_modules() -> Iterator[str]:
 
 def test_the_graph_is_read() -> None:
     assert DEMOGRAPHICS in MODULES and "pipeline.interview.report" in MODULES
-    assert DEMOGRAPHICS in imports_of("server.api.audits")
-    assert "server.api.audits" in imports_of("server.api")  # `from server.api import audits`
+    assert DEMOGRAPHICS in imports_of("server.api.bias_audits")
+    # `from server.api import bias_audits`
+    assert "server.api.bias_audits" in imports_of("server.api")
     assert len(list(pipeline_modules())) > 20
 
 
@@ -199,7 +200,7 @@ def test_only_its_owner_and_the_erasure_name_the_categories_key() -> None:
         if "viva:demographics" in path.read_text() and module != "server.storage.keys":
             users.add(module)
     assert users <= ALLOWED_KEY_USERS, users
-    assert {"server.demographics", "server.storage.erasure"} <= users
+    assert {"server.review.demographics", "server.storage.erasure"} <= users
 
 
 def test_the_scoring_code_does_not_reach_the_categories_even_transitively() -> None:
@@ -209,7 +210,7 @@ def test_the_scoring_code_does_not_reach_the_categories_even_transitively() -> N
     assert not {m for m in pipeline_reach if m == "server" or m.startswith("server.")}
     reached = closure([*pipeline_modules(), *SCORING], eager=True)
     assert DEMOGRAPHICS not in reached
-    assert "server.audits" not in reached and "server.api" not in reached
+    assert "server.review.bias_audits" not in reached and "server.api" not in reached
 
 
 def test_importing_the_scoring_code_does_not_load_the_categories() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from server import report_pdf
+from server.review import report_pdf
 from server.settings import Settings
 from server.storage import keys
 from tests.api_support import Api, bearer, running_app

@@ -307,7 +307,7 @@ async def test_second_opinion_from_a_real_llm(llama: LlamaServer, report: dict[s
 def test_a_second_opinion_that_disagrees_puts_the_session_in_the_review_queue(
     disagreement: bool, flagged: list[str]
 ) -> None:
-    from server.reviews import ReviewRules, flags
+    from server.review.reviews import ReviewRules, flags
 
     report = {
         "status": "completed",

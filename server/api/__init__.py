@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from starlette.routing import BaseRoute
 
-from server.api import audits as audit_endpoints
+from server.api import bias_audits as bias_audit_endpoints
 from server.api import (
     candidate,
     catalogue,
@@ -30,7 +30,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *code.ENDPOINTS,  # the coding round: languages, problems, a session's runs
     *whiteboard.ENDPOINTS,  # the system-design whiteboard (issue 25)
     *webhooks.ENDPOINTS,
-    *audit_endpoints.ENDPOINTS,  # demographics and impact ratios (bias audits)
+    *bias_audit_endpoints.ENDPOINTS,  # demographics and impact ratios (bias audits)
     *reviews.ENDPOINTS,  # review queue and overrides, the PDF report
     *COMPAT_ENDPOINTS,  # the seed products' APIs, at their own paths (server/compat/)
 )

@@ -12,13 +12,21 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
-from server import report_pdf, reviews, webhooks
+from server import webhooks
 from server.api.schemas import SessionStatus, timestamp
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.lifecycle import report_url, stored_report, webhook_data
-from server.reviews import Decision, FinalStatus, ReviewRules, ReviewRulesView, ReviewView, Score
+from server.review import report_pdf, reviews
+from server.review.reviews import (
+    Decision,
+    FinalStatus,
+    ReviewRules,
+    ReviewRulesView,
+    ReviewView,
+    Score,
+)
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
 from server.storage import audit_trail
 from server.usecases.opening import CandidateInfo

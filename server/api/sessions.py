@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from server import reviews
 from server.api.schemas import Progress, SessionStatus, progress_of, timestamp
 from server.compat import zenhire
 from server.http.access import session_for
@@ -21,7 +20,8 @@ from server.http.errors import ApiError, Conflict, NotFound
 from server.lifecycle import report_url, stored_report
 from server.phone import outbound as phone_outbound
 from server.phone import store as phone_store
-from server.reviews import ReviewView
+from server.review import reviews
+from server.review.reviews import ReviewView
 from server.security import revocation
 from server.security.secret_key import server_key
 from server.sessions import SessionNotFound, SessionRecord, SessionStore

@@ -17,7 +17,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:report` | string | the report (JSON), once the session finished |
 | `viva:session:{id}:audit` | stream | append-only audit log: created, started, scored, reviewed... |
 | `viva:session:{id}:webhooks` | list | webhook delivery log (JSON per attempt) |
-| `viva:session:{id}:reviews` | list | reviewers' decisions (JSON), latest last, each with its report's digest (server/reviews.py) |
+| `viva:session:{id}:reviews` | list | reviewers' decisions (JSON), latest last, each with its report's digest (server/review/reviews.py) |
 | `viva:session:{id}:recordings` | hash | track locations (segments): fields `candidate`, `full` |
 | `viva:session:{id}:integrity` | list | speaker evidence and answers' words, one base64 `.npz` per save |
 | `viva:session:{id}:connects:{minute}` | string | stream connections to the session this minute; expires |
@@ -25,7 +25,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:whiteboard` | hash | the system-design whiteboard's latest state: `board` (JSON shapes and arrows), `at`, `session_s`, `version` (server/api/whiteboard.py) |
 | `viva:session:{id}:whiteboard:snapshots` | list | every saved whiteboard state (JSON with `at` and `session_s`), the latest 200 |
 | `viva:session:{id}:revoked` | hash | `count`, `reason`, `at` of the latest signal to close the session's sockets (server/security/revocation.py) |
-| `viva:demographics:{id}` | string | a session's self-reported demographic categories (JSON), for bias audits only; outside the session's prefix, read by server/demographics.py alone, erased with the session (server/storage/erasure.py) |
+| `viva:demographics:{id}` | string | a session's self-reported demographic categories (JSON), for bias audits only; outside the session's prefix, read by server/review/demographics.py alone, erased with the session (server/storage/erasure.py) |
 | `viva:deleted:{id}` | string | deletion marker, set before a session's keys go; every writer checks it (server/storage/guard.py); expires after a day |
 | `viva:tenant:{tenant_id}:sessions` | zset | the tenant's session ids by creation time (index) |
 | `viva:tenant:{tenant_id}:interviews` | zset | the tenant's interview ids by creation time (index) |
@@ -66,7 +66,7 @@ every process with a live stream listens: server/ownership.py).
 
 Tenant hash fields beyond the record: `webhook_secret`, `rate_limit_per_minute`,
 `daily_session_quota` (the last two override the settings' defaults), `review_rules` (JSON: the
-tenant's review-queue rules, server/reviews.py), `webhook_format` (`zenhire`: webhooks' `data`
+tenant's review-queue rules, server/review/reviews.py), `webhook_format` (`zenhire`: webhooks' `data`
 in ZenHire's shape, server/compat/zenhire.py).
 """
 
@@ -139,7 +139,7 @@ def session_webhooks(session_id: str) -> str:
 
 
 def session_reviews(session_id: str) -> str:
-    """list: reviewers' decisions as JSON, latest last (server/reviews.py)."""
+    """list: reviewers' decisions as JSON, latest last (server/review/reviews.py)."""
     return f"{session_prefix(session_id)}:reviews"
 
 
@@ -181,7 +181,7 @@ def session_deleted(session_id: str) -> str:
 
 def demographics(session_id: str) -> str:
     """string: the session's self-reported demographic categories (JSON). Apart from the
-    session's keys: only server/demographics.py reads it, never the scoring code."""
+    session's keys: only server/review/demographics.py reads it, never the scoring code."""
     return f"{PREFIX}demographics:{session_id}"
 
 

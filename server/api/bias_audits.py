@@ -1,8 +1,8 @@
 """Bias audits: a session's self-reported demographic categories, and the impact ratios of an
-interview's scores by the NYC Local Law 144 method (server/audits.py).
+interview's scores by the NYC Local Law 144 method (server/review/bias_audits.py).
 
 The categories go in through `POST /v1/sessions/{id}/demographics`, are kept apart from the
-session (server/demographics.py) and come out only as counts and rates, here.
+session (server/review/demographics.py) and come out only as counts and rates, here.
 """
 
 from __future__ import annotations
@@ -15,9 +15,14 @@ from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server import demographics, interviews
+from server import interviews
 from server.api.schemas import timestamp
-from server.audits import (
+from server.catalogue import builtin_interview
+from server.http.access import session_for
+from server.http.endpoint import Call, Endpoint
+from server.http.errors import BadRequest, NotFound
+from server.review import demographics
+from server.review.bias_audits import (
     EXCLUDE_BELOW_SHARE,
     FOUR_FIFTHS,
     CategoryRate,
@@ -26,11 +31,7 @@ from server.audits import (
     Table,
     impact_ratios,
 )
-from server.catalogue import builtin_interview
-from server.demographics import UNKNOWN, Demographics
-from server.http.access import session_for
-from server.http.endpoint import Call, Endpoint
-from server.http.errors import BadRequest, NotFound
+from server.review.demographics import UNKNOWN, Demographics
 from server.sessions import SessionStore
 from server.storage import audit_trail, keys
 from server.storage.store import Redis

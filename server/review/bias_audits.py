@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product
 
-from server.demographics import RACE_ETHNICITY_CATEGORIES, SEX_CATEGORIES, UNKNOWN
+from server.review.demographics import RACE_ETHNICITY_CATEGORIES, SEX_CATEGORIES, UNKNOWN
 
 EXCLUDE_BELOW_SHARE = Fraction(2, 100)  # of the sample: excluded from the impact ratios
 FOUR_FIFTHS = Fraction(4, 5)  # an impact ratio under this needs attention
