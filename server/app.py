@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from models.registry import ModelRegistry
-from server import api, embed, health, phone, startup, stream
+from server import api, embed, phone, stream
 from server.compat.routes import ROOM_ROUTES as COMPAT_ROOM_ROUTES
 from server.expiry import ExpiryWorker
+from server.ops import health, startup
 from server.runtime import VoiceRuntime
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
         preload: asyncio.Future[None] | None = None
         if settings.preload_models:
             # Off the event loop, so /healthz answers while the models load.
-            # One progress line per model: which, and how long it took (server/startup.py).
+            # One progress line per model: which, and how long it took (server/ops/startup.py).
             load = functools.partial(startup.load_models, registry)
             preload = asyncio.get_running_loop().run_in_executor(None, load)
         try:

@@ -91,7 +91,7 @@ def _announce(
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from server import doctor
+    from server.ops import doctor
 
     settings = get_settings()
     settings = settings.model_copy(

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pipeline.voice.config import VoiceConfig
 from pipeline.voice.synthesizer import Synthesizer
 from pipeline.voice.transcriber import TranscriptionScheduler
-from server import metrics, ownership
+from server import ownership
+from server.ops import metrics
 from server.services import Services
 from server.settings import Settings
 

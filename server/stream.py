@@ -28,9 +28,10 @@ from audio.pcm import BYTES_PER_SAMPLE
 from pipeline.engine import Turn
 from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.messages import ErrorMessage, ServerMessage, TurnMetrics, to_wire
-from server import metrics, ownership
+from server import ownership
 from server.live import release_owner as release_owner  # also this module's, as before
 from server.live import run_live
+from server.ops import metrics
 from server.runtime import Connection, VoiceRuntime
 from server.security import revocation
 from server.services import Services

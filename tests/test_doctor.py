@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server import doctor
+from server.ops import doctor
 from server.settings import Settings
 
 VIVA = str(Path(sys.executable).with_name("viva"))

@@ -301,7 +301,7 @@ def test_a_socket_writes_its_audio_out_while_nobody_answers(
 def test_doctor_checks_the_store(
     s3_env: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server.doctor import FAIL, OK, check_storage
+    from server.ops.doctor import FAIL, OK, check_storage
 
     settings = _s3_settings(s3_env, tmp_path, "doctor")
     (result,) = check_storage(settings)

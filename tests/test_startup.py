@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from server import startup
+from server.ops import startup
 
 
 class _Model:

@@ -44,8 +44,8 @@ from pipeline.voice.messages import (
     ServerMessage,
     TurnMetrics,
 )
-from server import metrics
 from server.live import run_live
+from server.ops import metrics
 from server.phone import provider, store
 from server.runtime import Connection, VoiceRuntime
 from server.security import revocation

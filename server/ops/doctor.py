@@ -118,8 +118,8 @@ def check_python_packages() -> Iterable[Result]:
 def check_models(settings: Settings) -> Iterable[Result]:
     """Load each model for real, as the server does at start-up."""
     from models.registry import ModelRegistry
+    from server.ops.startup import model_steps
     from server.services import model_config
-    from server.startup import model_steps
 
     registry = ModelRegistry(model_config(settings))
     for name, what, load in model_steps(registry):

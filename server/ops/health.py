@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import metrics
+from server.ops import metrics
 from server.services import Services
 
 
