@@ -34,7 +34,7 @@ import soxr
 
 from audio.telephone import from_telephone, to_telephone
 from models.registry import ModelRegistry
-from server.phone import store
+from server.phone import credentials
 from server.sessions import turn_from_json
 from server.storage import keys
 from tests.bench import Section, ServerProcess, percentile, server_process
@@ -98,7 +98,7 @@ async def phone_session(
     session_id = f"pq-{uuid.uuid4().hex[:6]}"
     redis = aioredis.from_url(server.redis_url, decode_responses=True)
     await create_session(redis, session_id, plan(), mode="phone", consent=True)
-    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
+    pin = await credentials.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     voice = f"http://127.0.0.1:{server.port}/v1/phone/twilio/voice"
     with httpx.Client(timeout=30) as client:

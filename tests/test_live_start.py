@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from pipeline.engine import InterviewPlan, Question
 from server.live import release_owner
-from server.phone import store
+from server.phone import credentials
 from server.storage import audit_trail, keys
 from server.storage.store import Redis
 from tests.phone_client import MediaStreamClient, new_call_sid, pin_key
@@ -65,7 +65,7 @@ async def test_a_phone_call_starts_its_session(
 ) -> None:
     session_id = "phone-start"
     await create_session(phone_redis, session_id, PLAN, mode="phone", consent=True)
-    pin = await store.issue_pin(phone_redis, pin_key(), session_id, 3600)
+    pin = await credentials.issue_pin(phone_redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     call = await MediaStreamClient.connect(url, stream_token, call_sid)

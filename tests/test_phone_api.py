@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from server.phone import store
+from server.phone import credentials
 from server.settings import Settings
 from server.storage import audit_trail
 from tests.api_support import Api, running_app
@@ -79,7 +79,7 @@ def test_phone_session_pin_connects_a_call_with_a_one_time_stream_token(api: Api
     headers = api.tenant()
     access = new_session(api, headers)
     session_id, token, pin = access["session"]["id"], access["token"], access["phone_pin"]
-    assert pin.isdigit() and len(pin) == store.PIN_DIGITS == 12
+    assert pin.isdigit() and len(pin) == credentials.PIN_DIGITS == 12
     assert new_session(api, headers, mode="voice")["phone_pin"] is None
 
     twiml = dial_in(api.client, pin, new_call_sid())
@@ -103,9 +103,9 @@ def test_phone_session_pin_connects_a_call_with_a_one_time_stream_token(api: Api
     assert call.detail["number"] == CALLER and call.detail["channel"] == "phone"
 
     # The stream token is good once.
-    first = api.run(store.take_stream_token, api.redis, stream_token)
+    first = api.run(credentials.take_stream_token, api.redis, stream_token)
     assert first is not None and first.session_id == session_id
-    assert api.run(store.take_stream_token, api.redis, stream_token) is None
+    assert api.run(credentials.take_stream_token, api.redis, stream_token) is None
 
 
 def test_unsigned_tampered_and_foreign_webhooks_are_refused(api: Api) -> None:
@@ -213,7 +213,7 @@ def test_media_stream_handshake_needs_a_signature_and_a_token_for_this_call(api:
                 ws.receive_text()
             assert closed.value.code == 1008
     # The real token was spent by that last try: it never opens a stream again.
-    assert api.run(store.take_stream_token, api.redis, stream_token) is None
+    assert api.run(credentials.take_stream_token, api.redis, stream_token) is None
 
 
 def test_outbound_call_asks_twilio_rest_and_the_answered_call_connects(tmp_path: Path) -> None:
@@ -298,7 +298,7 @@ def test_a_number_keying_wrong_pins_across_calls_is_turned_away(api: Api) -> Non
     pin = new_session(api, api.tenant())["phone_pin"]
     wrong = "1" * 8 if pin != "1" * 8 else "2" * 8
     action = f"{VOICE}?step=pin"
-    for _ in range(store.MAX_CALLER_PIN_TRIES):
+    for _ in range(credentials.MAX_CALLER_PIN_TRIES):
         post_webhook(api.client, action, call_params(new_call_sid(), Digits=wrong))
     # Even the right PIN, from that number, on a new call: turned away at the first webhook.
     status, xml = post_webhook(api.client, VOICE, call_params(new_call_sid()))

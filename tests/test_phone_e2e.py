@@ -18,7 +18,7 @@ import websockets
 from audio.telephone import to_telephone
 from models.registry import ModelRegistry
 from pipeline.engine import InterviewPlan, Question
-from server.phone import store
+from server.phone import credentials
 from server.security import revocation
 from server.sessions import SessionStore
 from server.storage import audit_trail, keys
@@ -109,7 +109,7 @@ async def test_a_phone_interview_from_webhook_to_finished(
 ) -> None:
     session_id = "phone-e2e"
     await create_session(redis, session_id, PLAN, mode="phone", consent=False)
-    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
+    pin = await credentials.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     assert url.startswith(f"ws://127.0.0.1:{phone_server.port}/v1/phone/twilio/stream/")
@@ -183,7 +183,7 @@ async def test_speaking_over_the_interviewer_clears_the_line(
 ) -> None:
     session_id = "phone-barge-in"
     await create_session(redis, session_id, PLAN, mode="phone", consent=True)
-    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
+    pin = await credentials.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     call = await MediaStreamClient.connect(url, stream_token, call_sid)
@@ -216,7 +216,7 @@ async def test_ending_the_session_elsewhere_ends_the_call(
 ) -> None:
     session_id = "phone-ended"
     await create_session(redis, session_id, PLAN, mode="phone", consent=True)
-    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
+    pin = await credentials.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     call = await MediaStreamClient.connect(url, stream_token, call_sid)
@@ -235,7 +235,7 @@ async def test_a_reinvite_ends_the_call(phone_server: LiveServer, redis: Redis) 
     PIN revoked), as the browser's socket does."""
     session_id = "phone-reinvited"
     await create_session(redis, session_id, PLAN, mode="phone", consent=True)
-    pin = await store.issue_pin(redis, pin_key(), session_id, 3600)
+    pin = await credentials.issue_pin(redis, pin_key(), session_id, 3600)
     call_sid = new_call_sid()
     url, stream_token = dial_in(phone_server, pin, call_sid)
     call = await MediaStreamClient.connect(url, stream_token, call_sid)
@@ -243,7 +243,7 @@ async def test_a_reinvite_ends_the_call(phone_server: LiveServer, redis: Redis) 
     # What `POST /v1/sessions/{id}/reinvite` does to the session.
     await SessionStore(redis).reissue_token(session_id, 3600)
     await revocation.revoke(redis, session_id, "reinvited")
-    await store.revoke_pin(redis, session_id)
+    await credentials.revoke_pin(redis, session_id)
     signalled = time.monotonic()
     assert await call.wait_closed(timeout=20) == 1000
     assert call.events("media")[-1].at - signalled < 2 * 2.0 + 3.0

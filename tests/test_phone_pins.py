@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from server.phone import store
+from server.phone import credentials
 from server.storage import keys
 from tests.api_support import Api, running_app
 from tests.phone_client import CALLER, Twiml, call_params, new_call_sid, pin_key, post_webhook
@@ -38,7 +38,11 @@ def lockouts(scope: str) -> float:
 
 
 def wrong_of(pin: str) -> str:
-    return "1" * store.PIN_DIGITS if pin != "1" * store.PIN_DIGITS else "2" * store.PIN_DIGITS
+    return (
+        "1" * credentials.PIN_DIGITS
+        if pin != "1" * credentials.PIN_DIGITS
+        else "2" * credentials.PIN_DIGITS
+    )
 
 
 def guess(api: Api, digits: str, caller: str, call_sid: str | None = None) -> Twiml:
@@ -54,7 +58,7 @@ def test_a_pin_is_12_digits_under_a_keyed_hash_and_lives_a_day(api: Api) -> None
     # Not the plain SHA-256 of the PIN (a copy of the store would give it away in 10^12 hashes
     # at most, 10^8 before): the HMAC under a key that is not in Redis.
     assert api.run(api.redis.exists, keys.phone_pin(hashlib.sha256(pin.encode()).hexdigest())) == 0
-    keyed = keys.phone_pin(store.pin_hash(pin_key(), pin))
+    keyed = keys.phone_pin(credentials.pin_hash(pin_key(), pin))
     ttl = api.run(api.redis.ttl, keyed)
     assert 0 < ttl <= 24 * 3600  # not the token's 7 days
 
@@ -62,7 +66,7 @@ def test_a_pin_is_12_digits_under_a_keyed_hash_and_lives_a_day(api: Api) -> None
 def test_a_pin_never_outlives_the_sessions_token(tmp_path: Path) -> None:
     for api in _app(tmp_path, VIVA_SESSION_TOKEN_TTL_S=600):
         pin = new_session(api, api.tenant())["phone_pin"]
-        keyed = keys.phone_pin(store.pin_hash(pin_key(), pin))
+        keyed = keys.phone_pin(credentials.pin_hash(pin_key(), pin))
         assert 0 < api.run(api.redis.ttl, keyed) <= 600
 
 
@@ -89,7 +93,7 @@ def test_the_third_wrong_pin_of_a_call_is_a_lock_out_audited_and_counted(api: Ap
         twiml = guess(api, wrong_of(pin), CALLER, call_sid)
     assert twiml.verbs() == ["Say", "Hangup"]
     assert lockouts("call") == before + 1
-    logged = api.run(store.lockouts, api.redis)
+    logged = api.run(credentials.lockouts, api.redis)
     assert logged[-1]["scope"] == "call" and logged[-1]["call_sid"] == call_sid
     assert logged[-1]["caller"] == "•••4567"  # masked
 
@@ -106,7 +110,10 @@ def test_the_servers_hourly_budget_stops_the_pin_being_looked_at(api: Api) -> No
     right = guess(api, pin, "+15559876543")
     assert right.stream is None and "Too many attempts" in right.said()
     assert lockouts("global") == before + 2
-    assert [e["scope"] for e in api.run(store.lockouts, api.redis)][-2:] == ["global", "global"]
+    assert [e["scope"] for e in api.run(credentials.lockouts, api.redis)][-2:] == [
+        "global",
+        "global",
+    ]
 
 
 def test_one_withheld_caller_cannot_lock_out_callers_who_show_their_number(api: Api) -> None:
@@ -123,7 +130,7 @@ def test_one_withheld_caller_cannot_lock_out_callers_who_show_their_number(api: 
 def test_one_number_cannot_spend_the_servers_budget(tmp_path: Path) -> None:
     for api in _app(tmp_path, VIVA_PHONE_PIN_GUESSES_PER_HOUR=12):
         pin = new_session(api, api.tenant())["phone_pin"]
-        for _ in range(store.MAX_CALLER_PIN_TRIES + 5):  # the number is cut off at 10
+        for _ in range(credentials.MAX_CALLER_PIN_TRIES + 5):  # the number is cut off at 10
             guess(api, wrong_of(pin), CALLER)
         first = post_webhook(api.client, VOICE, call_params(new_call_sid()))[1]
         assert Twiml(first).verbs() == ["Say", "Hangup"]  # that number: turned away at once
@@ -139,7 +146,7 @@ def test_a_reinvite_revokes_the_pin_and_hands_out_a_new_one(api: Api) -> None:
     again = api.client.post(f"/v1/sessions/{session_id}/reinvite", headers=headers)
     assert again.status_code == 200, again.text
     new_pin = again.json()["phone_pin"]
-    assert new_pin and new_pin != old_pin and len(new_pin) == store.PIN_DIGITS
+    assert new_pin and new_pin != old_pin and len(new_pin) == credentials.PIN_DIGITS
     refused = guess(api, old_pin, CALLER)
     assert refused.stream is None and "not valid" in refused.said()
     assert guess(api, new_pin, CALLER).stream is not None

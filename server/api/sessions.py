@@ -18,8 +18,8 @@ from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import ApiError, Conflict, NotFound
 from server.lifecycle import report_url, stored_report
+from server.phone import credentials as phone_credentials
 from server.phone import outbound as phone_outbound
-from server.phone import store as phone_store
 from server.review import reviews
 from server.review.reviews import ReviewView
 from server.security import revocation
@@ -166,7 +166,7 @@ async def _phone_pin(call: Call[Any, Any], session_id: str) -> str:
     """A new phone PIN for the session (its last one stops working): 24 h, within the token."""
     settings = call.services.settings
     ttl = min(settings.phone_pin_ttl_s, settings.session_token_ttl_s)
-    return await phone_store.issue_pin(call.redis, server_key(settings), session_id, ttl)
+    return await phone_credentials.issue_pin(call.redis, server_key(settings), session_id, ttl)
 
 
 async def session_view(call: Call[Any, Any], record: SessionRecord) -> SessionView:
@@ -294,7 +294,7 @@ async def reinvite_session(call: Call[None, None]) -> SessionAccess:
     await audit_trail.record(call.redis, record.id, "reinvited", call.tenant.actor)
     view = access(call.services.settings, record, token)
     # The old PIN opens nothing now, and a call in progress ends (server/phone/media.py).
-    await phone_store.revoke_pin(call.redis, record.id)
+    await phone_credentials.revoke_pin(call.redis, record.id)
     if record.mode == "phone":
         view.phone_pin = await _phone_pin(call, record.id)
     return view

@@ -46,7 +46,7 @@ from pipeline.voice.messages import (
 )
 from server.live import run_live
 from server.ops import metrics
-from server.phone import provider, store
+from server.phone import credentials, provider
 from server.runtime import Connection, VoiceRuntime
 from server.security import revocation
 from server.services import Services
@@ -283,7 +283,7 @@ class PhoneCall:
         settings = self.services.settings
         if start.account_sid != settings.twilio_account_sid:
             raise PhoneClosed("another_account")
-        info = await store.take_stream_token(self.redis, start.stream_token)
+        info = await credentials.take_stream_token(self.redis, start.stream_token)
         if info is None or info.call_sid != start.call_sid or start.call_sid != self.call_sid:
             raise PhoneClosed("bad_stream_token")
         encoding = str(start.media_format.get("encoding", "audio/x-mulaw"))
@@ -479,7 +479,9 @@ async def stream_endpoint(ws: WebSocket) -> None:
         return
     # The URL's one-time nonce, spent here: a replayed handshake (same URL, same signature)
     # finds it gone.
-    call_sid = await store.take_stream_nonce(services.store.redis, ws.path_params.get("nonce", ""))
+    call_sid = await credentials.take_stream_nonce(
+        services.store.redis, ws.path_params.get("nonce", "")
+    )
     if call_sid is None:
         log.warning("phone stream refused: stream URL used or unknown")
         await ws.close(CLOSE_POLICY)

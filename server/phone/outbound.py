@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.http.access import session_for
 from server.http.endpoint import Call
 from server.http.errors import BadRequest, Conflict, TooManyRequests
-from server.phone import destinations, provider, store
+from server.phone import credentials, destinations, provider
 from server.phone.errors import PhoneUnavailable, ProviderFailed
 from server.storage import audit_trail
 
@@ -57,7 +57,7 @@ async def call_candidate(call: Call[CallCreate, None]) -> CallPlaced:
             fields={"to": f"allowed: {', '.join(prefixes) or 'none'}"},
             code="destination_not_allowed",
         )
-    refused = await store.count_call(
+    refused = await credentials.count_call(
         call.redis,
         record.id,
         call.tenant.tenant_id,
@@ -72,13 +72,13 @@ async def call_candidate(call: Call[CallCreate, None]) -> CallPlaced:
             retry_after_s=retry_after_s,
             code="call_limit",
         )
-    ticket = await store.issue_ticket(call.redis, record.id, to)
+    ticket = await credentials.issue_ticket(call.redis, record.id, to)
     webhook = provider.public_url(settings, provider.VOICE_PATH) + f"?ticket={ticket}"
     try:
         placed = await provider.place_call(settings, to, webhook)
     except provider.ProviderError as exc:
         raise ProviderFailed(str(exc)) from exc
-    await store.bind_ticket(call.redis, ticket, placed.sid)
+    await credentials.bind_ticket(call.redis, ticket, placed.sid)
     await audit_trail.record(
         call.redis,
         record.id,
@@ -89,5 +89,8 @@ async def call_candidate(call: Call[CallCreate, None]) -> CallPlaced:
         call_sid=placed.sid,
     )
     return CallPlaced(
-        session_id=record.id, call_sid=placed.sid, status=placed.status, to=store.mask_number(to)
+        session_id=record.id,
+        call_sid=placed.sid,
+        status=placed.status,
+        to=credentials.mask_number(to),
     )

@@ -3,7 +3,7 @@ outbound ones. Every request must carry a valid `X-Twilio-Signature` (403 otherw
 
 - Inbound: `<Gather>` the session's PIN (digits, then `#` or the 12th digit). A wrong PIN asks
   again; the third wrong PIN of a call (or the tenth of a caller number within the hour) hangs
-  up, and past the server's hourly budget (server/phone/store.py) no PIN is looked at. The right
+  up, and past the server's hourly budget (server/phone/credentials.py) no PIN is looked at. The right
   one connects the call to the Media Streams socket with a one-time stream token.
 - Outbound (`?ticket=`, the URL `POST /v1/sessions/{id}/call` gave Twilio): connects at once.
 """
@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from server.http.body import read_body
 from server.http.errors import ApiError
-from server.phone import provider, store
+from server.phone import credentials, provider
 from server.security.secret_key import server_key
 from server.services import Services
 from server.sessions import SessionNotFound, SessionRecord, SessionStore
@@ -69,26 +69,26 @@ async def voice_webhook(request: Request) -> Response:
         return await _outbound_answered(services, params, ticket, call_sid)
     caller = params.get("From", "")
     budget = settings.phone_pin_guesses_per_hour
-    scope = await store.locked_out(redis, caller, budget)
+    scope = await credentials.locked_out(redis, caller, budget)
     if scope is not None:  # past a budget the PIN is not even looked at
-        await store.record_lockout(redis, scope, call_sid, caller)
+        await credentials.record_lockout(redis, scope, call_sid, caller)
         return _twiml(provider.say_and_hang_up(CALL_AGAIN_LATER))
     if request.query_params.get("step") != "pin":
-        welcome = WELCOME.format(digits=store.PIN_DIGITS)
-        return _twiml(provider.gather_pin(settings, welcome, store.PIN_DIGITS))
+        welcome = WELCOME.format(digits=credentials.PIN_DIGITS)
+        return _twiml(provider.gather_pin(settings, welcome, credentials.PIN_DIGITS))
     pin = params.get("Digits", "")
     key = server_key(settings)
-    session_id = await store.session_for_pin(redis, key, pin)
+    session_id = await credentials.session_for_pin(redis, key, pin)
     record = await _session(services, session_id)
     if record is None:
         if session_id is not None:
-            await store.forget_pin(redis, key, pin)  # its session was erased
-        tries, caller_tries = await store.wrong_pin(redis, call_sid, caller)
-        if tries >= store.MAX_PIN_TRIES or caller_tries >= store.MAX_CALLER_PIN_TRIES:
-            scope = "call" if tries >= store.MAX_PIN_TRIES else "caller"
-            await store.record_lockout(redis, scope, call_sid, caller)
+            await credentials.forget_pin(redis, key, pin)  # its session was erased
+        tries, caller_tries = await credentials.wrong_pin(redis, call_sid, caller)
+        if tries >= credentials.MAX_PIN_TRIES or caller_tries >= credentials.MAX_CALLER_PIN_TRIES:
+            scope = "call" if tries >= credentials.MAX_PIN_TRIES else "caller"
+            await credentials.record_lockout(redis, scope, call_sid, caller)
             return _twiml(provider.say_and_hang_up(NO_MORE_TRIES))
-        return _twiml(provider.gather_pin(settings, WRONG_PIN, store.PIN_DIGITS))
+        return _twiml(provider.gather_pin(settings, WRONG_PIN, credentials.PIN_DIGITS))
     if record.is_finished:
         return _twiml(provider.say_and_hang_up(FINISHED))
     return _twiml(await _connect(services, record, call_sid, "inbound", caller))
@@ -106,7 +106,7 @@ async def _session(services: Services, session_id: str | None) -> SessionRecord 
 async def _outbound_answered(
     services: Services, params: MultiDict, ticket: str, call_sid: str
 ) -> Response:
-    taken = await store.take_ticket(services.store.redis, ticket, call_sid)
+    taken = await credentials.take_ticket(services.store.redis, ticket, call_sid)
     record = await _session(services, taken["session_id"]) if taken else None
     if taken is None or record is None:
         return _twiml(provider.say_and_hang_up(UNAVAILABLE))
@@ -122,7 +122,7 @@ async def _connect(
     Twilio a one-time token and stream URL. A CallSid connects once: a replayed request is
     hung up on."""
     redis = services.store.redis
-    if not await store.claim_call(redis, call_sid):
+    if not await credentials.claim_call(redis, call_sid):
         log.warning("phone webhook: call %s already connected (a replay?)", call_sid)
         return provider.say_and_hang_up(UNAVAILABLE)
     await audit_trail.record(
@@ -139,16 +139,16 @@ async def _connect(
     phone = dict(record.extra.get("phone") or {})
     phone.update(
         channel="phone",
-        number=store.mask_number(number),
+        number=credentials.mask_number(number),
         direction=direction,
         calls=int(phone.get("calls", 0)) + 1,
         last_call_at=time.time(),
     )
     await sessions.set_extra(record.id, {**record.extra, "phone": phone})
-    token = await store.issue_stream_token(
-        redis, store.CallInfo(record.id, call_sid, direction, number)
+    token = await credentials.issue_stream_token(
+        redis, credentials.CallInfo(record.id, call_sid, direction, number)
     )
-    nonce = await store.issue_stream_nonce(redis, call_sid)
+    nonce = await credentials.issue_stream_nonce(redis, call_sid)
     return provider.connect_stream(services.settings, token, nonce)
 
 

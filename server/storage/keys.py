@@ -40,7 +40,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:sessions:open` | zset | unfinished sessions by the time of their last stored turn (idle expiry) |
 | `viva:webhooks:retry` | zset | failed deliveries (JSON) by the time of their next attempt |
 | `viva:demo` | hash | the local demo tenant `make run` provisions: `tenant_id`, `api_key` in plain text (server/demo.py; loopback only by default) |
-| `viva:phone:pin:{hmac(pin)}` | string | session id for a phone session's PIN (HMAC-SHA256 under the server key); TTL `VIVA_PHONE_PIN_TTL_S`, at most the token's (server/phone/store.py) |
+| `viva:phone:pin:{hmac(pin)}` | string | session id for a phone session's PIN (HMAC-SHA256 under the server key); TTL `VIVA_PHONE_PIN_TTL_S`, at most the token's (server/phone/credentials.py) |
 | `viva:phone:stream:{sha256(token)}` | string | one-time stream token of a call (JSON: session, call, numbers); read once; expires in 2 min |
 | `viva:phone:ticket:{ticket}` | string | outbound call ticket in the webhook URL given to Twilio (JSON: session, number, call sid); read once |
 | `viva:phone:call:{call_sid}:pin_tries` | string | wrong PINs keyed on this call; expires |
