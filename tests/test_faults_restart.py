@@ -182,7 +182,9 @@ async def test_sigkill_mid_interview_keeps_every_acknowledged_turn(tmp_path: Pat
     assert voice_after[3]["role"] == "candidate" and voice_after[3]["source"] == "voice"
     assert voice_after[3]["meta"]["asr_text"] == final_3["text"]
     assert [t["index"] for t in voice_after] == list(range(len(voice_after)))
-    assert sum(t["text"] == voice_before[2]["text"] for t in voice_after) == 1
+    assert sum(t["text"] == voice_before[2]["text"] for t in voice_after) == 1, [
+        (t["index"], t["role"], t["kind"], t["text"][:70]) for t in voice_after
+    ]
     assert finished["status"] == voice_view["status"] and voice_view["report"] is not None
     for log in (first.log(), second.log()):
         assert not any(marker in log for marker in CRASH_MARKERS), log

@@ -132,9 +132,6 @@ def test_an_open_question_is_answered_by_any_account_of_ones_own_work(
             "I built a search service for a public library. It cut the waiting time for readers "
             "in half, and the team still runs it today."
         ),
-        "How do you handle a disagreement?": (
-            "I listen first, then I write down both options and we test the cheaper one."
-        ),
         "What is your greatest achievement?": (
             "Last year I led the move of our billing system to a new provider. I planned it, ran "
             "both side by side for a month, and we switched with no lost invoices."
@@ -150,8 +147,18 @@ def test_an_open_question_is_answered_by_any_account_of_ones_own_work(
         for other in unrelated:
             assert analyse(question, other, embedder).off_topic, (text, other)
     # A question with a topic of its own is not open: a story about something else is off-topic.
-    specific = Question("q", "Tell me about a deal you lost that you thought you would win.")
-    assert analyse(specific, UNRELATED_STORY, embedder).off_topic
+    for text in (
+        "Tell me about a deal you lost that you thought you would win.",
+        "Tell me about a disagreement at work.",
+    ):
+        assert analyse(Question("q", text), UNRELATED_STORY, embedder).off_topic, text
+    billing = (
+        "I led the migration of our billing service to an event-driven design. I planned the "
+        "rollout in stages, wrote the runbooks, and we cut incidents by forty percent."
+    )
+    assert analyse(
+        Question("q", "Tell me about a disagreement at work."), billing, embedder
+    ).off_topic
 
 
 def test_tenant_key_points_are_made_by_meaning_not_by_their_words(

@@ -602,18 +602,25 @@ def _details(told: list[Claim]) -> tuple[str, ...]:
     return tuple(found)
 
 
-# A behavioural question whose topic, less its asking words, has this many content words or fewer
-# is open: "What project are you proudest of?", "How do you handle a disagreement?". Any account
-# of one's own work answers it, and the cosine cannot tell: a story of a library search service
-# sits at 0.11 from the first, an approach to disagreements at 0.20 from the second, as far as
-# "My favourite animal is the dog" (0.19), all under OFF_TOPIC_SIMILARITY. Seen in the live
-# tests' own interview, where the interviewer answered a good first answer "Let me bring us back
-# to the question".
-OPEN_TOPIC_WORDS = 2
+# A behavioural question is open when its topic, less its asking words, names no subject of its
+# own, only the kind of thing to tell ("What project are you proudest of?", "What is your greatest
+# achievement?"): any account of one's own work answers it, and the cosine cannot tell. A story
+# of a library search service sits at 0.11 from the first, as far as "My favourite animal is the
+# dog" (0.19), both under OFF_TOPIC_SIMILARITY: the live tests' own interview answered a good
+# first answer "Let me bring us back to the question". A topic word of its own ("a disagreement
+# at work", "a deal you lost") makes the question specific: a story about something else is then
+# off-topic, as before (a count of topic words was tried first and let a billing-migration story
+# answer "Tell me about a disagreement at work": tests/test_faults_restart.py caught it).
+_OPEN_TOPIC_WORDS = (
+    "project projects work job role career achievement achievements accomplishment "
+    "accomplishments proud proudest success successes strength strengths weakness weaknesses "
+    "yourself experience background goal goals greatest biggest best favourite favorite most "
+    "recent last done did something thing things time led lead built worked tell describe"
+)
 
 
 def _is_open(question: str) -> bool:
-    return len(_content_stems(topic_of(question))) <= OPEN_TOPIC_WORDS
+    return _content_stems(topic_of(question)) <= _content_stems(_OPEN_TOPIC_WORDS)
 
 
 # What one thinks or is, not what one does: "I think the weather is nice" is no account of work.
