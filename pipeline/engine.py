@@ -133,6 +133,22 @@ class Reply:
     def sentences(self) -> AsyncIterator[str]:
         return self._sentences
 
+    def opening_with(self, first: str, meta: Mapping[str, object]) -> Reply:
+        """The same reply, said after `first`, with `meta` added to its own (the wrappers that
+        show the engine the candidate's code or whiteboard)."""
+        return Reply(
+            self.move, _after(first, self._sentences), self.feedback, {**self.meta, **meta}
+        )
+
+    def with_meta(self, meta: Mapping[str, object]) -> Reply:
+        return Reply(self.move, self._sentences, self.feedback, {**self.meta, **meta})
+
+
+async def _after(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
+    yield first
+    async for sentence in rest:
+        yield sentence
+
 
 class TurnEngine(Protocol):
     name: str

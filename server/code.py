@@ -262,10 +262,12 @@ def _said(entry: dict[str, Any]) -> str:
     )
 
 
-async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
-    yield first
-    async for sentence in rest:
-        yield sentence
+def _last_shown(transcript: Sequence[Turn]) -> object:
+    """The submission the interviewer last remarked on (its turn's meta), or None."""
+    for turn in reversed(transcript):
+        if turn.role == "interviewer" and "code" in turn.meta:
+            return turn.meta["code"]
+    return None
 
 
 class CodeAwareEngine:
@@ -294,9 +296,10 @@ class CodeAwareEngine:
         submitted = [r for r in runs if r["kind"] == "submission"]
         if not submitted:
             return reply
-        latest = submitted[-1]
-        meta = {**reply.meta, "code": summary(latest)}
-        return Reply(reply.move, _prefixed(_said(latest), reply.sentences()), reply.feedback, meta)
+        latest = summary(submitted[-1])
+        if latest == _last_shown(transcript):  # said once: not again on every later reply
+            return reply.with_meta({"code": latest})
+        return reply.opening_with(_said(latest), {"code": latest})
 
 
 # -- the report ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pipeline.coding.whiteboard import Board, describe, has_whiteboard, remark
@@ -97,12 +97,6 @@ async def report_section(redis: Redis, record: SessionRecord) -> dict[str, Any] 
     }
 
 
-async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
-    yield first
-    async for sentence in rest:
-        yield sentence
-
-
 def _last_seen_version(transcript: Sequence[Turn]) -> int:
     for turn in reversed(transcript):
         seen = turn.meta.get("whiteboard") if turn.role == "interviewer" else None
@@ -141,7 +135,6 @@ class WhiteboardAwareEngine:
             "description": describe(board),
             **board.to_wire(),
         }
-        meta = {**reply.meta, "whiteboard": seen}
         if version == _last_seen_version(transcript):
-            return Reply(reply.move, reply.sentences(), reply.feedback, meta)
-        return Reply(reply.move, _prefixed(remark(board), reply.sentences()), reply.feedback, meta)
+            return reply.with_meta({"whiteboard": seen})
+        return reply.opening_with(remark(board), {"whiteboard": seen})

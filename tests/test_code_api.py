@@ -383,3 +383,43 @@ def test_a_chat_coding_interview_to_its_report(api: Api) -> None:
     assert code["score"] == round((100 + code["explanation_score"]) / 2)
     after = _run(api, session_id, token, language="python", code="print(1)")
     assert after.status_code == 409
+
+
+def test_a_submission_is_announced_once(api: Api) -> None:
+    """The reply after the coding answer says what the submission passed; a later answer on the
+    same question, with no new submission, is not told it again (the turn still keeps it)."""
+    headers = _key(api.tenant())
+    interview = api.client.post(
+        "/v1/interviews",
+        headers=headers,
+        json={
+            "name": "Code",
+            "persona_id": "leo",
+            "coding": {"problems": ["two-sum"], "only": True},
+        },
+    )
+    assert interview.status_code == 201, interview.text
+    session_id, token = open_chat(api, headers, {"interview_id": interview.json()["interview_id"]})
+    candidate = bearer(token)
+    api.client.post(f"/v1/sessions/{session_id}/start", headers=candidate)
+    problem = _bank("two-sum")
+    code = problem.reference["python"]
+    assert (
+        _run(api, session_id, token, language="python", code=code, submit=True).status_code == 200
+    )
+
+    def answer(text: str) -> dict[str, Any]:
+        sent = api.client.post(
+            f"/v1/sessions/{session_id}/messages", headers=candidate, json={"text": text}
+        )
+        assert sent.status_code == 200, sent.text
+        body: dict[str, Any] = sent.json()
+        return body
+
+    first = answer("I keep a hash map of the numbers seen so far and look up the complement.")
+    assert first["message"].startswith("I can see your submission"), first["message"]
+    assert first["question_index"] == 0, first  # the interviewer follows up on the code
+    second = answer("It is one pass, so linear time, and the map takes linear extra space.")
+    assert "I can see your submission" not in second["message"], second["message"]
+    turns = api.client.get(f"/v1/sessions/{session_id}/transcript", headers=headers).json()["turns"]
+    assert turns[second["turn"]]["meta"]["code"] == turns[first["turn"]]["meta"]["code"]
