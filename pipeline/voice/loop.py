@@ -48,6 +48,7 @@ from pipeline.voice.messages import (
     TranscriptText,
     Vad,
 )
+from pipeline.voice.playout import AgentTurn, PendingAudio, Playout, ReplyTiming
 from pipeline.voice.ports import (
     Finisher,
     SpeechProbability,
@@ -58,7 +59,6 @@ from pipeline.voice.ports import (
 )
 from pipeline.voice.recognition import Recognition
 from pipeline.voice.sink import CandidateSegment, InterviewerSpeech, NullSink, SegmentSink
-from pipeline.voice.speaker import AgentTurn, PendingAudio, ReplyTiming, Speaker
 from pipeline.voice.turn_policy import TurnEnd, TurnPolicy
 from pipeline.voice.turn_writer import AnswerFilter, FilteredAnswer, TurnWriter
 
@@ -123,7 +123,7 @@ class VoiceLoop:
         self.config = config or VoiceConfig()
         self.policy = TurnPolicy(self.config.turns, get_persona(plan.persona_id).patience)
         self.sink: SegmentSink = sink or NullSink()
-        self.speaker = Speaker(synthesizer, transport, self.config.tts, clock)
+        self.playout = Playout(synthesizer, transport, self.config.tts, clock)
         self.recognition = Recognition(
             config=self.config,
             vad=vad,
@@ -154,11 +154,11 @@ class VoiceLoop:
 
     @property
     def speak_audio(self) -> bool:
-        return self.speaker.with_audio
+        return self.playout.with_audio
 
     @speak_audio.setter
     def speak_audio(self, on: bool) -> None:
-        self.speaker.with_audio = on
+        self.playout.with_audio = on
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -265,7 +265,7 @@ class VoiceLoop:
         index = len(self.transcript) - 1 if repeat else len(self.transcript)
         sentences = reply.sentences()
         first = await anext(sentences, None)
-        audio = self.speaker.synthesize_ahead(first)
+        audio = self.playout.synthesize_ahead(first)
         await self._start_agent(reply, first, audio, index=index, repeat=repeat, timing=None)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -417,7 +417,7 @@ class VoiceLoop:
             first = await anext(sentences, None)
             timing.engine_ms = (wall() - engine_started) * 1000
             timing.tts_started = wall()
-            audio = self.speaker.synthesize_ahead(first)
+            audio = self.playout.synthesize_ahead(first)
             if audio is not None:
                 audio.add_done_callback(timing.first_audio_ready)
         if typed:
@@ -576,7 +576,7 @@ class VoiceLoop:
     ) -> None:
         move = agent.reply.move
         await self.transport.send_message(self._progress(move.is_complete, move.question_index))
-        await self.speaker.speak(agent, first, audio, rest, timing)
+        await self.playout.speak(agent, first, audio, rest, timing)
         # A reply shorter than the repair window is kept open as long: the candidate may yet go
         # on with the answer, which drops it (and a closing must not end the interview then).
         repairable = self._repairable

@@ -55,7 +55,7 @@ class ReplyTiming:
             self.tts_done = self.clock.wall()
 
 
-class Speaker:
+class Playout:
     def __init__(
         self,
         synthesizer: SpeechSynthesizer,
