@@ -41,12 +41,15 @@ class Declared:
 
 # What a spoken turn goes through on the server: audio in, VAD, Whisper, the turn policy, the
 # interviewer engine (which analyses the answer to choose a follow-up), Piper, the observers and
-# the turn writes. Plus the dependency pins.
+# the turn writes; the runner every live channel goes through (`server/live.py`) and the session's
+# ownership claim it makes. Plus the dependency pins.
 _VOICE_PATH = (
     "audio/",
     "models/",
     "pipeline/",
     "server/stream.py",
+    "server/live.py",
+    "server/ownership.py",
     "server/runtime.py",
     "server/observers.py",
     "server/engines.py",
