@@ -3,6 +3,7 @@ extra) with its S3 gateway, on free local ports, with one access key and one buc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -51,6 +52,13 @@ class S3Server:
     bucket: str
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
+    pid: int = 0  # weed's process (its own process group)
+
+    def stop(self) -> None:
+        """Kill weed (master, filer and the S3 gateway): the store is gone, as in an outage."""
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
 
     def env(self) -> dict[str, str]:
         """The variables a server process needs to keep its recordings here."""
@@ -110,7 +118,8 @@ def seaweedfs(directory: Path) -> Iterator[S3Server]:
     finally:
         # weed's graceful stop waits on its gRPC servers for many seconds: no state to keep.
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         log.close()
 
@@ -142,7 +151,7 @@ def _start(
     ]
     log = (directory / "weed.log").open("wb")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = S3Server(f"http://127.0.0.1:{s3}", BUCKET)
+    server = S3Server(f"http://127.0.0.1:{s3}", BUCKET, pid=process.pid)
     if _wait_for_bucket(server, process, directory / "weed.log"):
         return process, server, log
     if process.poll() is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,6 +54,11 @@ class ObjectStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix`; how many there were."""
+        ...
+
+    def check(self) -> None:
+        """Raise when the store cannot be used now (readiness, server/ops/health.py): quick,
+        one attempt, writes nothing."""
         ...
 
 
@@ -115,6 +121,17 @@ class LocalStore:
                 self.path(key).unlink(missing_ok=True)
         return len(keys)
 
+    def check(self) -> None:
+        """The directory, or the nearest directory above it that exists (the first recording
+        makes the rest), is one this process may write in."""
+        here = self.root
+        while not here.exists() and here != here.parent:
+            here = here.parent
+        if not here.is_dir():
+            raise StorageError(f"{here} is not a directory")
+        if not os.access(here, os.W_OK | os.X_OK):
+            raise StorageError(f"{here} is not writable by this process")
+
     def _prefix_dir(self, prefix: str) -> tuple[str, Path]:
         _check_key(prefix.rstrip("/") or "x")
         directory = self.root / prefix if prefix.endswith("/") else (self.root / prefix).parent
@@ -130,7 +147,13 @@ class S3Store:
             raise StorageError("an s3:// storage URL needs a bucket: s3://bucket/prefix")
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = client if client is not None else _s3_client(**options)
+        self._endpoint = options.get("endpoint", "")
+        self._region = options.get("region", "")
+        self.client = client if client is not None else _s3_client(self._endpoint, self._region)
+        # `check` asks once, with short timeouts: the main client's retries (5 attempts with
+        # backoff) would hold a health check for many seconds while the store is down.
+        self._probe_client: Any = client
+        self._probe_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -174,6 +197,17 @@ class S3Store:
                 )
         return len(keys)
 
+    def check(self) -> None:
+        """One ListObjectsV2 of at most one key under the store's prefix: the server reaches the
+        endpoint, the bucket exists and the credentials may list it (as reading and deleting a
+        recording need). Raises botocore's error (EndpointConnectionError, ClientError with
+        NoSuchBucket or AccessDenied, a timeout...)."""
+        with self._probe_lock:
+            if self._probe_client is None:
+                self._probe_client = _s3_client(self._endpoint, self._region, probe=True)
+            probe = self._probe_client
+        probe.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+
     def ensure_bucket(self) -> None:
         """Create the bucket when it is missing (for tests and first runs)."""
         try:
@@ -182,16 +216,21 @@ class S3Store:
             self.client.create_bucket(Bucket=self.bucket)
 
 
-def _s3_client(endpoint: str = "", region: str = "") -> Any:
+PROBE_CONNECT_TIMEOUT_S = 1.5
+PROBE_READ_TIMEOUT_S = 2.0
+
+
+def _s3_client(endpoint: str = "", region: str = "", probe: bool = False) -> Any:
+    """The store's client; `probe`: one for `S3Store.check`, one attempt and short timeouts."""
     import boto3
     from botocore.config import Config
 
     config = Config(
-        retries={"max_attempts": 5, "mode": "standard"},
+        retries={"max_attempts": 1 if probe else 5, "mode": "standard"},
         s3={"addressing_style": "path" if endpoint else "auto"},
-        connect_timeout=5,
-        read_timeout=30,
-        max_pool_connections=32,
+        connect_timeout=PROBE_CONNECT_TIMEOUT_S if probe else 5,
+        read_timeout=PROBE_READ_TIMEOUT_S if probe else 30,
+        max_pool_connections=4 if probe else 32,
     )
     return boto3.session.Session().client(
         "s3",
