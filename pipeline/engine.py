@@ -26,6 +26,10 @@ class Question:
     style: str = "behavioral"  # behavioral | technical: which answer structure is expected
     key_points: tuple[str, ...] = ()  # what a strong answer covers (bank or tenant questions)
     ideal_answer: str = ""  # the tenant's model answer, if it wrote one
+    # Answered over minutes of quiet work (the coding round's problem): silence does not end a
+    # spoken answer to it, only a signal (answer_done, a typed answer, a code submission) or its
+    # time limit does (pipeline/voice/turn_policy.py).
+    open_ended: bool = False
 
 
 @dataclass(frozen=True)

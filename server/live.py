@@ -170,7 +170,11 @@ async def _run(
             answer_filter=opened.answer_filter,
         )
         channel.prepare(loop)
-        await _race(loop, conn, channel)
+        conn.loop = loop  # a code submission over REST ends its open answer (server/api/code.py)
+        try:
+            await _race(loop, conn, channel)
+        finally:
+            conn.loop = None
     finally:
         await opened.close()
 

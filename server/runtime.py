@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from pipeline.voice.config import VoiceConfig
+from pipeline.voice.loop import VoiceLoop
 from pipeline.voice.synthesizer import Synthesizer
 from pipeline.voice.transcriber import TranscriptionScheduler
 from server import ownership
@@ -28,6 +29,7 @@ class Connection:
     superseded: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     ticket: int = 0
+    loop: VoiceLoop | None = None  # its voice loop, while it runs (`VoiceRuntime.live_loop`)
 
     @property
     def owner(self) -> str:
@@ -124,6 +126,12 @@ class VoiceRuntime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(previous.stopped.wait(), timeout=5)
         return True
+
+    def live_loop(self, session_id: str) -> VoiceLoop | None:
+        """The voice loop of the session's live connection, when it runs in this process: how a
+        REST call (a code submission) reaches the live session."""
+        conn = self.streams.get(session_id)
+        return None if conn is None else conn.loop
 
     def release(self, session_id: str, conn: Connection) -> None:
         if self.streams.get(session_id) is conn:

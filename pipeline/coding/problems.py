@@ -117,6 +117,7 @@ class Problem(ProblemFields):
             source="coding",
             style="technical",
             key_points=tuple(self.key_points),
+            open_ended=True,  # the candidate codes in silence: the voice turn waits for a signal
         )
 
 

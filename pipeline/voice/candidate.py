@@ -14,6 +14,9 @@ from pipeline.voice.committed import CommittedTranscript, StreamingConfig
 from pipeline.voice.turn_policy import TurnEnd
 
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
+# A segment cut before speech that follows a long quiet keeps this much of the quiet (the soft
+# onset before the detector's start).
+SILENCE_LEAD_S = 0.5
 
 
 @dataclass
@@ -140,7 +143,17 @@ class CandidateTurn:
         for gap_start, gap_end in reversed(self.pauses()):
             if gap_start > start:
                 return (gap_start + gap_end) / 2
+            if gap_end - SILENCE_LEAD_S > start:
+                # The segment opens in a pause longer than itself (an answer that goes on after
+                # a long quiet, the coding round's): cut just before the voice, not in a word;
+                # what is cut off is silence (`voiced_in`).
+                return gap_end - SILENCE_LEAD_S
         return self.turn_end_s
+
+    def voiced_in(self, start_s: float, end_s: float) -> bool:
+        """Voiced audio between two times of the turn's clock."""
+        origin = self.audio_start_s
+        return any(s - origin < end_s and e - origin > start_s for s, e in self.spans)
 
     def pauses(self) -> list[tuple[float, float]]:
         """Silences between voiced spans, on the turn's clock (0 = `audio_start_s`)."""

@@ -8,7 +8,9 @@ candidate is silent -> when `TurnPolicy` says the answer is over (patience ran o
 closing, the time limit) or the candidate sent `answer_done`, commit the turn and speak the reply
 paced at real time. New speech before the commit cancels the speculation and extends the same turn;
 new speech soon after the reply began is a repair (the reply is dropped and the answer goes on);
-later speech during the interviewer's audio is a barge-in.
+later speech during the interviewer's audio is a barge-in. An answer to an open-ended question
+(the coding round's) waits for a signal (answer_done, a typed answer, a code submission) or its
+time limit, not for silence, and the engine is asked only once it has ended.
 
 Three jobs, apart: `Recognition` (recognition.py: the input timeline, the VAD, the open answer's
 audio, segments and words) reports to this loop through `RecognitionHooks`; `TurnWriter`
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.conversation import interviewer_turn
-from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine, asked_questions
+from pipeline.engine import InterviewPlan, Question, Reply, Turn, TurnEngine, asked_questions
 from pipeline.personas import get_persona
 from pipeline.voice.candidate import FRAME_S, CandidateTurn
 from pipeline.voice.clock import SessionClock
@@ -189,6 +191,14 @@ class VoiceLoop:
             return
         self._end_now(candidate, TurnEnd.SIGNAL)
 
+    async def answer_submitted(self) -> None:
+        """The candidate submitted their code: on an open-ended question (the coding round's,
+        whose spoken answer silence does not end) that is the answer handed in, so the open
+        spoken turn ends as on `answer_done`. On any other question it ends nothing."""
+        question = self._open_question()
+        if question is not None and question.open_ended:
+            await self.answer_done()
+
     def _end_now(self, candidate: CandidateTurn, reason: TurnEnd) -> None:
         """End the open turn without waiting for silence; later speech is a new turn."""
         self._candidate = None
@@ -336,20 +346,32 @@ class VoiceLoop:
         """A client that has sent no audio for `input_quiet_s` has gone (or muted itself for
         good): its open answer ends, as after silence."""
         candidate = self._candidate
+        if self._open_ended():
+            return  # a candidate coding in silence may mute the microphone: not an end either
         if candidate is not None and candidate.spans and candidate.end_reason is None:
             log.info("session %s: no audio for %.0f s, the answer ends", self.session_id, quiet_s)
             self._end_now(candidate, TurnEnd.SILENCE)
 
     # -- the candidate -----------------------------------------------------------------------
 
-    def _open_question_limit(self) -> float | None:
+    def _open_question(self) -> Question | None:
+        """The plan's question the interviewer last asked (or followed up on)."""
         index = next(
             (t.question_index for t in reversed(self.transcript) if t.role == "interviewer"),
             None,
         )
         if index is None or not 0 <= index < len(self.plan.questions):
             return None
-        return float(self.plan.questions[index].time_limit_s)
+        return self.plan.questions[index]
+
+    def _open_question_limit(self) -> float | None:
+        question = self._open_question()
+        return None if question is None else float(question.time_limit_s)
+
+    def _open_ended(self) -> bool:
+        """The open question's answers end by a signal or the time limit, not by silence."""
+        question = self._open_question()
+        return question is not None and question.open_ended
 
     async def _repair(self) -> CandidateTurn | None:
         """The candidate went on with the answer just committed: drop the reply (not stored,
@@ -411,6 +433,15 @@ class VoiceLoop:
         sentences: AsyncIterator[str] | None = None
         audio: PendingAudio = None
         timing = ReplyTiming(candidate.last_voiced_s, asr_ms, 0.0, clock=self.clock)
+        # An open-ended answer (the coding round's) may go on for minutes after this pause: the
+        # engine is asked only once it has ended, not at every pause while the candidate codes,
+        # and its reply then sees what ended it (a submission, stored before its signal).
+        ended_first = not typed and self._open_ended()
+        if ended_first:
+            await self._end_of(candidate, text, timing)
+            await self.writer.settle()
+            turn = self._candidate_turn(candidate, text, words)  # after any turn stored meanwhile
+            engine_started = wall()
         if not self._close_after_answer:
             reply = await self.engine.next_reply(self.plan, [*self.transcript, turn])
             sentences = reply.sentences()
@@ -422,13 +453,8 @@ class VoiceLoop:
                 audio.add_done_callback(timing.first_audio_ready)
         if typed:
             timing.end, timing.end_wall = TurnEnd.SIGNAL, wall()
-        else:
-            timing.end = await self._await_end(candidate, text)
-            # The end of speech the silence was measured from: a soft last syllable included,
-            # as a client hears it.
-            timing.eos_s = self.recognition.speech_end(candidate)
-            if candidate.end_reason is not None:
-                timing.end_wall = candidate.end_wall
+        elif not ended_first:
+            await self._end_of(candidate, text, timing)
         # The commit: from here new speech is a repair, a new turn or a barge-in.
         if self._responder is asyncio.current_task():
             self._responder = None
@@ -457,10 +483,21 @@ class VoiceLoop:
             rest=sentences,
         )
 
+    async def _end_of(self, candidate: CandidateTurn, text: str, timing: ReplyTiming) -> None:
+        """Wait for the end of the spoken answer and note it in the reply's timing."""
+        timing.end = await self._await_end(candidate, text)
+        # The end of speech the silence was measured from: a soft last syllable included, as a
+        # client hears it.
+        timing.eos_s = self.recognition.speech_end(candidate)
+        if candidate.end_reason is not None:
+            timing.end_wall = candidate.end_wall
+
     async def _await_end(self, candidate: CandidateTurn, text: str) -> TurnEnd:
         """Wait until the answer is over: the policy's silence heard on the audio clock, or a
         signal sooner. New speech cancels this wait (and the reply with it)."""
-        rule = self.policy.end_after(text, candidate.answer_s, self._open_question_limit())
+        rule = self.policy.end_after(
+            text, candidate.answer_s, self._open_question_limit(), open_ended=self._open_ended()
+        )
         # Silence counts from the end of speech with the VAD's hangover: a soft trailing
         # syllable heard as silence must not eat into the patience window.
         while candidate.end_reason is None:

@@ -222,7 +222,11 @@ class Recognition:
             if turn is not self.turn:
                 return  # ended now (the time limit)
             if turn.segment_too_long():
-                self._close_segment(turn, turn.long_segment_cut())
+                cut = turn.long_segment_cut()
+                if turn.voiced_in(turn.transcript.segment_start_s, cut):
+                    self._close_segment(turn, cut)
+                else:  # a long quiet inside the answer: nothing in it to hear
+                    turn.transcript.close_segment(cut)
             # Not on a quiet frame: it may be the end of the turn, and a partial started now
             # would hold the shared Whisper just when the final needs it.
             if probability >= self.config.vad.start_threshold:

@@ -6,15 +6,19 @@ loop asks two questions:
 - `end_after`: how long must the candidate be silent before their answer ends, given what they
   have said so far? A pause is not an end: only the patience window ends an answer, unless the
   end is clear sooner (a spoken closing such as "that's my answer") or the question's time is up
-  (then the next short pause wraps the answer up, never a cut mid-word).
+  (then the next short pause wraps the answer up, never a cut mid-word). An open-ended question
+  (the coding round's: the candidate is silent for minutes while typing) has no patience window
+  and no spoken closing: only a signal or its time limit ends the answer.
 - `is_repair`: the interviewer has begun replying and the candidate speaks again; is that the
   same answer going on (drop the reply, extend the answer) or a new turn (a barge-in)?
 
-The `answer_done` signal needs no decision: it ends the open answer at once.
+The `answer_done` signal needs no decision: it ends the open answer at once (so do a typed answer
+and, on the coding question, a code submission).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -79,7 +83,7 @@ def spoken_closing(text: str) -> bool:
 
 @dataclass(frozen=True)
 class EndRule:
-    silence_s: float  # silence after the last voiced audio that ends the answer
+    silence_s: float  # silence after the last voiced audio that ends the answer (inf: none)
     reason: TurnEnd
 
 
@@ -88,12 +92,23 @@ class TurnPolicy:
         self.config = config or TurnPolicyConfig()
         self.patience_scale = patience_scale
 
-    def end_after(self, text: str, answer_s: float, time_limit_s: float | None) -> EndRule:
+    def end_after(
+        self, text: str, answer_s: float, time_limit_s: float | None, *, open_ended: bool = False
+    ) -> EndRule:
         """The silence that ends an answer whose words so far are `text`, spoken for
-        `answer_s` seconds (first voiced audio to last), to a question of `time_limit_s`."""
+        `answer_s` seconds (first voiced audio to last), to a question of `time_limit_s`.
+
+        `open_ended`: the question's answers are not ended by silence (the coding round: the
+        candidate codes quietly for minutes) nor by a spoken closing ("that's it" said of one
+        step of the code), only by a signal or the time limit, which counts the silence since
+        the last word too (the answer's first voiced audio plus the limit)."""
         cfg = self.config
         if time_limit_s is not None and answer_s >= time_limit_s:
             return EndRule(cfg.limit_silence_s, TurnEnd.LIMIT)
+        if open_ended:
+            if time_limit_s is None:
+                return EndRule(math.inf, TurnEnd.LIMIT)  # a signal only
+            return EndRule(max(time_limit_s - answer_s, cfg.limit_silence_s), TurnEnd.LIMIT)
         if spoken_closing(text):
             return EndRule(cfg.cue_silence_s, TurnEnd.CUE)
         silence = cfg.patience_s * self.patience_scale

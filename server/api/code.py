@@ -26,6 +26,7 @@ from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from server.interviews import CodingRound
+from server.runtime import VoiceRuntime
 from server.sessions import SessionRecord, SessionStore
 from server.storage import audit_trail
 
@@ -363,6 +364,7 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
     if not await code.store_run(call.redis, record.id, entry):
         raise NotFound(f"No session {record.id}.")
     if body.submit:
+        await _answer_submitted(call, record.id)
         await audit_trail.record(
             call.redis,
             record.id,
@@ -385,6 +387,17 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
         hidden_passed=entry["hidden_passed"],
         hidden_total=entry["hidden_total"],
     )
+
+
+async def _answer_submitted(call: Call[Any, Any], session_id: str) -> None:
+    """A submission hands the coding answer in: the session's open spoken answer to the coding
+    question, which silence does not end (pipeline/voice/turn_policy.py), ends as on
+    `answer_done`, and the reply sees this submission (stored just before). Only when the live
+    session runs in this process: one elsewhere waits for the candidate's `answer_done`."""
+    runtime: VoiceRuntime | None = getattr(call.request.app.state, "voice_runtime", None)
+    loop = runtime.live_loop(session_id) if runtime is not None else None
+    if loop is not None:
+        await loop.answer_submitted()
 
 
 async def get_runs(call: Call[None, None]) -> Runs:
