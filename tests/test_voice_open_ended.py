@@ -16,6 +16,7 @@ import pytest
 
 from pipeline.coding.problems import CODE_QUESTION_TIME_S, bank
 from pipeline.engine import InterviewPlan, Question
+from pipeline.voice.candidate import FRAME_S, QUIET_KEPT_S, QUIET_RECENT_S, SILENT_FRAME
 from pipeline.voice.committed import StreamingConfig
 from pipeline.voice.config import VoiceConfig
 from pipeline.voice.turn_policy import TurnEnd, TurnPolicy, TurnPolicyConfig
@@ -100,6 +101,28 @@ async def test_speech_after_minutes_of_silence_is_the_same_coding_answer(quiet_s
         await asyncio.sleep(quiet_s)
         await h.say(more.audio)
         await asyncio.sleep(30.0)
+        await h.loop.answer_done()
+        await h.transport.wait_for("metrics", timeout=3)
+        await h.loop.writer.settle()
+        assert h.candidate_turns() == [f"{first.text} {more.text}"]
+
+
+async def test_minutes_of_quiet_in_an_open_answer_are_not_kept_as_audio() -> None:
+    """30 minutes of room noise would hold 115 MB: past a few seconds of quiet the open answer
+    keeps one shared silent frame in its place, and the words are the same."""
+    first, more = Script().say(4), Script()
+    more.next_code = 10
+    more.say(3)
+    async with running(plan(CODING, ORDINARY), CONFIG) as h:
+        await h.say(first.audio)
+        await asyncio.sleep(300.0)
+        turn = h.loop.recognition.turn
+        assert turn is not None
+        kept_s = sum(f is not SILENT_FRAME for f in turn.frames) * FRAME_S
+        assert len(turn.frames) * FRAME_S > 300.0
+        assert kept_s < 1.5 + QUIET_KEPT_S + QUIET_RECENT_S + 1.0, kept_s
+        await h.say(more.audio)
+        await asyncio.sleep(5.0)
         await h.loop.answer_done()
         await h.transport.wait_for("metrics", timeout=3)
         await h.loop.writer.settle()

@@ -17,6 +17,14 @@ FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 # A segment cut before speech that follows a long quiet keeps this much of the quiet (the soft
 # onset before the detector's start).
 SILENCE_LEAD_S = 0.5
+# Audio more than `QUIET_KEPT_S` after the last voiced audio of an open answer (the coding
+# round's may go on through minutes of quiet) is kept as one shared silent frame, not as heard:
+# 30 minutes of room noise would hold 115 MB. The last `QUIET_RECENT_S` stay as heard, so a voice
+# that resumes keeps its soft onset.
+QUIET_KEPT_S = 5.0
+QUIET_RECENT_S = 1.0
+SILENT_FRAME = np.zeros(FRAME_SAMPLES, np.float32)
+SILENT_FRAME.setflags(write=False)
 
 
 @dataclass
@@ -149,6 +157,13 @@ class CandidateTurn:
                 # what is cut off is silence (`voiced_in`).
                 return gap_end - SILENCE_LEAD_S
         return self.turn_end_s
+
+    def forget_old_quiet(self) -> None:
+        """After each frame: the frame `QUIET_RECENT_S` back becomes silence when it lies more
+        than `QUIET_KEPT_S` after the last voiced audio."""
+        index = len(self.frames) - 1 - round(QUIET_RECENT_S / FRAME_S)
+        if index >= 0 and self.audio_start_s + index * FRAME_S >= self.last_voiced_s + QUIET_KEPT_S:
+            self.frames[index] = SILENT_FRAME
 
     def voiced_in(self, start_s: float, end_s: float) -> bool:
         """Voiced audio between two times of the turn's clock."""

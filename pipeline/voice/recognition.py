@@ -206,6 +206,7 @@ class Recognition:
             turn.spans.append([event.start_s, end_s])
         elif turn is not None:
             turn.frames.append(frame)
+            turn.forget_old_quiet()
             if isinstance(event, SpeechStopped):
                 turn.spans[-1][1] = event.end_s
                 turn.last_voiced_s = event.end_s
