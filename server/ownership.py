@@ -16,6 +16,9 @@ there, and the client already reconnected) is refused instead of throwing the ne
   closes (4000) at once even if it sends nothing; every `poll_s` it also reads the owner keys of
   the local connections, so a message lost with a dropped Redis connection is late, not missed.
 - `release` drops the connection's claim with a compare-and-delete, the same for every channel.
+- `signal` publishes `{id} {signal}` on `viva:signals`: the same watch hands it to the process's
+  live connection of the session, if it has one (a code submission taken by another process ends
+  the open spoken answer). Best effort: a signal lost with a dropped Redis connection is lost.
 
 The owner key held a bare connection id before tickets. Such a value reads as ticket 0, so any
 ticketed connection takes it over and none of its appends is refused wrongly: a rolling upgrade
@@ -113,6 +116,11 @@ async def claim(redis: Redis, session_id: str, conn_id: str, ticket: int) -> tup
     return outcome, int(taken)
 
 
+async def signal(redis: Redis, session_id: str, name: str) -> None:
+    """Tell whichever process streams the session (`OwnerWatch.signalled`)."""
+    await redis.publish(keys.SIGNALS_CHANNEL, f"{session_id} {name}")
+
+
 async def release(redis: Redis, session_id: str, value: str) -> bool:
     """Drop the claim whose owner value is `value`, if it still holds the session."""
     return bool(await redis.eval(_RELEASE, 1, keys.session_stream_owner(session_id), value))
@@ -122,8 +130,9 @@ class OwnerWatch:
     """Tells this process's live connections that a newer one took their session over.
 
     `owners()` gives the local connections' owner values by session id; `lost(session_id,
-    value)` is called when `value` (a local connection's) was taken over. One pub/sub connection
-    for the whole process, whatever the number of streams."""
+    value)` is called when `value` (a local connection's) was taken over; `signalled(session_id,
+    signal)` for every `signal` published. One pub/sub connection for the whole process,
+    whatever the number of streams."""
 
     def __init__(
         self,
@@ -131,11 +140,13 @@ class OwnerWatch:
         owners: Callable[[], Mapping[str, str]],
         lost: Callable[[str, str], None],
         *,
+        signalled: Callable[[str, str], None] | None = None,
         poll_s: float = POLL_S,
     ) -> None:
         self.redis = redis
         self.owners = owners
         self.lost = lost
+        self.signalled = signalled
         self.poll_s = poll_s
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -179,7 +190,7 @@ class OwnerWatch:
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.subscribe(keys.OWNERS_CHANNEL)
+                await pubsub.subscribe(keys.OWNERS_CHANNEL, keys.SIGNALS_CHANNEL)
                 self.subscribed.set()
                 failing = False
                 await self.check()  # what happened while not listening
@@ -190,7 +201,10 @@ class OwnerWatch:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
                     if message is not None and message.get("type") == "message":
                         session_id, _, value = str(message["data"]).rpartition(" ")
-                        self._heard(session_id, value)
+                        if str(message.get("channel")) != keys.SIGNALS_CHANNEL:
+                            self._heard(session_id, value)
+                        elif self.signalled is not None:
+                            self.signalled(session_id, value)
                     if time.monotonic() >= next_check:
                         await self.check()
                         next_check = time.monotonic() + self.poll_s

@@ -19,6 +19,8 @@ from server.ops import metrics
 from server.services import Services
 from server.settings import Settings
 
+CODE_SUBMITTED = "code_submitted"  # a signal (server/ownership.py): the candidate submitted code
+
 
 @dataclass
 class Connection:
@@ -74,6 +76,7 @@ class VoiceRuntime:
         self._synthesizer: Synthesizer | None = None
         self._lock = asyncio.Lock()
         self._watch: ownership.OwnerWatch | None = None
+        self._signal_tasks: set[asyncio.Task[None]] = set()
         metrics.watch_transcriber(lambda: self._transcriber)
 
     @property
@@ -145,6 +148,7 @@ class VoiceRuntime:
                 self.services.store.redis,
                 lambda: {sid: conn.owner for sid, conn in self.streams.items()},
                 self._taken_over,
+                signalled=self._signalled,
             )
         await self._watch.start()
 
@@ -152,6 +156,15 @@ class VoiceRuntime:
         conn = self.streams.get(session_id)
         if conn is not None and conn.owner == owner:
             conn.superseded.set()
+
+    def _signalled(self, session_id: str, name: str) -> None:
+        """A signal for a session, published by any process (`ownership.signal`)."""
+        loop = self.live_loop(session_id)
+        if loop is None or name != CODE_SUBMITTED:
+            return
+        task = asyncio.get_running_loop().create_task(loop.answer_submitted())
+        self._signal_tasks.add(task)
+        task.add_done_callback(self._signal_tasks.discard)
 
     async def close(self) -> None:
         if self._watch is not None:

@@ -8,6 +8,7 @@ import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from pipeline.coding.problems import Example, Problem, ProblemFields, ProblemLimits, bank
@@ -21,12 +22,12 @@ from pipeline.coding.sandbox import (
     available_languages,
     language,
 )
-from server import code
+from server import code, ownership
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from server.interviews import CodingRound
-from server.runtime import VoiceRuntime
+from server.runtime import CODE_SUBMITTED, VoiceRuntime
 from server.sessions import SessionRecord, SessionStore
 from server.storage import audit_trail
 
@@ -392,12 +393,17 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
 async def _answer_submitted(call: Call[Any, Any], session_id: str) -> None:
     """A submission hands the coding answer in: the session's open spoken answer to the coding
     question, which silence does not end (pipeline/voice/turn_policy.py), ends as on
-    `answer_done`, and the reply sees this submission (stored just before). Only when the live
-    session runs in this process: one elsewhere waits for the candidate's `answer_done`."""
+    `answer_done`, and the reply sees this submission (stored just before). The live session
+    may run in another process: it hears of it through Redis (`ownership.signal`)."""
     runtime: VoiceRuntime | None = getattr(call.request.app.state, "voice_runtime", None)
     loop = runtime.live_loop(session_id) if runtime is not None else None
     if loop is not None:
         await loop.answer_submitted()
+        return
+    try:
+        await ownership.signal(call.redis, session_id, CODE_SUBMITTED)
+    except RedisError:  # the submission is stored: the candidate's answer_done still ends it
+        log.warning("session %s: the submission could not be signalled", session_id)
 
 
 async def get_runs(call: Call[None, None]) -> Runs:

@@ -115,6 +115,8 @@ def session_stream_seq(session_id: str) -> str:
 
 
 OWNERS_CHANNEL = PREFIX + "owners"  # pub/sub: `{session id} {owner}` when a session is claimed
+# pub/sub: `{session id} {signal}` for the process streaming the session (`code_submitted`).
+SIGNALS_CHANNEL = PREFIX + "signals"
 
 
 def session_clock(session_id: str) -> str:
