@@ -50,6 +50,7 @@ def test_readyz_is_503_naming_storage_when_the_s3_gateway_stops(
         body = resp.json()
         assert body["failing"] == []
         assert body["storage"] == {"ready": True, "kind": "s3"}
+        assert "viva_storage_ready 1.0" in client.get("/metrics").text
 
         s3.stop()
         started = time.monotonic()
@@ -71,6 +72,7 @@ def test_readyz_is_503_naming_storage_when_the_s3_gateway_stops(
         assert s3.endpoint.split("//")[1] not in resp.text
         assert s3.access_key not in resp.text
         assert client.get("/healthz").status_code == 200
+        assert "viva_storage_ready 0.0" in client.get("/metrics").text
 
 
 def test_a_missing_bucket_or_wrong_credentials_are_not_ready(

@@ -56,10 +56,12 @@ async def storage_status(settings: Settings) -> dict[str, Any]:
         if _storage_was_ready.get(where, True):
             log.warning("recordings' store %s is not ready: %r", where, exc)
         _storage_was_ready[where] = False
+        metrics.STORAGE_READY.set(0)
         return {"ready": False, "kind": kind, "error": _error_name(exc)}
     if not _storage_was_ready.get(where, True):
         log.warning("recordings' store %s is ready again", where)
     _storage_was_ready[where] = True
+    metrics.STORAGE_READY.set(1)
     return {"ready": True, "kind": kind}
 
 

@@ -12,6 +12,9 @@ HTTP_REQUESTS = Counter(
     "viva_http_requests_total", "HTTP requests handled", ["method", "route", "status"]
 )
 MODELS_READY = Gauge("viva_models_ready", "1 when every model is loaded")
+STORAGE_READY = Gauge(
+    "viva_storage_ready", "1 when the recordings' store answered the last /readyz check"
+)
 ACTIVE_STREAMS = Gauge("viva_active_streams", "Open interview WebSocket streams")
 STREAMS_REFUSED = Counter(
     "viva_streams_refused_total", "Voice streams refused because the server was at capacity"
