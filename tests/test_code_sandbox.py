@@ -491,3 +491,23 @@ def test_choose_follows_the_exercise_details() -> None:
     assert problems.choose(bank, "", "s1") == problems.choose(bank, "", "s1")
     picks = {problems.choose(bank, "", f"seed-{n}").id for n in range(40)}
     assert len(picks) > 3  # no details: spread over the bank by the seed
+
+
+def test_input_to_a_program_that_has_exited_is_dropped_on_uvloop() -> None:
+    """A candidate's program may end before reading its input (an early `exit()`, a wrong guess
+    of the input format); under load the server reaches the write only after the jail has
+    exited and its stdin pipe is closed. On uvloop that write raised RuntimeError ("the handler
+    is closed") out of the run, failing the request with a 500 (seen once in the room's
+    coding-interview test); the run is judged on the program's output, the input dropped."""
+    uvloop = pytest.importorskip("uvloop")
+    from pipeline.coding.sandbox import _feed
+
+    async def feed_after_exit() -> None:
+        proc = await asyncio.create_subprocess_exec("true", stdin=asyncio.subprocess.PIPE)
+        await proc.wait()
+        for _ in range(5):  # let the loop see the pipe closed, as a late feeder does
+            await asyncio.sleep(0.01)
+        await _feed(proc.stdin, b"1 2\n")
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(feed_after_exit())
