@@ -310,9 +310,9 @@ def voice_section(models: ModelRegistry) -> Section:
         f"Real Piper speech streamed in real time (20 ms frames) over a real WebSocket to a "
         f"server subprocess; {TURNS_PER_SESSION} answers per session, in rounds of concurrent "
         f"sessions {LEVELS}. Each short synthetic answer ends by silence, so the figure is "
-        "the turn policy's wait (2 s patience + 1 s for an answer still short for its question) "
-        "plus the reply; what the reply itself costs is the server ASR final and the gap above "
-        "3 s. The real-speech tables above are the headline. "
+        "mostly the turn policy's silence wait (`TurnPolicyConfig`: a 2 s patience window, "
+        "longer for some answers) plus the reply; what the reply itself costs is the server "
+        "ASR final and the interviewer engine. The real-speech tables above are the headline. "
         f"Server RSS idle with models loaded: {idle_rss:.0f} MB.",
     ]
     return section
