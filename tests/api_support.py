@@ -23,7 +23,7 @@ class Api:
 
     @property
     def redis(self) -> Redis:
-        return self.client.app.state.services.store.redis  # type: ignore[attr-defined,no-any-return]
+        return self.client.app.state.services.store.redis  # type: ignore[attr-defined]
 
     def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run a coroutine function on the app's own event loop."""

@@ -19,6 +19,8 @@ from typing import IO, Any
 
 import pytest
 
+from server.settings import Settings
+
 ACCESS_KEY = "viva-test-access"
 SECRET_KEY = "viva-test-secret-key"
 BUCKET = "viva-recordings"
@@ -53,6 +55,17 @@ class S3Server:
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
     pid: int = 0  # weed's process (its own process group)
+
+    def settings(self, tmp_path: Path, prefix: str, bucket: str = "") -> Settings:
+        """A server's settings with its recordings in this store, under `prefix`."""
+        return Settings(
+            VIVA_DATA_DIR=tmp_path / "data",
+            REDIS_URL=None,
+            VIVA_PRELOAD_MODELS=False,
+            VIVA_STORAGE_URL=f"s3://{bucket or self.bucket}/{prefix}",
+            VIVA_S3_ENDPOINT=self.endpoint,
+            VIVA_S3_REGION="us-east-1",
+        )
 
     def stop(self) -> None:
         """Kill weed (master, filer and the S3 gateway): the store is gone, as in an outage."""

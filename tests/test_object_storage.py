@@ -57,17 +57,6 @@ def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
     return s3
 
 
-def _s3_settings(s3: S3Server, tmp_path: Path, prefix: str) -> Settings:
-    return Settings(
-        VIVA_DATA_DIR=tmp_path / "data",
-        REDIS_URL=None,
-        VIVA_PRELOAD_MODELS=False,
-        VIVA_STORAGE_URL=f"s3://{s3.bucket}/{prefix}",
-        VIVA_S3_ENDPOINT=s3.endpoint,
-        VIVA_S3_REGION="us-east-1",
-    )
-
-
 @pytest.fixture(params=["local", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "local":
@@ -147,7 +136,7 @@ def _killed_after_a_flush(env: dict[str, str], session_id: str) -> None:
 async def test_a_session_resumed_in_another_process_appends_and_reads_whole(
     s3_env: S3Server, tmp_path: Path
 ) -> None:
-    settings = _s3_settings(s3_env, tmp_path, "resume")
+    settings = s3_env.settings(tmp_path, "resume")
     session_id = "ses_" + "a1" * 10
     env = {**s3_env.env(), "VIVA_STORAGE_URL": settings.storage_url}
     _killed_after_a_flush(env, session_id)
@@ -195,7 +184,7 @@ async def test_delete_erases_every_object_of_the_session_only(
 ) -> None:
     from server.storage.store import Store
 
-    settings = _s3_settings(s3_env, tmp_path, "erase")
+    settings = s3_env.settings(tmp_path, "erase")
     store = Store(None, tmp_path / "valkey")
     redis = await store.open()
     try:
@@ -223,7 +212,7 @@ async def test_delete_erases_every_object_of_the_session_only(
 
 @pytest.fixture
 def s3_api(s3_env: S3Server, tmp_path: Path) -> Iterator[Api]:
-    with running_app(_s3_settings(s3_env, tmp_path, "api")) as running:
+    with running_app(s3_env.settings(tmp_path, "api")) as running:
         yield running
 
 
@@ -303,7 +292,7 @@ def test_doctor_checks_the_store(
 ) -> None:
     from server.ops.doctor import FAIL, OK, check_storage
 
-    settings = _s3_settings(s3_env, tmp_path, "doctor")
+    settings = s3_env.settings(tmp_path, "doctor")
     (result,) = check_storage(settings)
     assert result.status == OK, result.line()
     assert s3_env.keys("doctor/") == []  # the probe is gone
@@ -325,7 +314,7 @@ def test_a_store_that_refuses_answers_503_and_the_same_delete_finishes_later(
     erases everything."""
     from server.storage import objectstore
 
-    settings = _s3_settings(s3_env, tmp_path, "refused")
+    settings = s3_env.settings(tmp_path, "refused")
     with running_app(settings) as api:
         headers = api.tenant()
         created = api.client.post(

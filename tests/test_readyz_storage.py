@@ -30,21 +30,10 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
         yield server
 
 
-def _settings(s3: S3Server, tmp_path: Path, bucket: str = "") -> Settings:
-    return Settings(
-        VIVA_DATA_DIR=tmp_path / "data",
-        REDIS_URL=None,
-        VIVA_PRELOAD_MODELS=False,
-        VIVA_STORAGE_URL=f"s3://{bucket or s3.bucket}/ready",
-        VIVA_S3_ENDPOINT=s3.endpoint,
-        VIVA_S3_REGION="us-east-1",
-    )
-
-
 def test_readyz_is_503_naming_storage_when_the_s3_gateway_stops(
     s3: S3Server, tmp_path: Path, models: ModelRegistry
 ) -> None:
-    with TestClient(create_app(_settings(s3, tmp_path), models=models)) as client:
+    with TestClient(create_app(s3.settings(tmp_path, "ready"), models=models)) as client:
         resp = client.get("/readyz")
         assert resp.status_code == 200, resp.text
         body = resp.json()
@@ -78,13 +67,16 @@ def test_readyz_is_503_naming_storage_when_the_s3_gateway_stops(
 def test_a_missing_bucket_or_wrong_credentials_are_not_ready(
     s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert asyncio.run(storage_status(_settings(s3, tmp_path))) == {"ready": True, "kind": "s3"}
+    assert asyncio.run(storage_status(s3.settings(tmp_path, "ready"))) == {
+        "ready": True,
+        "kind": "s3",
+    }
 
-    missing = asyncio.run(storage_status(_settings(s3, tmp_path, bucket="no-such-bucket")))
+    missing = asyncio.run(storage_status(s3.settings(tmp_path, "ready", bucket="no-such-bucket")))
     assert missing == {"ready": False, "kind": "s3", "error": "NoSuchBucket"}
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
-    wrong = asyncio.run(storage_status(_settings(s3, tmp_path / "other")))
+    wrong = asyncio.run(storage_status(s3.settings(tmp_path / "other", "ready")))
     assert wrong["ready"] is False, wrong
     assert wrong["error"] == "ClientError: SignatureDoesNotMatch", wrong
 
