@@ -349,6 +349,32 @@ def test_tenant_problems(api: Api) -> None:
     assert api.client.delete("/v1/problems/two-sum", headers=headers).status_code == 404
 
 
+def test_a_reference_solution_that_fails_a_test_is_refused(api: Api) -> None:
+    """A tenant's reference solution runs on every test before the problem is kept: here the
+    hidden test's expected output is wrong (every candidate would fail it), so nothing is
+    stored and the answer names the language and the test."""
+    headers = _key(api.tenant("References"))
+    wrong_test = {
+        **TENANT_PROBLEM,
+        "tests": [
+            {"name": "two", "input": "2\n", "output": "4"},
+            {"name": "typo", "input": "5\n", "output": "11", "hidden": True},
+        ],
+    }
+    refused = api.client.post("/v1/problems", headers=headers, json=wrong_test)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "reference_failed"
+    assert error["fields"] == {"reference.python": "failed: typo (wrong_answer)"}, error
+    broken = {**TENANT_PROBLEM, "reference": {"python": "print(2 * int(input())\n"}}
+    refused = api.client.post("/v1/problems", headers=headers, json=broken)
+    assert refused.status_code == 400, refused.text
+    assert "SyntaxError" in refused.json()["error"]["fields"]["reference.python"]
+    assert api.client.get("/v1/problems", headers=headers).json()["own"] == []
+    kept = api.client.post("/v1/problems", headers=headers, json=TENANT_PROBLEM)
+    assert kept.status_code == 201, kept.text
+
+
 @pytest.mark.models
 def test_a_chat_coding_interview_to_its_report(api: Api) -> None:
     headers, session_id, token = _coding_session(api)

@@ -25,7 +25,13 @@ from pipeline.coding.sandbox import (
 from server import code, ownership
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
-from server.http.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from server.http.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from server.interviews import CodingRound
 from server.runtime import CODE_SUBMITTED, VoiceRuntime
 from server.sessions import SessionRecord, SessionStore
@@ -413,8 +419,59 @@ async def get_runs(call: Call[None, None]) -> Runs:
 
 
 async def create_problem(call: Call[ProblemFields, None]) -> ProblemCreated:
+    await _check_references(call, call.body)
     problem = await code.create_problem(call.redis, call.tenant.tenant_id, call.body)
     return ProblemCreated(problem_id=problem.id, problem=problem)
+
+
+async def _check_references(call: Call[Any, Any], fields: ProblemFields) -> None:
+    """Each reference solution runs on every test, hidden ones too, before the problem is kept:
+    one that fails means a wrong expected output (or a wrong solution), and every candidate
+    would fail that test. 400 `reference_failed` names each language and its failing tests. A
+    language this server cannot run is not checked here (nor offered to candidates)."""
+    problem = Problem(**fields.model_dump(), id="check")
+    cases, limits = problem.cases(hidden=True), problem.sandbox_limits
+    runner = _runner(call)
+    failures: dict[str, str] = {}
+    for language_id, source in sorted(fields.reference.items()):
+        try:
+            lang = language(language_id)
+        except UnknownLanguage:
+            continue
+        try:
+            async with runner.admitted(call.tenant.tenant_id):
+                result = await runner.sandbox.run(lang.id, source, cases, limits=limits)
+        except code.QueueFull as exc:
+            raise TooManyRequests(
+                "Too many code runs of yours are queued; try again in a moment.",
+                retry_after_s=QUEUE_RETRY_S,
+                code="run_queue_full",
+            ) from exc
+        except SandboxError as exc:
+            log.exception("the sandbox failed checking a reference solution")
+            raise ServiceUnavailable(
+                "The sandbox failed to start, so the reference solutions could not be checked; "
+                "nothing was stored. Try again.",
+                code="sandbox_unavailable",
+            ) from exc
+        if result.status != "ok":
+            failures[f"reference.{language_id}"] = _failure(result)
+    if failures:
+        raise BadRequest(
+            "A reference solution does not pass the problem's tests; nothing was stored.",
+            fields=failures,
+            code="reference_failed",
+        )
+
+
+def _failure(result: RunResult) -> str:
+    """The failing tests and the error's last line ("SyntaxError: …"), if it printed one."""
+    failed = [t for t in result.tests if not t.passed]
+    names = ", ".join(f"{t.name} ({t.outcome})" for t in failed[:5])
+    if len(failed) > 5:
+        names += f" and {len(failed) - 5} more"
+    error = result.stderr.strip().splitlines()[-1:]
+    return "; ".join([f"{result.status}: {names or 'no test ran'}", *(e[:200] for e in error)])
 
 
 async def list_problems(call: Call[None, None]) -> ProblemList:
@@ -464,11 +521,13 @@ ENDPOINTS = (
         "POST",
         "/v1/problems",
         create_problem,
-        "Add a problem of your own (for interviews' `coding.problems`)",
+        "Add a problem of your own (for interviews' `coding.problems`); each reference "
+        "solution must pass every test (else 400 `reference_failed`)",
         TAG,
         body=ProblemFields,
         response=ProblemCreated,
         status=201,
+        errors=(503,),
     ),
     Endpoint(
         "GET",

@@ -85,6 +85,11 @@ class TooManyRequests(ApiError):
         super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
 
 
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "unavailable"
+
+
 def _dotted(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
