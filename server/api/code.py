@@ -237,6 +237,14 @@ async def check_round(call: Call[Any, Any], coding: CodingRound | None) -> None:
         raise BadRequest("Unknown problem.", fields={"coding.problems": message})
 
 
+def _queue_full() -> TooManyRequests:
+    return TooManyRequests(
+        "Too many code runs of yours are queued; try again in a moment.",
+        retry_after_s=QUEUE_RETRY_S,
+        code="run_queue_full",
+    )
+
+
 def _runner(call: Call[Any, Any]) -> code.CodeRunner:
     state = call.request.app.state
     runner: code.CodeRunner | None = getattr(state, "code_runner", None)
@@ -347,11 +355,7 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
                 limits=problem.sandbox_limits,
             )
     except code.QueueFull as exc:
-        raise TooManyRequests(
-            "Too many code runs of yours are queued; try again in a moment.",
-            retry_after_s=QUEUE_RETRY_S,
-            code="run_queue_full",
-        ) from exc
+        raise _queue_full() from exc
     except SandboxError:
         log.exception("the sandbox failed for session %s", record.id)
         result = RunResult(
@@ -442,11 +446,7 @@ async def _check_references(call: Call[Any, Any], fields: ProblemFields) -> None
             async with runner.admitted(call.tenant.tenant_id):
                 result = await runner.sandbox.run(lang.id, source, cases, limits=limits)
         except code.QueueFull as exc:
-            raise TooManyRequests(
-                "Too many code runs of yours are queued; try again in a moment.",
-                retry_after_s=QUEUE_RETRY_S,
-                code="run_queue_full",
-            ) from exc
+            raise _queue_full() from exc
         except SandboxError as exc:
             log.exception("the sandbox failed checking a reference solution")
             raise ServiceUnavailable(
