@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,16 +23,6 @@ from server.storage import guard, keys
 from server.storage.store import Redis
 
 UNKNOWN = "unknown"
-SEX_CATEGORIES = ("female", "male")
-RACE_ETHNICITY_CATEGORIES = (
-    "hispanic_or_latino",
-    "white",
-    "black_or_african_american",
-    "native_hawaiian_or_other_pacific_islander",
-    "asian",
-    "american_indian_or_alaska_native",
-    "two_or_more_races",
-)
 Sex = Literal["female", "male", "unknown"]
 RaceEthnicity = Literal[
     "hispanic_or_latino",
@@ -44,6 +34,9 @@ RaceEthnicity = Literal[
     "two_or_more_races",
     "unknown",
 ]
+# The categories an audit counts: the wire types' values but "unknown" (one list, not two).
+SEX_CATEGORIES = tuple(c for c in get_args(Sex) if c != UNKNOWN)
+RACE_ETHNICITY_CATEGORIES = tuple(c for c in get_args(RaceEthnicity) if c != UNKNOWN)
 
 
 class Demographics(BaseModel):
