@@ -30,6 +30,7 @@ from pipeline.coding.problems import (
 )
 from pipeline.coding.sandbox import RunResult, Sandbox
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine
+from pipeline.interview.report import with_code_score
 from server import interviews
 from server.catalogue import builtin_interview
 from server.interviews import CodingRound
@@ -313,7 +314,7 @@ def code_section(
 ) -> dict[str, Any] | None:
     """The report's `code`: correctness (the share of hidden tests the last submission passed),
     the explanation (the coding question's answer, scored by the rubric as any answer), and
-    their mean as the code score. Not folded into the overall score."""
+    their mean as the code score. `with_code` folds the correctness into the overall score."""
     coding = record_extra.get("coding")
     if not coding:
         return None
@@ -349,8 +350,18 @@ def code_section(
         "code": last["code"] if last else None,
         "scoring": "correctness: share of hidden tests the last submission passed; explanation: "
         "the coding question's answer scored by the rubric; score: their mean (either alone "
-        "when the other is missing); not part of overall_score",
+        "when the other is missing); overall_score counts the correctness (0 without a "
+        "submission) for half, the spoken answers (the explanation among them) for the rest: "
+        "see scoring.code",
     }
+
+
+def with_code(report: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    """The report with its `code` section, and the code's correctness counted in
+    `overall_score` (`pipeline.interview.report.with_code_score`). No submission counts as 0:
+    the coding question asks for one, and skipping it must not score better than failing."""
+    folded = with_code_score(report, section["correctness"] or 0)
+    return {**folded, "code": section}
 
 
 async def report_code_section(

@@ -250,12 +250,12 @@ async def finish_session(
             integrity = await saved_integrity(services, record)
         if integrity is not None:
             report = merge_integrity(report, integrity)
-        # A coding round: correctness from hidden tests beside the explanation's score.
+        # A coding round: correctness from hidden tests, counted in the overall score.
         coding = await code.report_code_section(
             redis, session_id, record.extra, record.plan, report
         )
         if coding is not None:
-            report["code"] = coding
+            report = code.with_code(report, coding)
         # A system-design interview: the whiteboard as it ended (server/whiteboard.py).
         board = await whiteboard.report_section(redis, record)
         if board is not None:

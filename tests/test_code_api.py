@@ -407,6 +407,9 @@ def test_a_chat_coding_interview_to_its_report(api: Api) -> None:
     assert code["correctness"] == 100 and code["language"] == "python"
     assert code["explanation_score"] is not None
     assert code["score"] == round((100 + code["explanation_score"]) / 2)
+    combined = report["scoring"]["code"]  # the code counts in the overall score
+    assert combined["correctness"] == 100
+    assert report["overall_score"] == round(0.5 * combined["spoken_score"] + 50)
     after = _run(api, session_id, token, language="python", code="print(1)")
     assert after.status_code == 409
 

@@ -21,6 +21,10 @@ from pipeline.interview.rubric import RUBRIC_VERSION, AnswerScore, explain, scor
 LOW_CONFIDENCE_WORDS = 30  # all candidate answers together, below this: nothing to score
 SKILLS_WEIGHT = 0.6  # shared by the interview's skills; the rest to the two general ones
 GENERAL_COMPETENCIES = ("communication", "problem_solving")
+# A coding round's code (the share of hidden tests its last submission passed) counts for this
+# share of overall_score, the spoken answers' score (the competencies') for the rest. Half: a
+# coding interview judges the code as much as what was said about it and the other questions.
+CODE_WEIGHT = 0.5
 MAX_QUOTE_WORDS = 30
 INPUTS_USED = (
     "plan questions and their key points",
@@ -171,6 +175,38 @@ def build_report(
     else:
         report["summary"] = f"Scored on {len(answered)} of {len(plan.questions)} questions."
     return report
+
+
+def with_code_score(report: dict[str, Any], correctness: int) -> dict[str, Any]:
+    """The report with a coding round's correctness (0-100) folded into `overall_score`:
+    round((1 - CODE_WEIGHT) * spoken + CODE_WEIGHT * correctness), where `spoken` is the score
+    the competencies gave. The explanation of the code is not added again: it is the coding
+    question's answer, already in the competencies. `scoring.code` says how it was combined.
+    A report without an overall score (low confidence) stays without one: the code alone is
+    not the evidence the rule asks for."""
+    spoken = report.get("overall_score")
+    if spoken is None:
+        return report
+    overall = round((1 - CODE_WEIGHT) * spoken + CODE_WEIGHT * correctness)
+    combined = {
+        "weight": CODE_WEIGHT,
+        "spoken_score": spoken,
+        "correctness": correctness,
+        "overall_score": overall,
+        "rule": f"overall_score = round({1 - CODE_WEIGHT:g} x spoken_score + {CODE_WEIGHT:g} x "
+        "correctness); spoken_score is the competencies' weighted score, correctness the share "
+        "of hidden tests the last submission passed (0 without a submission); the explanation "
+        "of the code is counted once, in the competencies",
+    }
+    return {
+        **report,
+        "overall_score": overall,
+        "verdict": _verdict(overall),
+        "summary": f"{report['summary']} The code's correctness ({correctness}) counts for "
+        f"{round(100 * CODE_WEIGHT)}% of the overall score, the spoken answers ({spoken}) "
+        "for the rest.",
+        "scoring": {**report["scoring"], "code": combined},
+    }
 
 
 def _question_entry(a: AnsweredQuestion) -> dict[str, Any]:
