@@ -231,10 +231,12 @@ def test_scores_do_not_depend_on_what_was_scored_before(embedder: SentenceEmbedd
     from pipeline.interview import analysis as module
 
     question = _plan().questions[1]
-    module._REFERENCE_CACHE.clear()
+    module._REFERENCES.clear()
+    module._UNITS.clear()
     first = analyse(question, TECH_ANSWER, embedder)
     analyse(_plan().questions[0], STAR_ANSWER, embedder)
-    module._REFERENCE_CACHE.clear()
+    module._REFERENCES.clear()
+    module._UNITS.clear()
     analyse(question, "I would use two loops.", embedder)
     again = analyse(question, TECH_ANSWER, embedder)
     assert first == again

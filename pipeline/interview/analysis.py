@@ -680,10 +680,12 @@ def _ends(text: str) -> bool:
 
 
 def _embed_answer(units: list[Claim], embedder: Embedder) -> np.ndarray:
-    """Each unit of the answer, in one batch: a function of the answer alone."""
+    """Each unit of the answer embedded alone (a batch of one, cached by its text): a unit's
+    vector is a function of its words alone, and the live interviewer's speculative reply at a
+    pause has already embedded all but the last words of the answer when it ends."""
     if not units:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(embedder.embed([u.text for u in units]), dtype=np.float32)
+    return np.vstack([_UNITS.vectors(embedder, (u.text,)) for u in units])
 
 
 def _similarity(q: np.ndarray, vectors: np.ndarray, units: list[Claim]) -> tuple[float, str]:
@@ -868,34 +870,44 @@ def _bare_match(point: KeyPoint, units: list[Claim], baseline: float) -> PointMa
     return PointMatch(point.label, point.weight, 0.0, round(baseline, 4), 0.0, "", "")
 
 
-_REFERENCE_CACHE: OrderedDict[tuple[int, str, tuple[str, ...]], tuple[object, np.ndarray]] = (
-    OrderedDict()
-)
-_REFERENCE_LOCK = threading.Lock()
-_REFERENCE_CACHE_SIZE = 256
+class _VectorCache:
+    """Texts embedded in one batch, cached per embedder, its version and the batch's texts, so
+    the vectors are the same whichever answer is scored first. The embedder is kept with its
+    vectors, so its id cannot be reused while cached."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[object, ...], tuple[object, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vectors(self, embedder: Embedder, texts: tuple[str, ...], kind: str = "") -> np.ndarray:
+        key = (id(embedder), embedder.version, kind, texts)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit[1]
+        vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+        with self._lock:
+            self._entries[key] = (embedder, vectors)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return vectors
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
-def _cached_batch(embedder: Embedder, texts: tuple[str, ...], kind: str) -> np.ndarray:
-    """`texts` embedded in one batch, so the vectors are the same whichever answer is scored
-    first; cached per embedder, its version, the kind of batch and the texts."""
-    key = (id(embedder), embedder.version, (kind, *texts))
-    with _REFERENCE_LOCK:
-        hit = _REFERENCE_CACHE.get(key)
-        if hit is not None:
-            _REFERENCE_CACHE.move_to_end(key)
-            return hit[1]
-    vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
-    with _REFERENCE_LOCK:
-        # The embedder is kept with its vectors, so its id cannot be reused while cached.
-        _REFERENCE_CACHE[key] = (embedder, vectors)
-        while len(_REFERENCE_CACHE) > _REFERENCE_CACHE_SIZE:
-            _REFERENCE_CACHE.popitem(last=False)
-    return vectors
+# A question's reference texts (one batch per question and kind).
+_REFERENCES = _VectorCache(256)
+# The answers' units: a few thousand sentences (1.5 KB each) cover every live session's answers.
+_UNITS = _VectorCache(4096)
 
 
 def _references(question: Question, points: tuple[KeyPoint, ...], embedder: Embedder) -> np.ndarray:
     """The question, then each point's statements and wrong statements, in one batch."""
-    return _cached_batch(embedder, (question.text, *_reference_texts(points)), "points")
+    return _REFERENCES.vectors(embedder, (question.text, *_reference_texts(points)), "points")
 
 
 def _topic_references(question: Question, embedder: Embedder) -> np.ndarray:
@@ -904,7 +916,7 @@ def _topic_references(question: Question, embedder: Embedder) -> np.ndarray:
     texts = tuple(dict.fromkeys(t for t in (question.text, topic_of(question.text)) if t))
     if question.ideal_answer:
         texts += (question.ideal_answer,)
-    return _cached_batch(embedder, texts, "topic")
+    return _REFERENCES.vectors(embedder, texts, "topic")
 
 
 def _covers(answer_lower: str, key_point: str) -> bool:
