@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from pipeline.coding.complexity import estimate
 from pipeline.coding.problems import (
     CODE_QUESTION_PREFIX,
     Problem,
@@ -225,6 +226,9 @@ def run_entry(
         "visible_total": len(visible),
         "hidden_passed": sum(t.passed for t in hidden),
         "hidden_total": len(hidden),
+        # The code read, not run (pipeline/coding/complexity.py): what the interviewer's
+        # follow-up on complexity and the report can refer to.
+        "complexity": estimate(code, language),
     }
 
 
@@ -253,14 +257,26 @@ def summary(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "tests"}
 
 
+def complexity_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The run's complexity reading; read now for a run stored before runs kept one."""
+    found = entry.get("complexity")
+    return found if isinstance(found, dict) else estimate(entry["code"], entry["language"])
+
+
 def _said(entry: dict[str, Any]) -> str:
     if entry["status"] == "error":
         return "I can see your submission, but it does not compile yet."
-    return (
+    said = (
         f"I can see your submission: it passes {entry['visible_passed']} of "
         f"{entry['visible_total']} example tests and {entry['hidden_passed']} of "
         f"{entry['hidden_total']} hidden tests."
     )
+    # What the code is made of, not the estimate itself: the candidate is to say its
+    # complexity, and the follow-up on complexity can build on this.
+    reading = complexity_of(entry)
+    if reading["estimate"] is not None:
+        said += f" Reading it, your solution has {reading['said']}."
+    return said
 
 
 def _last_shown(transcript: Sequence[Turn]) -> object:
@@ -274,9 +290,10 @@ def _last_shown(transcript: Sequence[Turn]) -> object:
 class CodeAwareEngine:
     """The session's engine, shown the candidate's code: when the candidate has just answered
     the coding question, the reply starts by saying what the latest submission passed, and the
-    interviewer turn's meta keeps that submission (code, language, results, time): the code
-    snapshot the transcript holds. The words of the answer, not the code, are what the engine
-    analyses and probes (approach, complexity: the problem's key points)."""
+    interviewer turn's meta keeps that submission (code, language, results, time, and the
+    static reading of its complexity, which the reply names: "your solution has two nested
+    loops"): the code snapshot the transcript holds. The words of the answer, not the code, are
+    what the engine analyses and probes (approach, complexity: the problem's key points)."""
 
     def __init__(self, inner: TurnEngine, redis: Redis, session_id: str) -> None:
         self.inner = inner
@@ -322,6 +339,7 @@ def code_section(
     submissions = [r for r in runs if r["kind"] == "submission"]
     last = submissions[-1] if submissions else None
     answered = next((q for q in report.get("questions", []) if q.get("index") == index), None)
+    reading = complexity_of(last) if last is not None else None
     explanation = answered.get("score") if answered else None
     correctness = None
     if last is not None and last["hidden_total"]:
@@ -348,6 +366,8 @@ def code_section(
         "explanation_score": explanation,
         "score": round(sum(parts) / len(parts)) if parts else None,
         "code": last["code"] if last else None,
+        "complexity": reading,
+        "question_index": index,
         "scoring": "correctness: share of hidden tests the last submission passed; explanation: "
         "the coding question's answer scored by the rubric; score: their mean (either alone "
         "when the other is missing); overall_score counts the correctness (0 without a "
@@ -361,7 +381,28 @@ def with_code(report: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]
     `overall_score` (`pipeline.interview.report.with_code_score`). No submission counts as 0:
     the coding question asks for one, and skipping it must not score better than failing."""
     folded = with_code_score(report, section["correctness"] or 0)
-    return {**folded, "code": section}
+    return {**folded, "questions": _with_reading(folded, section), "code": section}
+
+
+def _with_reading(report: dict[str, Any], section: dict[str, Any]) -> list[dict[str, Any]]:
+    """The questions, the coding one's feedback saying what the code's reading found."""
+    reading = section.get("complexity")
+    questions: list[dict[str, Any]] = report.get("questions", [])
+    if not reading:
+        return questions
+    if reading["estimate"] is None:
+        said = f"The submitted code's complexity was {reading['reason']}."
+    else:
+        said = (
+            f"The submitted code reads as {reading['estimate']} (estimated from the code: "
+            f"{reading['reason']})."
+        )
+    return [
+        {**q, "feedback": f"{q['feedback']} {said}", "code_complexity": reading}
+        if q.get("index") == section["question_index"]
+        else q
+        for q in questions
+    ]
 
 
 async def report_code_section(

@@ -399,6 +399,7 @@ def test_a_chat_coding_interview_to_its_report(api: Api) -> None:
     said = transcript["turns"][reply["turn"]]
     assert said["meta"]["code"]["code"] == problem.reference["python"]
     assert said["meta"]["code"]["hidden_passed"] == hidden
+    assert said["meta"]["code"]["complexity"]["estimate"] == "O(n)"
     ended = api.client.post(f"/v1/sessions/{session_id}/end", headers=candidate)
     assert ended.status_code == 200, ended.text
     report = session_view(api, headers, session_id)["report"]
@@ -447,6 +448,8 @@ def test_a_submission_is_announced_once(api: Api) -> None:
 
     first = answer("I keep a hash map of the numbers seen so far and look up the complement.")
     assert first["message"].startswith("I can see your submission"), first["message"]
+    # The code read, not run: the reference's one pass (pipeline/coding/complexity.py).
+    assert "Reading it, your solution has one loop." in first["message"], first["message"]
     assert first["question_index"] == 0, first  # the interviewer follows up on the code
     second = answer("It is one pass, so linear time, and the map takes linear extra space.")
     assert "I can see your submission" not in second["message"], second["message"]

@@ -28,7 +28,7 @@ def _spoken(overall: int | None = 70) -> dict[str, Any]:
         "overall_score": overall,
         "verdict": "Solid" if overall is not None else "Not enough evidence to score",
         "summary": "Scored on 1 of 1 questions.",
-        "questions": [{"index": 0, "score": 60}],
+        "questions": [{"index": 0, "score": 60, "feedback": "Covers the approach."}],
         "scoring": {"rubric_version": "r", "weights_source": "default", "weights": {}},
     }
 
