@@ -149,14 +149,17 @@ class WhisperASR:
         prompt: str | None = None,
         word_timestamps: bool = False,
         window_s: int | None = None,
+        retry: bool = True,
     ) -> Transcript:
         """Transcribe 16 kHz mono float32 audio. Blocking: call it off the event loop.
 
         `window_s` sizes Whisper's encoder window (30 s by default, whatever the clip length);
         a window just longer than a short clip costs a fraction of the time with the same words.
+        `retry=False` (windowed calls only) keeps the greedy decode even when it fails Whisper's
+        checks: for a caption that the next one replaces, not worth a second decode.
         """
         with self._lock:
-            return self._transcribe_locked(audio, prompt, word_timestamps, window_s)
+            return self._transcribe_locked(audio, prompt, word_timestamps, window_s, retry)
 
     def transcribe_batch(
         self, clips: Sequence[np.ndarray], windows_s: Sequence[int]
@@ -203,6 +206,7 @@ class WhisperASR:
         prompt: str | None,
         word_timestamps: bool,
         window_s: int | None,
+        retry: bool = True,
     ) -> Transcript:
         if window_s is None:  # offline: Whisper's own temperature fallback
             return _transcript(
@@ -214,7 +218,7 @@ class WhisperASR:
         # (`set_random_seed` does not reach it): a sampled retry's words would depend on every
         # sample drawn before, by any session. Beam search depends on the audio alone.
         greedy = self._segments(audio, prompt, word_timestamps, window_s, 1, (0.0,))
-        if not needs_fallback(greedy):
+        if not retry or not needs_fallback(greedy):
             return _transcript(greedy)
         beam = self._segments(audio, prompt, word_timestamps, window_s, FALLBACK_BEAM, (0.0,))
         return _transcript(beam if not needs_fallback(beam) else best_of(greedy, beam))

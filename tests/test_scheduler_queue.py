@@ -24,10 +24,16 @@ class LengthASR:
 
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
+        self.retries: list[bool] = []  # `retry` of each single call, in order
 
     def transcribe(
-        self, audio: np.ndarray, word_timestamps: bool = False, window_s: int | None = None
+        self,
+        audio: np.ndarray,
+        word_timestamps: bool = False,
+        window_s: int | None = None,
+        retry: bool = True,
     ) -> Transcript:
+        self.retries.append(retry)
         return Transcript(text=str(len(audio)))
 
     def transcribe_batch(
@@ -78,3 +84,18 @@ async def test_promoting_a_session_s_passes_keeps_the_others_in_the_queue() -> N
     finally:
         await scheduler.close()
     assert [r.text for r in results] == [str(int(s * SAMPLE_RATE)) for s in (6.0, 1.0, 2.0, 12.0)]
+
+
+async def test_a_partial_never_retries_and_a_final_may() -> None:
+    """A caption's decode is greedy only (the retry would double a call an ended turn's final
+    may wait behind); a final keeps Whisper's checks and the beam retry."""
+    asr = LengthASR()
+    scheduler = TranscriptionScheduler(asr, gather_s=0, partial_duty=1.0)  # type: ignore[arg-type]
+    try:
+        partial = await asyncio.wait_for(scheduler.partial("a", seconds(1.0)), 10)
+        final = await asyncio.wait_for(scheduler.final("a", seconds(2.0)), 10)
+    finally:
+        await scheduler.close()
+    assert partial is not None and partial.text == str(SAMPLE_RATE)
+    assert final.text == str(2 * SAMPLE_RATE)
+    assert asr.retries == [False, True]
