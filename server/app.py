@@ -18,6 +18,7 @@ from server.ops import health, startup
 from server.runtime import VoiceRuntime
 from server.services import Services, model_config
 from server.settings import Settings, get_settings
+from server.storage import migrate
 from server.storage.store import Store
 from server.webhooks import WebhookWorker
 
@@ -34,6 +35,11 @@ def create_app(settings: Settings | None = None, models: ModelRegistry | None = 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store(settings.redis_url, settings.data_dir)
         await store.open()
+        try:  # key names of another version (`viva migrate-keys`): refuse to start
+            await migrate.ensure_schema(store.redis)
+        except Exception:
+            await store.close()
+            raise
         services = Services(settings=settings, store=store, models=registry)
         app.state.services = services
         runtime = app.state.voice_runtime = VoiceRuntime(services)

@@ -1,4 +1,5 @@
-"""The `viva` command: `viva serve`, `viva doctor`, `viva keys create|list|revoke|...`."""
+"""The `viva` command: `viva serve`, `viva doctor`, `viva keys create|list|revoke|...`,
+`viva migrate-keys`."""
 
 from __future__ import annotations
 
@@ -202,6 +203,26 @@ def _keys_webhook_secret(args: argparse.Namespace) -> int:
     return _with_redis(action)
 
 
+def _migrate_keys(args: argparse.Namespace) -> int:
+    """Rename the store's keys to the hash-tagged names (server/storage/migrate.py)."""
+    from server.storage import migrate
+
+    async def action(redis: Redis) -> int:
+        result = await migrate.migrate(redis)
+        print(f"renamed {result.renamed} keys")
+        if result.conflicts:
+            print(
+                f"{len(result.conflicts)} keys not renamed, their new name exists already "
+                f"(viva:schema left unset): {', '.join(result.conflicts[:10])}",
+                file=sys.stderr,
+            )
+            return 1
+        print("viva:schema = 2: the servers of this version may start")
+        return 0
+
+    return _with_redis(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viva", description="Viva Voce interview server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -246,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     secret.add_argument("tenant_id")
     secret.add_argument("--rotate", action="store_true")
     secret.set_defaults(func=_keys_webhook_secret)
+    sub.add_parser(
+        "migrate-keys",
+        help="rename the keys to their hash-tagged names (Redis Cluster); run with every viva "
+        "process stopped; idempotent",
+    ).set_defaults(func=_migrate_keys)
     return parser
 
 

@@ -86,16 +86,21 @@ return 0
 """
 _REPLACE_LAST = _TAKES_TURNS + _REPLACE
 _REPLACE_OWNED = _TAKES_TURNS + _owned(4, 3) + _REPLACE
-# A new token, only for a session that is still there.
-# KEYS: record, marker, new token; ARGV: new token hash, expires_at, ttl, session id.
+# A new token, only for a session that is still there. The old token's name is in KEYS (a
+# cluster runs a script only on the keys it is given): the caller read the old hash first, and
+# the script refuses (-1) if it changed meanwhile; the caller then reads it again.
+# KEYS: record, marker, new token, old token; ARGV: new token hash, expires_at, ttl, session id,
+# the old token hash read ('' for none).
 _REISSUE = f"""
 if not ({guard.LIVE}) then return 0 end
 local old = redis.call('HGET', KEYS[1], 'token_hash')
-if old then redis.call('DEL', '{keys.session_token("")}' .. old) end
+if (old or '') ~= ARGV[5] then return -1 end
+if old then redis.call('DEL', KEYS[4]) end
 redis.call('HSET', KEYS[1], 'token_hash', ARGV[1], 'expires_at', ARGV[2])
 redis.call('SET', KEYS[3], ARGV[4], 'EX', tonumber(ARGV[3]))
 return 1
 """
+_REISSUE_ATTEMPTS = 5
 
 
 class AppendResult(enum.Enum):
@@ -220,7 +225,9 @@ class SessionStore:
         mapping["token_hash"] = hash_token(token)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.session(record.id), mapping=mapping)  # type: ignore[arg-type]
-            pipe.set(keys.session_token(mapping["token_hash"]), record.id, ex=token_ttl_s)
+            pipe.set(
+                keys.session_token(record.id, mapping["token_hash"]), record.id, ex=token_ttl_s
+            )
             pipe.zadd(keys.tenant_sessions(record.tenant_id), {record.id: record.created_at})
             await pipe.execute()
         return record, token
@@ -239,7 +246,7 @@ class SessionStore:
     async def authorize(self, session_id: str, token: str) -> SessionRecord:
         """The session a token opens; InvalidToken for a wrong, revoked or expired token."""
         record = await self.get(session_id)
-        owner = await self.redis.get(keys.session_token(hash_token(token)))
+        owner = await self.redis.get(keys.session_token(session_id, hash_token(token)))
         if owner != session_id or record.expires_at < time.time():
             raise InvalidToken("bad or expired session token")
         return record
@@ -314,19 +321,27 @@ class SessionStore:
         with the old one are told by `server.security.revocation.revoke` (the caller's part)."""
         token = secrets.token_urlsafe(32)
         expires_at = time.time() + token_ttl_s
-        reissued = await self.redis.eval(
-            _REISSUE,
-            3,
-            *guard.live_keys(session_id),
-            keys.session_token(hash_token(token)),
-            hash_token(token),
-            repr(expires_at),
-            str(token_ttl_s),
-            session_id,
-        )
-        if not reissued:
-            raise SessionNotFound(f"no session {session_id}")
-        return token, expires_at
+        for _ in range(_REISSUE_ATTEMPTS):
+            old = str(await self.redis.hget(keys.session(session_id), "token_hash") or "")
+            reissued = int(
+                await self.redis.eval(
+                    _REISSUE,
+                    4,
+                    *guard.live_keys(session_id),
+                    keys.session_token(session_id, hash_token(token)),
+                    keys.session_token(session_id, old),
+                    hash_token(token),
+                    repr(expires_at),
+                    str(token_ttl_s),
+                    session_id,
+                    old,
+                )
+            )
+            if reissued == 1:
+                return token, expires_at
+            if reissued == 0:
+                raise SessionNotFound(f"no session {session_id}")
+        raise SessionError(f"the token of {session_id} kept changing; not reissued")
 
     async def tenant_session_ids(self, tenant_id: str, batch: int = 100) -> AsyncIterator[str]:
         """The tenant's session ids, newest first."""
@@ -354,7 +369,7 @@ class SessionStore:
             if mine:
                 pipe.delete(*mine)
             if token_hash:
-                pipe.delete(keys.session_token(str(token_hash)))
+                pipe.delete(keys.session_token(record.id, str(token_hash)))
             pipe.zrem(keys.tenant_sessions(record.tenant_id), record.id)
             pipe.zrem(keys.OPEN_SESSIONS, record.id)
             await pipe.execute()

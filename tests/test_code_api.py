@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.coding.problems import Problem, bank_problem
 from server.settings import Settings
+from server.storage import keys
 from tests.api_support import Api, bearer, running_app
 from tests.chat_support import open_chat, session_view
 
@@ -307,9 +308,9 @@ def test_runs_are_stored_with_the_session_and_erased_with_it(api: Api) -> None:
     assert last["code"] == "print(2)\n" and last["language"] == "python"
     audit = api.client.get(f"/v1/sessions/{session_id}/audit", headers=headers).json()
     assert "code_submitted" in str(audit)
-    assert api.scan(f"viva:session:{session_id}:code")
+    assert api.scan(keys.session_prefix(session_id) + ":code")
     assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 204
-    assert not api.scan(f"viva:session:{session_id}*")
+    assert not api.scan(keys.session_prefix(session_id) + "*")
 
 
 def test_tenant_problems(api: Api) -> None:

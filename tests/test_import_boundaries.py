@@ -32,7 +32,13 @@ DEMOGRAPHICS = "server.review.demographics"
 # Who may import the categories: the audit computation and its endpoints.
 ALLOWED_IMPORTERS = {"server.review.bias_audits", "server.api.bias_audits"}
 # Who may name their Redis key: the module that owns it, and the erasure that deletes it.
-ALLOWED_KEY_USERS = {"server.review.demographics", "server.storage.erasure", "server.storage.keys"}
+# server.storage.migrate renames the key to its hash-tagged name (`viva migrate-keys`), never reads it.
+ALLOWED_KEY_USERS = {
+    "server.review.demographics",
+    "server.storage.erasure",
+    "server.storage.keys",
+    "server.storage.migrate",
+}
 # What scores a session: the report, the engines, ending a session (the report is built there),
 # and picking the engine.
 SCORING = ("server.lifecycle", "server.engines")

@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.engine import InterviewPlan, Question, ScriptedEngine, Turn
 from server.sessions import InvalidToken, SessionNotFound, SessionRecord, SessionStore
+from server.storage import keys
 from server.storage.store import Store
 
 
@@ -40,7 +41,7 @@ async def test_expired_token_is_refused(sessions: SessionStore) -> None:
     _, token = await sessions.create(
         SessionRecord(id="s3", tenant_id="t1", plan=PLAN), token_ttl_s=1
     )
-    await sessions.redis.hset("viva:session:s3", "expires_at", "1.0")
+    await sessions.redis.hset(keys.session("s3"), "expires_at", "1.0")
     with pytest.raises(InvalidToken):
         await sessions.authorize("s3", token)
 

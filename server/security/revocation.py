@@ -96,7 +96,7 @@ async def revoked_reason(redis: Redis, session_id: str, token: str, since: int) 
         pipe.exists(keys.session(session_id))
         pipe.exists(keys.session_deleted(session_id))
         pipe.hget(keys.session(session_id), "expires_at")
-        pipe.get(keys.session_token(hash_token(token)))
+        pipe.get(keys.session_token(session_id, hash_token(token)))
         pipe.hmget(keys.session_revoked(session_id), ["count", "reason"])
         exists, deleted, expires_at, owner, (count, reason) = await pipe.execute()
     if deleted or not exists:

@@ -3,6 +3,13 @@
 All keys start with `viva:`. Per-session keys share the `viva:session:{id}` prefix so that
 deleting a session is one SCAN over that prefix plus the index entries listed here.
 
+Hash tags (Redis Cluster, docs/deploy.md): in the session's keys, the deletion marker and the
+demographics, the braces around the session id are literal (`viva:session:{ses_0a1b}:turns`):
+a cluster hashes only what is between them, so a session's keys share one slot and its scripts
+and MULTIs run on a cluster. The same for the webhook queue, `viva:{webhooks}`. Stores written
+before this (key names version 1) are renamed by `viva migrate-keys` (server/storage/migrate.py);
+`viva:schema` holds the version.
+
 | key | type | what |
 | --- | --- | --- |
 | `viva:tenant:{tenant_id}` | hash | tenant record: name, created_at, revoked, key_prefix |
@@ -13,7 +20,7 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:session:{id}:stream` | string | the connection streaming the session now: `{ticket}.{connection id}` (server/ownership.py) |
 | `viva:session:{id}:stream:seq` | string | the session's last connection ticket (INCR): a newer connection may take an older one's place, never the reverse |
 | `viva:session:{id}:clock` | string | epoch seconds of the first stream: zero of session time |
-| `viva:token:{sha256(token)}` | string | session id for a session token; TTL = token expiry |
+| `viva:session:{id}:token:{sha256(token)}` | string | session id for a session token; TTL = token expiry (under the session: every lookup knows its id) |
 | `viva:session:{id}:report` | string | the report (JSON), once the session finished |
 | `viva:session:{id}:audit` | stream | append-only audit log: created, started, scored, reviewed... |
 | `viva:session:{id}:webhooks` | list | webhook delivery log (JSON per attempt) |
@@ -36,9 +43,10 @@ deleting a session is one SCAN over that prefix plus the index entries listed he
 | `viva:invite:client:{address}:{minute}` | string | sessions one client address opened by invite or demo link this minute; expires |
 | `viva:ratelimit:{tenant_id}:{minute}` | string | requests the tenant made this minute; expires |
 | `viva:quota:{tenant_id}:{day}` | string | sessions the tenant created on this UTC day; expires |
-| `viva:webhooks` | stream | webhook deliveries to make (consumer group `deliverers`) |
+| `viva:{webhooks}` | stream | webhook deliveries to make (consumer group `deliverers`); `{webhooks}` is a hash tag |
 | `viva:sessions:open` | zset | unfinished sessions by the time of their last stored turn (idle expiry) |
-| `viva:webhooks:retry` | zset | failed deliveries (JSON) by the time of their next attempt |
+| `viva:{webhooks}:retry` | zset | failed deliveries (JSON) by the time of their next attempt |
+| `viva:schema` | string | the key names' version: 2 (hash tags); a server refuses to start on another (server/storage/migrate.py) |
 | `viva:demo` | hash | the local demo tenant `make run` provisions: `tenant_id`, `api_key` in plain text (server/demo.py; loopback only by default) |
 | `viva:phone:pin:{hmac(pin)}` | string | session id for a phone session's PIN (HMAC-SHA256 under the server key); TTL `VIVA_PHONE_PIN_TTL_S`, at most the token's (server/phone/credentials.py) |
 | `viva:phone:stream:{sha256(token)}` | string | one-time stream token of a call (JSON: session, call, numbers); read once; expires in 2 min |
@@ -86,7 +94,9 @@ def api_key(key_hash: str) -> str:
 
 
 def session_prefix(session_id: str) -> str:
-    return f"{PREFIX}session:{session_id}"
+    """`viva:session:{<id>}`: the braces are literal, a hash tag (Redis Cluster hashes only what
+    is between them), so every key of the session is in one slot."""
+    return f"{PREFIX}session:{{{session_id}}}"
 
 
 def session(session_id: str) -> str:
@@ -99,9 +109,10 @@ def session_turns(session_id: str) -> str:
     return f"{session_prefix(session_id)}:turns"
 
 
-def session_token(token_hash: str) -> str:
-    """string: session id for a session token's SHA-256; expires with the token."""
-    return f"{PREFIX}token:{token_hash}"
+def session_token(session_id: str, token_hash: str) -> str:
+    """string: session id for a session token's SHA-256; expires with the token. Under the
+    session (its slot, and the erase's SCAN): every lookup knows the session id."""
+    return f"{session_prefix(session_id)}:token:{token_hash}"
 
 
 def session_stream_owner(session_id: str) -> str:
@@ -178,13 +189,13 @@ def revoked_channel(session_id: str) -> str:
 def session_deleted(session_id: str) -> str:
     """string: the session is being (or was) erased; outside the session's prefix, so the erase
     leaves it for writers still running to see."""
-    return f"{PREFIX}deleted:{session_id}"
+    return f"{PREFIX}deleted:{{{session_id}}}"
 
 
 def demographics(session_id: str) -> str:
     """string: the session's self-reported demographic categories (JSON). Apart from the
     session's keys: only server/review/demographics.py reads it, never the scoring code."""
-    return f"{PREFIX}demographics:{session_id}"
+    return f"{PREFIX}demographics:{{{session_id}}}"
 
 
 def session_connects(session_id: str, minute: int) -> str:
@@ -242,9 +253,15 @@ def session_quota(tenant_id: str, day: int) -> str:
     return f"{PREFIX}quota:{tenant_id}:{day}"
 
 
-WEBHOOKS = PREFIX + "webhooks"
+# `{webhooks}`: a hash tag, the queue and its retries in one slot (their scripts use both).
+WEBHOOKS = PREFIX + "{webhooks}"
 WEBHOOK_GROUP = "deliverers"
-WEBHOOK_RETRIES = PREFIX + "webhooks:retry"
+WEBHOOK_RETRIES = PREFIX + "{webhooks}:retry"
+
+# string: the key names' version. 2: the hash-tagged names above (`viva migrate-keys` renames an
+# older store's keys, server/storage/migrate.py); a server refuses to start on another version.
+SCHEMA = PREFIX + "schema"
+SCHEMA_VERSION = 2
 
 
 # -- issue 13: the phone channel (server/phone/) --------------------------------------------
