@@ -62,18 +62,20 @@ if redis.call('GET', KEYS[{n}]) ~= ARGV[{m}] then return -3 end
 
 # Append a turn only if it is the next one: a resumed stream or a retried request can never
 # store the same turn twice. Returns 1 when stored, 0 when that index already exists. The time
-# of the last stored turn goes to the open-sessions index (idle expiry) in the same step.
-# KEYS: record, marker, turns, open sessions; ARGV: index, turn, now, session id.
+# of the last stored turn goes to the open-sessions index (idle expiry) right after, not in the
+# script: the index is global, the script's keys are the session's slot (Redis Cluster). A crash
+# in between leaves the index's time older: expiry already leaves a streamed session alone for
+# twice the idle timeout, and the next turn corrects it.
+# KEYS: record, marker, turns, (owner); ARGV: index, turn, (owner).
 _APPEND = """
 if redis.call('LLEN', KEYS[3]) == tonumber(ARGV[1]) then
   redis.call('RPUSH', KEYS[3], ARGV[2])
-  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
   return 1
 end
 return 0
 """
 _APPEND_ONCE = _TAKES_TURNS + _APPEND
-_APPEND_OWNED = _TAKES_TURNS + _owned(5, 5) + _APPEND
+_APPEND_OWNED = _TAKES_TURNS + _owned(4, 3) + _APPEND
 # A repaired answer (the candidate went on after the reply began) replaces its stored turn,
 # only while it is the last one: nothing after it can have been stored on top of it.
 # KEYS: record, marker, turns, (owner); ARGV: index, turn, (owner).
@@ -223,12 +225,17 @@ class SessionStore:
         record.expires_at = time.time() + token_ttl_s
         mapping = _record_to_hash(record)
         mapping["token_hash"] = hash_token(token)
+        # The tenant's index first, then the record and token in one MULTI (the session's slot;
+        # the index is another, Redis Cluster): a crash between leaves an id without a record,
+        # which the listings, the review queue and the bias audit skip.
+        await self.redis.zadd(
+            keys.tenant_sessions(record.tenant_id), {record.id: record.created_at}
+        )
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.session(record.id), mapping=mapping)  # type: ignore[arg-type]
             pipe.set(
                 keys.session_token(record.id, mapping["token_hash"]), record.id, ex=token_ttl_s
             )
-            pipe.zadd(keys.tenant_sessions(record.tenant_id), {record.id: record.created_at})
             await pipe.execute()
         return record, token
 
@@ -261,15 +268,18 @@ class SessionStore:
         takes turns (not finished, not erased); says which. With `owner` (a live connection's
         value of the owner key, server/ownership.py), only while that connection owns the
         session, checked in the same step (else SUPERSEDED)."""
-        # The time is the last activity, for expiring abandoned sessions (server/expiry.py).
-        names = [*guard.live_keys(session_id), keys.session_turns(session_id), keys.OPEN_SESSIONS]
-        args: list[str | int] = [turn.index, turn_to_json(turn), repr(time.time()), session_id]
+        names = [*guard.live_keys(session_id), keys.session_turns(session_id)]
+        args: list[str | int] = [turn.index, turn_to_json(turn)]
         if owner is None:
             result = await self._append_once(keys=names, args=args)
         else:
             names.append(keys.session_stream_owner(session_id))
             result = await self._append_owned(keys=names, args=[*args, owner])
-        return _APPEND_RESULTS[int(result)]
+        stored = _APPEND_RESULTS[int(result)]
+        if stored is AppendResult.STORED:
+            # The time is the last activity, for expiring abandoned sessions (server/expiry.py).
+            await self.redis.zadd(keys.OPEN_SESSIONS, {session_id: time.time()})
+        return stored
 
     async def append_turn(self, session_id: str, turn: Turn) -> bool:
         """Store a completed turn if index `turn.index` is the next one. False if already there,
@@ -365,11 +375,15 @@ class SessionStore:
             for k in doomed
             if k == keys.session(record.id) or k.startswith(f"{keys.session(record.id)}:")
         ]
+        # The session's keys and token in one MULTI (one slot), then its index entries (other
+        # slots, Redis Cluster); both steps are idempotent: a DELETE repeated after a crash
+        # between them finishes the erase.
         async with self.redis.pipeline(transaction=True) as pipe:
             if mine:
                 pipe.delete(*mine)
             if token_hash:
                 pipe.delete(keys.session_token(record.id, str(token_hash)))
-            pipe.zrem(keys.tenant_sessions(record.tenant_id), record.id)
-            pipe.zrem(keys.OPEN_SESSIONS, record.id)
-            await pipe.execute()
+            if mine or token_hash:
+                await pipe.execute()
+        await self.redis.zrem(keys.tenant_sessions(record.tenant_id), record.id)
+        await self.redis.zrem(keys.OPEN_SESSIONS, record.id)

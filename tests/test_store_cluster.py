@@ -265,19 +265,19 @@ async def ownership_watch_check(rc: Any) -> None:
     assert sorted(lost) == sorted(sids)
 
 
-@case(f"SessionStore.create MULTI: {SESSION_SLOT} and viva:tenant:{{tenant}}:sessions")
+@case()
 async def session_create(rc: Any) -> None:
     _, token = await SessionStore(rc).create(_record(new_session_id()))
     assert token
 
 
-@case(f"sessions._APPEND_ONCE: {SESSION_SLOT} and viva:sessions:open (global)")
+@case()
 async def session_store_turn(rc: Any) -> None:
     sid = await _live_session(rc)
     assert await SessionStore(rc).append_turn(sid, _turn(0))
 
 
-@case(f"sessions._APPEND_OWNED: {SESSION_SLOT} and viva:sessions:open (global)")
+@case()
 async def session_store_turn_owned(rc: Any) -> None:
     sid = await _live_session(rc)
     await rc.set(keys.session_stream_owner(sid), "1.conn1")
@@ -302,10 +302,7 @@ async def session_reissue_token(rc: Any) -> None:
     assert token
 
 
-@case(
-    f"SessionStore.erase MULTI: {SESSION_SLOT} (SCAN), viva:tenant:{{tenant}}:sessions, "
-    "viva:sessions:open"
-)
+@case()
 async def session_erase(rc: Any) -> None:
     sid = await _live_session(rc)
     await rc.set(keys.session_turns(sid) + "-x", "not ours")  # SCAN runs on every primary
