@@ -1,9 +1,9 @@
 """Webhooks: signed, delivered at least once, retried with back-off, logged per session.
 
-A finished session enqueues one delivery on the `viva:webhooks` stream. Workers read it through
+A finished session enqueues one delivery on the `viva:{webhooks}` stream. Workers read it through
 the `deliverers` consumer group, so a delivery read but never acknowledged (the process died
 mid-request) stays pending and is claimed again by a live worker. A failed attempt is parked in
-the `viva:webhooks:retry` sorted set until its back-off has passed, then goes back on the stream.
+the `viva:{webhooks}:retry` sorted set until its back-off has passed, then goes back on the stream.
 
 A receiver cannot hold the server: each attempt has one deadline and never reads the response
 body (`server/webhook_http.py`), deliveries run concurrently with a per-tenant share (below), and
@@ -88,16 +88,17 @@ for _, member in ipairs(due) do
 end
 return #due
 """
-# Settle one attempt atomically: log it and park the retry only while the session exists and is
-# not being erased (an erased session is never recreated, its retry is dropped), then take it
-# off the stream. KEYS[5]: the session's deletion marker.
+# Settle one attempt in two steps (the session's log is in its slot, the queue in `{webhooks}`:
+# Redis Cluster): first the attempt's log line, a guarded RPUSH (server/storage/guard.py) that
+# writes only while the session exists and is not being erased; then this script parks the retry
+# (only if the line was written: an erased session's retry is dropped) and takes the delivery off
+# the stream. A crash between the two leaves the delivery pending: it is claimed and sent again
+# (deliveries are at least once already), with one extra log line.
+# KEYS: retries, stream; ARGV: the retry ('' for none), its time, group, entry id.
 _SETTLE = """
-if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[5]) == 0 then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  if ARGV[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) end
-end
-redis.call('XACK', KEYS[4], ARGV[4], ARGV[5])
-redis.call('XDEL', KEYS[4], ARGV[5])
+if ARGV[1] ~= '' then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
+redis.call('XDEL', KEYS[2], ARGV[4])
 return 1
 """
 # Put a delivery back for later without an attempt (its tenant is at its concurrency cap).
@@ -153,7 +154,10 @@ async def enqueue(
     redis: Redis, *, tenant_id: str, session_id: str, url: str, event: str, data: dict[str, Any]
 ) -> Delivery | None:
     """Queue one delivery, unless the session is gone or being erased (then None): an erase
-    drops the queued ones (`forget_session`) after its marker stops new ones."""
+    drops the queued ones (`forget_session`) after its marker stops new ones. The check comes
+    before the XADD, not with it (the queue is not in the session's slot: Redis Cluster); one
+    queued by an erase between the two is dropped by the worker, which checks again before each
+    delivery."""
     delivery_id = "whd_" + secrets.token_hex(8)
     body = {
         "id": delivery_id,
@@ -162,8 +166,10 @@ async def enqueue(
         "data": data,
     }
     delivery = Delivery(delivery_id, tenant_id, session_id, event, url, json.dumps(body))
-    queued = await guard.xadd(redis, session_id, keys.WEBHOOKS, {"delivery": delivery.to_json()})
-    return delivery if queued is not None else None
+    if not await guard.is_live(redis, session_id):
+        return None
+    await redis.xadd(keys.WEBHOOKS, {"delivery": delivery.to_json()})
+    return delivery
 
 
 async def delivery_log(redis: Redis, session_id: str) -> list[dict[str, Any]]:
@@ -311,6 +317,12 @@ class WebhookWorker:
                 del self._per_tenant[delivery.tenant_id]
 
     async def _deliver(self, client: httpx.AsyncClient, entry_id: str, delivery: Delivery) -> None:
+        if not await guard.is_live(self.redis, delivery.session_id):  # erased since it was queued
+            await self._settle(
+                keys=[keys.WEBHOOK_RETRIES, keys.WEBHOOKS],
+                args=["", 0, keys.WEBHOOK_GROUP, entry_id],
+            )
+            return
         secret = await tenant_secret(self.redis, delivery.tenant_id)
         timestamp = int(time.time())
         body = delivery.body.encode()
@@ -349,15 +361,15 @@ class WebhookWorker:
             "next_attempt_at": retry_at,
         }
         retry = replace(delivery, attempt=delivery.attempt + 1).to_json() if retry_at else ""
+        logged = await guard.rpush(
+            self.redis,
+            delivery.session_id,
+            keys.session_webhooks(delivery.session_id),
+            json.dumps(attempt_log),
+        )
         await self._settle(
-            keys=[
-                keys.session(delivery.session_id),
-                keys.session_webhooks(delivery.session_id),
-                keys.WEBHOOK_RETRIES,
-                keys.WEBHOOKS,
-                keys.session_deleted(delivery.session_id),
-            ],
-            args=[json.dumps(attempt_log), retry, retry_at or 0, keys.WEBHOOK_GROUP, entry_id],
+            keys=[keys.WEBHOOK_RETRIES, keys.WEBHOOKS],
+            args=[retry if logged else "", retry_at or 0, keys.WEBHOOK_GROUP, entry_id],
         )
         if gives_up:
             log.warning(

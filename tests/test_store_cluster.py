@@ -185,11 +185,6 @@ def case(cross_slot: str | None = None) -> Callable[[Case], Case]:
     return register
 
 
-# A session's keys (record, marker, turns, token, demographics...) share the slot of the hash
-# tag `{id}` (server/storage/keys.py); what is refused joins that slot with another.
-SESSION_SLOT = "the session's slot ({id})"
-
-
 # Per-session: the guarded writes (server/storage/guard.py) and the scripts built on them.
 @case()
 async def guard_hset(rc: Any) -> None:
@@ -215,7 +210,7 @@ async def demographics_store(rc: Any) -> None:
     assert await demographics.store(rc, sid, demographics.Demographics()) is not None
 
 
-@case(f"guard._XADD (webhooks.enqueue): {SESSION_SLOT} and viva:{{webhooks}} (global)")
+@case()
 async def webhook_enqueue(rc: Any) -> None:
     sid = await _live_session(rc)
     delivery = await webhooks.enqueue(
@@ -367,19 +362,16 @@ async def webhook_defer(rc: Any) -> None:
     )
 
 
-@case(f"webhooks._SETTLE: {SESSION_SLOT} and viva:{{webhooks}}, viva:{{webhooks}}:retry")
+@case()
 async def webhook_settle(rc: Any) -> None:
-    # As WebhookWorker._attempt calls it (after an HTTP delivery).
+    # As WebhookWorker._deliver settles an attempt (after an HTTP delivery): the guarded log
+    # line in the session's slot, then the `{webhooks}` script.
     sid = await _live_session(rc)
+    assert await guard.rpush(rc, sid, keys.session_webhooks(sid), "{}")
     settle = rc.register_script(webhooks._SETTLE)
-    names = [
-        keys.session(sid),
-        keys.session_webhooks(sid),
-        keys.WEBHOOK_RETRIES,
-        keys.WEBHOOKS,
-        keys.session_deleted(sid),
-    ]
-    await settle(keys=names, args=["{}", "", 0, keys.WEBHOOK_GROUP, "0-1"])
+    await settle(
+        keys=[keys.WEBHOOK_RETRIES, keys.WEBHOOKS], args=["{}", 0, keys.WEBHOOK_GROUP, "0-1"]
+    )
 
 
 # Tenants, interviews, problems: a record and its index in one MULTI.

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from server import webhooks
 from server.settings import Settings
-from server.storage import keys
+from server.storage import guard, keys
 from tests.api_support import running_app
 
 # The receivers run on loopback, which webhooks may reach only when allowed explicitly.
@@ -157,9 +158,11 @@ def test_delivery_goes_on_after_the_queue_is_flushed(
     receiver.failures = 0
     with running_app(settings.model_copy(update={"webhook_allow_networks": LOCAL})) as api:
         redis = api.client.app.state.services.store.redis  # type: ignore[attr-defined]
+        portal = api.client.portal
+        assert portal is not None
         headers = api.tenant()
-        wait_for(lambda: api.client.portal.call(redis.exists, keys.WEBHOOKS) == 1, 10)
-        api.client.portal.call(redis.delete, keys.WEBHOOKS)
+        wait_for(lambda: portal.call(redis.exists, keys.WEBHOOKS) == 1, 10)
+        portal.call(redis.delete, keys.WEBHOOKS)
         time.sleep(0.5)  # the worker polls into the missing group
         session_id = api.client.post(
             "/v1/sessions",
@@ -181,3 +184,32 @@ def test_webhook_secret_rotates(settings: Settings) -> None:
         assert api.client.get("/v1/webhook-secret", headers=headers).json()["secret"] == rotated
         other = api.client.get("/v1/webhook-secret", headers=api.tenant("Other")).json()["secret"]
         assert other not in (first, rotated)
+
+
+@pytest.mark.models
+def test_a_delivery_queued_for_an_erased_session_is_dropped(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """`enqueue` checks the session and then XADDs (two slots on a Redis Cluster): one queued by
+    an erase in between is dropped by the worker, which checks again, without a request."""
+    receiver.failures = 0
+    with running_app(settings.model_copy(update={"webhook_allow_networks": LOCAL})) as api:
+        redis = api.client.app.state.services.store.redis  # type: ignore[attr-defined]
+        portal = api.client.portal
+        assert portal is not None
+        headers = api.tenant()
+
+        def new_session() -> str:
+            body = {"interview_id": "behavioral-1", "webhook_url": receiver.url}
+            response = api.client.post("/v1/sessions", headers=headers, json=body)
+            return str(response.json()["session"]["id"])
+
+        gone = new_session()
+        portal.call(guard.mark_deleted, redis, gone)
+        late = webhooks.Delivery("whd_late", "ten_x", gone, "session.completed", receiver.url, "{}")
+        portal.call(redis.xadd, keys.WEBHOOKS, {"delivery": late.to_json()})
+        live = new_session()
+        api.client.post(f"/v1/sessions/{live}/end", headers=headers)
+        wait_for(lambda: len(receiver.requests) >= 1, 20)
+        wait_for(lambda: portal.call(redis.xlen, keys.WEBHOOKS) == 0, 10)
+    assert [json.loads(r.body)["data"]["session_id"] for r in receiver.requests] == [live]
