@@ -62,10 +62,10 @@ async def create_problem(redis: Redis, tenant_id: str, fields: ProblemFields) ->
     problem = Problem(**fields.model_dump(), id="prb_" + secrets.token_hex(8), source="tenant")
     now = time.time()
     stored = {"tenant_id": tenant_id, "created_at": now, "problem": problem.model_dump()}
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(problem_key(problem.id), json.dumps(stored))
-        pipe.zadd(tenant_problems_key(tenant_id), {problem.id: now})
-        await pipe.execute()
+    # The record, then the index (two slots on a Redis Cluster): the index never names a
+    # problem that is not there.
+    await redis.set(problem_key(problem.id), json.dumps(stored))
+    await redis.zadd(tenant_problems_key(tenant_id), {problem.id: now})
     return problem
 
 
@@ -95,10 +95,9 @@ async def delete_problem(redis: Redis, tenant_id: str, problem_id: str) -> bool:
         or await get_problem(redis, tenant_id, problem_id) is None
     ):
         return False
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(problem_key(problem_id))
-        pipe.zrem(tenant_problems_key(tenant_id), problem_id)
-        await pipe.execute()
+    # The other order: out of the index first, then the record.
+    await redis.zrem(tenant_problems_key(tenant_id), problem_id)
+    await redis.delete(problem_key(problem_id))
     return True
 
 

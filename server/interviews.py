@@ -385,10 +385,10 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(keys.interview(interview.id), interview.model_dump_json())
-        pipe.zadd(keys.tenant_interviews(tenant_id), {interview.id: now})
-        await pipe.execute()
+    # The record, then the index (two slots on a Redis Cluster): the index never names an
+    # interview that is not there.
+    await redis.set(keys.interview(interview.id), interview.model_dump_json())
+    await redis.zadd(keys.tenant_interviews(tenant_id), {interview.id: now})
     return interview
 
 
@@ -441,7 +441,7 @@ async def replace(
 
 
 async def delete(redis: Redis, interview: StoredInterview) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(keys.interview(interview.id), keys.interview_invites(interview.id))
-        pipe.zrem(keys.tenant_interviews(interview.tenant_id), interview.id)
-        await pipe.execute()
+    # The other order: out of the index first, then its keys, one at a time (other slots).
+    await redis.zrem(keys.tenant_interviews(interview.tenant_id), interview.id)
+    await redis.delete(keys.interview(interview.id))
+    await redis.delete(keys.interview_invites(interview.id))

@@ -117,11 +117,11 @@ async def create_tenant(
         "key_hash": hash_key(api_key),
         "embed_origins": json.dumps(origins),
     }
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(keys.tenant(tenant_id), mapping=dict(record))  # type: ignore[arg-type]
-        pipe.set(keys.api_key(record["key_hash"]), tenant_id)
-        pipe.sadd(keys.TENANTS, tenant_id)
-        await pipe.execute()
+    # One key at a time (each in its own slot on a Redis Cluster), the key's mapping last: the
+    # key works only once all is there.
+    await redis.hset(keys.tenant(tenant_id), mapping=dict(record))  # type: ignore[arg-type]
+    await redis.sadd(keys.TENANTS, tenant_id)
+    await redis.set(keys.api_key(record["key_hash"]), tenant_id)
     return _from_hash(tenant_id, record), api_key
 
 
@@ -150,10 +150,9 @@ async def revoke_tenant_key(redis: Redis, tenant_id: str) -> bool:
     data = await redis.hgetall(keys.tenant(tenant_id))
     if not data:
         return False
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(keys.tenant(tenant_id), "revoked", "1")
-        pipe.delete(keys.api_key(str(data["key_hash"])))
-        await pipe.execute()
+    # `revoked` first (the key stops there: `authenticate` reads it), then the mapping goes.
+    await redis.hset(keys.tenant(tenant_id), "revoked", "1")
+    await redis.delete(keys.api_key(str(data["key_hash"])))
     return True
 
 
@@ -165,11 +164,13 @@ async def reissue_key(redis: Redis, tenant_id: str) -> str | None:
         return None
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_hash = hash_key(api_key)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(keys.api_key(str(data["key_hash"])))
-        pipe.hset(keys.tenant(tenant_id), mapping={"key_hash": key_hash, "key_hint": api_key[:10]})
-        pipe.set(keys.api_key(key_hash), tenant_id)
-        await pipe.execute()
+    # The new mapping, then the record's `key_hash` (the old key stops at this one HSET:
+    # `authenticate` requires the record's hash), then the old mapping goes.
+    await redis.set(keys.api_key(key_hash), tenant_id)
+    await redis.hset(
+        keys.tenant(tenant_id), mapping={"key_hash": key_hash, "key_hint": api_key[:10]}
+    )
+    await redis.delete(keys.api_key(str(data["key_hash"])))
     return api_key
 
 
@@ -177,8 +178,13 @@ async def authenticate(redis: Redis, api_key: str) -> Tenant | None:
     """The tenant an API key belongs to, or None for an unknown or revoked key."""
     if not api_key.startswith(KEY_PREFIX):
         return None
-    tenant_id = await redis.get(keys.api_key(hash_key(api_key)))
+    key_hash = hash_key(api_key)
+    tenant_id = await redis.get(keys.api_key(key_hash))
     if tenant_id is None:
         return None
-    tenant = await get_tenant(redis, str(tenant_id))
-    return tenant if tenant and not tenant.revoked else None
+    data = await redis.hgetall(keys.tenant(str(tenant_id)))
+    # The record's own hash too: a reissue switches it in one HSET, before the old mapping goes.
+    if not data or data.get("key_hash") != key_hash:
+        return None
+    tenant = _from_hash(str(tenant_id), data)
+    return None if tenant.revoked else tenant

@@ -214,11 +214,10 @@ async def _hash(redis: Redis, key: str) -> dict[str, str]:
 
 async def _issue_token(redis: Redis, user_id: str, old_hash: str | None) -> tuple[str, str]:
     token = "ocu_" + secrets.token_urlsafe(32)
-    async with redis.pipeline(transaction=True) as pipe:
-        if old_hash:
-            pipe.delete(keys.compat_user_token(old_hash))
-        pipe.set(keys.compat_user_token(hash_token(token)), user_id)
-        await pipe.execute()
+    # The new token, then the old one goes (two slots on a Redis Cluster).
+    await redis.set(keys.compat_user_token(hash_token(token)), user_id)
+    if old_hash:
+        await redis.delete(keys.compat_user_token(old_hash))
     return token, hash_token(token)
 
 
