@@ -39,6 +39,7 @@ from pipeline.coding.problems import Problem, ProblemFields, ProblemTest
 from pipeline.coding.whiteboard import Board
 from pipeline.engine import InterviewPlan, Question, Turn
 from server import code, interviews, lifecycle, ownership, tenants, webhooks, whiteboard
+from server.api import bias_audits
 from server.api import sessions as api_sessions
 from server.compat import onecompiler
 from server.interviews import InterviewFields, StoredInterview
@@ -447,30 +448,46 @@ async def ratelimit_hit(rc: Any) -> None:
     await ratelimit.hit(rc, keys.invite_rate("int_cluster"), 10)
 
 
-@case("phone._COUNT_CALL: viva:phone:session:{id}:calls, viva:phone:tenant:{tenant}:calls:{day}")
+@case()
 async def phone_count_call(rc: Any) -> None:
     sid = await _live_session(rc)
     refused = await credentials.count_call(rc, sid, "ten_cluster", per_session=3, per_tenant_day=9)
     assert refused is None
 
 
-@case(
-    "phone.wrong_pin MULTI: viva:phone:call:{sid}:pin_tries, viva:phone:pin_guesses:{hour}, "
-    "viva:phone:caller:{sha256}:pin_tries"
-)
+@case()
 async def phone_wrong_pin(rc: Any) -> None:
     assert await credentials.wrong_pin(rc, "CA1", "+15551234567") == (1, 1)
 
 
-@case("phone.locked_out MGET: viva:phone:pin_guesses:{hour}, :anonymous:{hour}")
+@case()
 async def phone_locked_out(rc: Any) -> None:
     assert await credentials.locked_out(rc, "+15551234567", 100) is None
 
 
-@case("demographics.load_many MGET: viva:demographics:{id} of several sessions")
+@case()
 async def demographics_load_many(rc: Any) -> None:
     found = await demographics.load_many(rc, [new_session_id() for _ in range(4)])
     assert set(found.values()) == {None}
+
+
+@case()
+async def bias_audit_reports(rc: Any) -> None:
+    """bias_audits.interview_sample: the sessions' records and reports, GETs in a pipeline."""
+    tenant = "ten_bias_" + new_session_id()
+    for score in (40, 80, 60):
+        sid = await _live_session(rc, tenant)
+        await rc.zadd(keys.tenant_sessions(tenant), {sid: time.time()})
+        await rc.hset(
+            keys.session(sid),
+            mapping={"interview_id": "int_b", "created_at": time.time(), "status": "completed"},
+        )
+        await rc.set(keys.session_report(sid), json.dumps({"overall_score": score}))
+    sample = await bias_audits.interview_sample(
+        rc, tenant, bias_audits.ImpactRatioQuery(interview_id="int_b")
+    )
+    assert sample is not None
+    assert sorted(score for _, score in sample.scored) == [40.0, 60.0, 80.0]
 
 
 CASE_PARAMS = [

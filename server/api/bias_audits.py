@@ -185,7 +185,10 @@ async def interview_sample(redis: Redis, tenant_id: str, q: ImpactRatioQuery) ->
     scored: list[tuple[str, float]] = []
     for start in range(0, len(mine), BATCH):
         batch = mine[start : start + BATCH]
-        reports = await redis.mget([keys.session_report(s) for s in batch])
+        async with redis.pipeline(transaction=False) as pipe:  # not MGET: a slot per session
+            for session_id in batch:
+                pipe.get(keys.session_report(session_id))
+            reports = await pipe.execute()
         for session_id, raw in zip(batch, reports, strict=True):
             score = json.loads(raw).get("overall_score") if raw else None
             if isinstance(score, int | float) and not isinstance(score, bool):

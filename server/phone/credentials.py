@@ -137,17 +137,16 @@ async def issue_stream_token(redis: Redis, info: CallInfo) -> str:
 
 # KEYS: session's calls, tenant's calls today; ARGV: per session, per tenant-day, day TTL.
 # Counts the call unless a cap is reached; returns 0 (counted), 1 (session cap), 2 (tenant).
-_COUNT_CALL = """
-local session = tonumber(redis.call('GET', KEYS[1]) or '0')
-local tenant = tonumber(redis.call('GET', KEYS[2]) or '0')
-if session >= tonumber(ARGV[1]) then return 1 end
-if tenant >= tonumber(ARGV[2]) then return 2 end
+# Count one more below a cap, on one key (a Redis Cluster runs a script on one slot's keys):
+# 1 when counted, 0 when the cap refuses. KEYS: the counter; ARGV: cap, TTL.
+_COUNT_BELOW_CAP = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return 0 end
 redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], 30 * 86400)
-redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return 0
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
 """
+SESSION_CALLS_TTL_S = 30 * 86400
+TENANT_CALLS_TTL_S = 2 * 86400
 
 
 async def count_call(
@@ -157,19 +156,23 @@ async def count_call(
     until it may be tried again)."""
     now = time.time()
     day = int(now // 86400)
-    refused = await redis.eval(
-        _COUNT_CALL,
-        2,
-        keys.phone_session_calls(session_id),
-        keys.phone_tenant_calls(tenant_id, day),
-        per_session,
-        per_tenant_day,
-        2 * 86400,
+    session_key = keys.phone_session_calls(session_id)
+    tenant_key = keys.phone_tenant_calls(tenant_id, day)
+    # The tenant's day counter, then the session's (two slots); the tenant's call is given back
+    # when the session's cap refuses. A crash between leaves the tenant one call short today.
+    tenant_ok = await redis.eval(
+        _COUNT_BELOW_CAP, 1, tenant_key, per_tenant_day, TENANT_CALLS_TTL_S
     )
-    if int(refused) == 1:
-        return "session", 86400  # a reinvite does not reset it: a new session does
-    if int(refused) == 2:
+    if not int(tenant_ok):
+        if int(await redis.get(session_key) or 0) >= per_session:  # the session's cap first
+            return "session", 86400
         return "tenant", int((day + 1) * 86400 - now) + 1
+    session_ok = await redis.eval(
+        _COUNT_BELOW_CAP, 1, session_key, per_session, SESSION_CALLS_TTL_S
+    )
+    if not int(session_ok):
+        await redis.decr(tenant_key)
+        return "session", 86400  # a reinvite does not reset it: a new session does
     return None
 
 
@@ -249,7 +252,9 @@ async def wrong_pin(redis: Redis, call_sid: str, caller: str) -> tuple[int, int]
     call_key = keys.phone_call_pin_tries(call_sid)
     hour = _hour()
     known = identified(caller)
-    async with redis.pipeline(transaction=True) as pipe:
+    # Not a transaction: each INCR and its EXPIRE touch one key, and the keys are in different
+    # slots on a Redis Cluster.
+    async with redis.pipeline(transaction=False) as pipe:
         pipe.incr(call_key)
         pipe.expire(call_key, CALL_TRIES_TTL_S)
         pipe.incr(keys.phone_pin_guesses(hour))
@@ -269,9 +274,10 @@ async def locked_out(redis: Redis, caller: str, budget: int) -> str | None:
     """Which budget turns this caller away now, if any: `global` (the server's wrong PINs this
     hour), `anonymous` (no caller ID: their third of it), `caller` (this number's ten)."""
     hour = _hour()
-    spent, anonymous = await redis.mget(
-        keys.phone_pin_guesses(hour), keys.phone_pin_guesses(hour, anonymous=True)
-    )
+    async with redis.pipeline(transaction=False) as pipe:  # GETs: two slots on a cluster
+        pipe.get(keys.phone_pin_guesses(hour))
+        pipe.get(keys.phone_pin_guesses(hour, anonymous=True))
+        spent, anonymous = await pipe.execute()
     if int(spent or 0) >= budget:
         return "global"
     if not identified(caller):

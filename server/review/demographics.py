@@ -69,7 +69,12 @@ async def load_many(
     """Each session's categories; None where none were recorded."""
     if not session_ids:
         return {}
-    raw = await redis.mget([keys.demographics(s) for s in session_ids])
+    # GETs in a pipeline that is not a transaction, not one MGET: each session's key is in its
+    # own slot on a Redis Cluster (the cluster client sends each GET to its node).
+    async with redis.pipeline(transaction=False) as pipe:
+        for session_id in session_ids:
+            pipe.get(keys.demographics(session_id))
+        raw = await pipe.execute()
     return {
         session_id: StoredDemographics.model_validate(json.loads(value)) if value else None
         for session_id, value in zip(session_ids, raw, strict=True)
