@@ -32,7 +32,8 @@ DEMOGRAPHICS = "server.review.demographics"
 # Who may import the categories: the audit computation and its endpoints.
 ALLOWED_IMPORTERS = {"server.review.bias_audits", "server.api.bias_audits"}
 # Who may name their Redis key: the module that owns it, and the erasure that deletes it.
-# server.storage.migrate renames the key to its hash-tagged name (`viva migrate-keys`), never reads it.
+# server.storage.migrate renames the key to its hash-tagged name (`viva migrate-keys`), never
+# reads it.
 ALLOWED_KEY_USERS = {
     "server.review.demographics",
     "server.storage.erasure",
@@ -151,7 +152,7 @@ def under(module: str, package: str) -> bool:
 
 def third_party_imports(module: str) -> set[str]:
     """Top-level names of what `module` imports that is not first-party (`starlette`...)."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(MODULES[module].read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
