@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,27 @@ def best_of(*decodes: list[Segment]) -> list[Segment]:
 
     candidates = [d for d in decodes if not repetitive(d)] or list(decodes)
     return max(candidates, key=logprob)
+
+
+def _shifted(segments: list[Segment], frames: int) -> list[Segment]:
+    """Segments of a clip cut `frames` into a longer one, on the longer clip's times."""
+    if not frames:
+        return segments
+    offset = frames / FRAMES_PER_S
+    return [
+        dataclasses.replace(
+            s,
+            seek=s.seek + frames,
+            start=s.start + offset,
+            end=s.end + offset,
+            words=[
+                dataclasses.replace(w, start=w.start + offset, end=w.end + offset) for w in s.words
+            ]
+            if s.words is not None
+            else None,
+        )
+        for s in segments
+    ]
 
 
 def _transcript(segments: list[Segment]) -> Transcript:
@@ -238,8 +260,21 @@ class WhisperASR:
         greedy = self._segments(audio, prompt, word_timestamps, window_s, 1, (0.0,))
         if not retry or not needs_fallback(greedy, clip_s):
             return _transcript(greedy)
-        beam = self._segments(audio, prompt, word_timestamps, window_s, FALLBACK_BEAM, (0.0,))
-        return _transcript(beam if not needs_fallback(beam, clip_s) else best_of(greedy, beam))
+        # Redone from the first failing window on, as Whisper's own loop redoes a window: the
+        # windows before it passed and stay (the retry of the last second of 8 s of real speech
+        # no longer costs a beam search of all of it).
+        redo = min(
+            s.seek
+            for s in greedy
+            if fails_checks(s.compression_ratio, s.avg_logprob, s.no_speech_prob)
+        )
+        rest = audio[redo * SAMPLE_RATE // FRAMES_PER_S :]
+        beam = _shifted(
+            self._segments(rest, prompt, word_timestamps, window_s, FALLBACK_BEAM, (0.0,)), redo
+        )
+        tail = [s for s in greedy if s.seek >= redo]
+        redone = beam if not needs_fallback(beam, clip_s) else best_of(tail, beam)
+        return _transcript([s for s in greedy if s.seek < redo] + redone)
 
     def _segments(
         self,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.asr import LOG_PROB_THRESHOLD, needs_fallback
+import numpy as np
+from faster_whisper.transcribe import Segment, Word
+
+from models.asr import LOG_PROB_THRESHOLD, SAMPLE_RATE, WhisperASR, needs_fallback
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,62 @@ def test_a_repetitive_window_early_in_the_clip_is_redone() -> None:
 
 def test_sure_windows_are_kept() -> None:
     assert not needs_fallback([Window(0, SURE), Window(780, SURE)], clip_s=8.0)
+
+
+class ScriptedWhisper(WhisperASR):
+    """`WhisperASR` whose decodes are scripted (no model): greedy hears two windows, the second
+    failing Whisper's checks; the beam search hears the audio it is given as one sure segment."""
+
+    def __init__(self) -> None:
+        self.beam_audio_s: list[float] = []
+
+    def _segments(
+        self,
+        audio: np.ndarray,
+        prompt: str | None,
+        word_timestamps: bool,
+        window_s: int | None,
+        beam_size: int,
+        temperatures: tuple[float, ...],
+    ) -> list[Segment]:
+        if beam_size == 1:
+            return [
+                _segment(0, 0.0, "kept words", SURE),
+                _segment(500, 5.0, "misheard end", UNSURE),
+            ]
+        self.beam_audio_s.append(len(audio) / SAMPLE_RATE)
+        return [_segment(0, 0.1, "heard end", SURE)]
+
+
+def _segment(seek: int, start: float, text: str, logprob: float) -> Segment:
+    words = [
+        Word(start=start + 0.5 * i, end=start + 0.5 * i + 0.4, word=f" {w}", probability=0.9)
+        for i, w in enumerate(text.split())
+    ]
+    return Segment(
+        id=0,
+        seek=seek,
+        start=start,
+        end=words[-1].end,
+        text=f" {text}",
+        tokens=[],
+        avg_logprob=logprob,
+        compression_ratio=1.0,
+        no_speech_prob=0.0,
+        words=words,
+        temperature=0.0,
+    )
+
+
+def test_only_the_failing_window_on_is_redone_and_keeps_the_clip_s_times() -> None:
+    asr = ScriptedWhisper()
+    audio = np.zeros(8 * SAMPLE_RATE, np.float32)
+    transcript = asr._transcribe_locked(audio, None, True, 11)
+    assert asr.beam_audio_s == [3.0]  # from the failing window's start (5 s) to the end
+    assert transcript.text == "kept words heard end"
+    assert [(w, round(s, 2)) for w, s, _ in transcript.words] == [
+        ("kept", 0.0),
+        ("words", 0.5),
+        ("heard", 5.1),  # 0.1 s into the redone audio, which starts 5 s into the clip
+        ("end", 5.6),
+    ]
