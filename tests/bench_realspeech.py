@@ -21,6 +21,10 @@ Sizes come from the environment: `BENCH_QUICK=1` for a smoke run of a few minute
   `BENCH_LONG_SOLO_REPEATS` (`20:2`: answers of that length run that many times alone);
 - `BENCH_SEED` (7): the pauses, the session starts and the think times.
 
+The long-answers table ends with two rows for issue 26: the same sessions (4 x 3 answers of
+~20 s; 2 x 1 with `BENCH_QUICK=1`) held by one server process, then split over two server
+processes on this machine sharing one Redis (`two_processes`).
+
 `python -m tests.bench realspeech long_answers` runs just these two.
 """
 
@@ -53,6 +57,7 @@ from audio.pcm import encode_s16le
 from models.registry import ModelRegistry
 from models.vad import FRAME_SAMPLES
 from pipeline.engine import InterviewPlan, Question
+from server.storage.store import EmbeddedValkey
 from tests.bench import Section, ServerProcess, percentile, server_process
 from tests.stream_client import Received, StreamClient, create_session, matches, speech_end
 
@@ -1115,7 +1120,148 @@ def long_answers_section(models: ModelRegistry) -> Section:
         "Columns otherwise as in the turn-taking table (end -> first audio from the "
         "`answer_done` frame, at the client).",
     ]
+    pool = answers.get(20) or [answer_of_length(models, 20, v, sizes.seed) for v in range(variants)]
+    rows, notes, cut = two_processes(sizes, pool, interview, warm)
+    section.rows += rows
+    section.notes += notes
+    problems += cut
     if problems:
         section.notes.append("Sessions cut short: " + "; ".join(problems))
     section.notes.append(f"Section wall time: {(time.monotonic() - started) / 60:.1f} min.")
     return section
+
+
+# -- the same sessions held by one server process and by two on one Redis (issue 26) -----------
+
+
+@contextlib.contextmanager
+def processes_on_one_redis(count: int, max_streams: int) -> Iterator[list[ServerProcess]]:
+    """`count` server subprocesses on this machine sharing ONE Redis: an embedded Valkey started
+    here in a temporary data dir; each `server_process` on that dir finds it running and takes
+    its URL as `REDIS_URL` (and leaves it running when it stops), so every process sees every
+    session."""
+    saved = os.environ.get("VIVA_MAX_STREAMS")
+    if saved is None:
+        os.environ["VIVA_MAX_STREAMS"] = str(max_streams)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            valkey = EmbeddedValkey(Path(tmp))
+            valkey.start()
+            try:
+                with contextlib.ExitStack() as stack:
+                    servers = [stack.enter_context(server_process(Path(tmp))) for _ in range(count)]
+                    assert len({s.redis_url for s in servers}) == 1, "not one Redis"
+                    yield servers
+            finally:
+                valkey.stop()
+    finally:
+        if saved is None:
+            os.environ.pop("VIVA_MAX_STREAMS", None)
+
+
+def two_processes(
+    sizes: Sizes, pool: list[Answer], interview: InterviewPlan, warm: Answer
+) -> tuple[list[list[str]], list[str], list[str]]:
+    """The same sessions (the same answers and think times) served by one process, then split
+    over two processes on this machine sharing one Redis. Rows for the long-answers table, its
+    notes, and the sessions cut short."""
+    n_sessions = 2 if sizes.quick else 4
+    n_answers = 1 if sizes.quick else 3
+    jobs: list[Iterable[Answer]] = [
+        [pool[(i + k) % len(pool)] for k in range(n_answers)] for i in range(n_sessions)
+    ]
+    seed = sizes.seed + 26
+    answers_word = "answers" if n_answers > 1 else "answer"
+    problems: list[str] = []
+    # procs -> (outcomes, session errors, CPU s of all processes, RSS MB of all, sessions each)
+    results: dict[int, tuple[list[Outcome], int, float, float, list[int]]] = {}
+    with processes_on_one_redis(2, n_sessions + 2) as servers:
+        for server in servers:
+            warm_up(server, warm)
+        for procs in (1, 2):
+            used = servers[:procs]
+            cpu_before = [s.cpu_s() for s in used]
+
+            async def run(used: list[ServerProcess] = used) -> list[list[SessionRun]]:
+                # Session i on process i mod the number of processes.
+                return list(
+                    await asyncio.gather(
+                        *(
+                            run_concurrent(
+                                s,
+                                jobs[p :: len(used)],
+                                "answer_done",
+                                interview=interview,
+                                seed=seed + p,
+                                stagger_s=5,
+                            )
+                            for p, s in enumerate(used)
+                        )
+                    )
+                )
+
+            per_process = asyncio.run(run())
+            cpu = sum(s.cpu_s() - b for s, b in zip(used, cpu_before, strict=True))
+            runs = [r for rs in per_process for r in rs]
+            errors = failures(runs)
+            problems += [f"{procs} process(es): {e}" for e in errors]
+            results[procs] = (
+                [o for r in runs for o in r.outcomes],
+                len(errors),
+                cpu,
+                sum(s.rss_mb() for s in used),
+                [len(rs) for rs in per_process],
+            )
+            print(f"{procs} server process(es) done", flush=True)
+    rows: list[list[str]] = []
+    for procs, (outcomes, n_errors, cpu, rss, _) in results.items():
+        timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
+        speech_min = sum(o.answer.seconds for o in outcomes) / 60
+        rows.append(
+            [
+                f"{n_sessions} x {n_answers} {answers_word} of ~20 s, "
+                + ("1 process" if procs == 1 else f"{procs} processes, one Redis"),
+                str(n_sessions),
+                answered(outcomes) + (f", {n_errors} session errors" if n_errors else ""),
+                ms(timed, 50),
+                ms(timed, 95),
+                ms_pair(server_values(outcomes, "asr_final_ms")),
+                ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
+                f"{sum(o.cut_off for o in outcomes)} / {sum(o.split for o in outcomes)}",
+                lost_summary(outcomes),
+                misheard_summary(outcomes),
+                f"{cpu / speech_min:.1f} ({cpu:.0f} s in all)" if speech_min else "–",
+                f"{rss:.0f} MB" + (f" ({procs} processes)" if procs > 1 else ""),
+            ]
+        )
+
+    def p95(procs: int) -> float:
+        outcomes = results[procs][0]
+        return percentile([o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms], 95)
+
+    one, two = p95(1), p95(2)
+    change = "lower" if two < 0.8 * one else "higher" if two > 1.2 * one else "about the same"
+    replied = {p: sum(o.reply_turn is not None for o in r[0]) for p, r in results.items()}
+    expected = n_sessions * n_answers
+    correct = all(replied[p] == expected and not results[p][1] for p in results)
+    notes = [
+        f"The last two rows (issue 26): the same {n_sessions} sessions of {n_answers} "
+        f"{answers_word} "
+        "(real speech, `answer_done`, started within 5 s) served by one server process, then "
+        f"split over two processes ({' + '.join(map(str, results[2][4]))} sessions) on this "
+        f"{os.cpu_count()}-core machine sharing one Redis (an embedded Valkey; each session "
+        "created in it, its socket on one process, its replies over that socket). End -> first "
+        f"audio p95 with two processes: {two:.0f} ms against {one:.0f} ms with one ({change}); "
+        f"server CPU {results[2][2]:.0f} s against {results[1][2]:.0f} s, both processes "
+        "counted, warm-ups not (the CPU column: per minute of answer audio, then the whole run). "
+        "Two processes on the same cores add no capacity; the point is correctness: "
+        + (
+            f"every answer ({expected} in each case) was answered by the process holding its "
+            "session, no session errors."
+            if correct
+            else f"{replied[1]}/{expected} answers replied with one process and "
+            f"{replied[2]}/{expected} with two, session errors {results[1][1]} and "
+            f"{results[2][1]}: NOT all answered."
+        ),
+    ]
+    return rows, notes, problems
