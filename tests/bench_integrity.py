@@ -99,7 +99,8 @@ def synthetic_interview(
         ]
         if intruder is not None and turn == 2:
             parts.insert(2, (intruder, speak(models, intruder, INTRUSION)))
-        pieces, position = [], clock
+        pieces: list[np.ndarray] = []
+        position = clock
         for voice, audio in parts:
             if voice == intruder:
                 truth.append(TimeRange(position, position + len(audio) / SR))

@@ -108,7 +108,8 @@ def test_chat_interview_from_catalogue_to_report(api: Api) -> None:
     assert empty.json()["error"]["message"] == "Answer cannot be empty."
 
     # The engine may follow up; answer until it closes, within a bound.
-    reply, answered = opening, []
+    reply = opening
+    answered: list[str] = []
     while not reply["is_complete"] and len(answered) < 12:
         answer = ANSWERS[len(answered) % len(ANSWERS)]
         response = client.post(

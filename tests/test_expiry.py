@@ -64,7 +64,9 @@ async def test_idle_session_ends_partial_and_active_one_does_not(services: Servi
 
     assert await expire_idle_sessions(services) == ["idle"]
     assert (await sessions.get("idle")).status == "partial"
-    report = json.loads(await redis.get(keys.session_report("idle")))
+    stored = await redis.get(keys.session_report("idle"))
+    assert stored is not None
+    report = json.loads(stored)
     assert report["status"] == "partial"
     assert (await sessions.get("fresh")).status == "active"
     assert await redis.zscore(keys.OPEN_SESSIONS, "idle") is None

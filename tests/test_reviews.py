@@ -431,7 +431,9 @@ def test_an_llm_second_opinion_that_disagrees_reaches_the_report_and_the_queue(
     with running_app(settings.model_copy(update={"llm_base_url": judge.base_url})) as api:
         headers = api.tenant()
         session_id = _completed_session(api, headers)
-        report = json.loads(api.run(api.redis.get, keys.session_report(session_id)))
+        stored = api.run(api.redis.get, keys.session_report(session_id))
+        assert stored is not None
+        report = json.loads(stored)
         opinion = report["second_opinion"]
         assert opinion["disagreement"] is True, opinion
         assert report["overall_score"] is not None and report["overall_score"] > 40, report

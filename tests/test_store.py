@@ -39,9 +39,11 @@ async def test_second_store_on_same_dir_shares_the_running_server(tmp_path: Path
 def test_value_survives_an_app_restart(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         redis = client.app.state.services.store.redis  # type: ignore[attr-defined]
+        assert client.portal is not None
         client.portal.call(redis.set, "viva:restart-probe", "kept")
         assert client.get("/healthz").status_code == 200
     # The app (and its embedded server) is gone; a new one reads the append-only file.
     with TestClient(create_app(settings)) as client:
         redis = client.app.state.services.store.redis  # type: ignore[attr-defined]
+        assert client.portal is not None
         assert client.portal.call(redis.get, "viva:restart-probe") == "kept"

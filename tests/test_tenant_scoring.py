@@ -6,6 +6,7 @@ with an answered question."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from models.embedding import SentenceEmbedder
 from pipeline.engine import InterviewPlan, Question, Turn
@@ -42,10 +43,10 @@ OFF_TOPIC = (
 )
 
 
-def _custom(text: str, **fields: object) -> Question:
+def _custom(text: str, **fields: Any) -> Question:
     return Question(
         "q1", text, 120, source="custom", style=custom_style(text, "behavioral"), **fields
-    )  # type: ignore[arg-type]
+    )
 
 
 UNRELATED_STORY = (

@@ -84,9 +84,9 @@ async def test_a_chat_session_through_the_services_alone(services: Services) -> 
     again = await chat.converse(services, record, None, actor="candidate")
     assert again.turn == opening.turn and len(again.turns) == 1
 
-    with pytest.raises(Invalid) as refused:
+    with pytest.raises(Invalid) as invalid:
         await chat.converse(services, record, "   ", actor="candidate")
-    assert (refused.value.code, refused.value.fields) == (
+    assert (invalid.value.code, invalid.value.fields) == (
         "empty_answer",
         {"text": chat.EMPTY_ANSWER},
     )

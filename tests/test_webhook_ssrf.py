@@ -6,7 +6,7 @@ private deployment reach its own networks."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -16,6 +16,9 @@ from server.security import netguard
 from server.settings import Settings
 from tests.api_support import Api, running_app
 from tests.webhook_receivers import Receiver, receiving, wait_until
+
+if TYPE_CHECKING:
+    import httpx2  # what starlette's TestClient returns (it prefers httpx2 to httpx)
 
 REFUSED = [
     ("http://127.0.0.1:8080/hook", "loopback"),
@@ -31,7 +34,7 @@ REFUSED = [
 ]
 
 
-def _create(api: Api, headers: dict[str, str], url: str) -> httpx.Response:
+def _create(api: Api, headers: dict[str, str], url: str) -> httpx2.Response:
     return api.client.post(
         "/v1/sessions", headers=headers, json={"interview_id": "behavioral-1", "webhook_url": url}
     )
