@@ -3,6 +3,7 @@ problem, its runs and submissions."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, Literal
@@ -362,14 +363,18 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
             "error", [], "", "The sandbox failed to start; this is not your code's fault.", 0
         )
     now = time.time()
-    entry = code.run_entry(
+    session_s = await code.session_seconds(call.redis, record.id, now)
+    # In a thread: the entry reads the code's syntax tree for its complexity (tens of ms for a
+    # large submission), and live voice sessions share this event loop.
+    entry = await asyncio.to_thread(
+        code.run_entry,
         result,
         language=lang.id,
         code=body.code,
         submit=body.submit,
         custom_input=body.stdin is not None,
         at=now,
-        session_s=await code.session_seconds(call.redis, record.id, now),
+        session_s=session_s,
         problem_id=problem.id,
     )
     if not await code.store_run(call.redis, record.id, entry):
