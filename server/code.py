@@ -1,6 +1,6 @@
 """The coding round, server side (docs/coding-round.md): tenants' problems, a session's problem,
-the run queue in front of the sandbox, runs stored with the session, what the interviewer sees of
-them, and the report's `code` section.
+runs stored with the session, what the interviewer sees of them, and the report's `code`
+section. The run queue in front of the sandbox is server/code_queue.py.
 
 Keys (server/storage/keys.py lists them too):
 - `viva:problem:{id}` (string): a tenant's problem as JSON, with its tenant id;
@@ -11,13 +11,12 @@ Keys (server/storage/keys.py lists them too):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pipeline.coding.complexity import estimate
@@ -29,7 +28,7 @@ from pipeline.coding.problems import (
     bank_problem,
     choose,
 )
-from pipeline.coding.sandbox import RunResult, Sandbox
+from pipeline.coding.sandbox import RunResult
 from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine
 from pipeline.interview.report import with_code_score
 from server import interviews
@@ -149,40 +148,6 @@ def coding_question_index(plan: InterviewPlan) -> int | None:
     return next(
         (n for n, q in enumerate(plan.questions) if q.id.startswith(CODE_QUESTION_PREFIX)), None
     )
-
-
-# -- the run queue ---------------------------------------------------------------------------
-
-
-class QueueFull(Exception):
-    pass
-
-
-class CodeRunner:
-    """The sandbox with `concurrency` slots for the whole process (the cores), and at most
-    `per_tenant` runs of one tenant queued or running at once: the next is refused (429)."""
-
-    def __init__(self, concurrency: int, per_tenant: int) -> None:
-        self.sandbox = Sandbox(concurrency)
-        self.per_tenant = per_tenant
-        self._in_flight: dict[str, int] = {}
-
-    def in_flight(self, tenant_id: str) -> int:
-        return self._in_flight.get(tenant_id, 0)
-
-    @contextlib.asynccontextmanager
-    async def admitted(self, tenant_id: str) -> AsyncIterator[None]:
-        if self.in_flight(tenant_id) >= self.per_tenant:
-            raise QueueFull(tenant_id)
-        self._in_flight[tenant_id] = self.in_flight(tenant_id) + 1
-        try:
-            yield
-        finally:
-            left = self._in_flight[tenant_id] - 1
-            if left:
-                self._in_flight[tenant_id] = left
-            else:
-                del self._in_flight[tenant_id]
 
 
 # -- runs stored with the session ------------------------------------------------------------

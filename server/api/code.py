@@ -23,7 +23,7 @@ from pipeline.coding.sandbox import (
     available_languages,
     language,
 )
-from server import code, ownership
+from server import code, code_queue, ownership
 from server.http.access import session_for
 from server.http.endpoint import Call, Endpoint
 from server.http.errors import (
@@ -246,12 +246,12 @@ def _queue_full() -> TooManyRequests:
     )
 
 
-def _runner(call: Call[Any, Any]) -> code.CodeRunner:
+def _runner(call: Call[Any, Any]) -> code_queue.CodeRunner:
     state = call.request.app.state
-    runner: code.CodeRunner | None = getattr(state, "code_runner", None)
+    runner: code_queue.CodeRunner | None = getattr(state, "code_runner", None)
     if runner is None:
         settings = call.services.settings
-        runner = code.CodeRunner(settings.code_concurrency, settings.code_queue_per_tenant)
+        runner = code_queue.CodeRunner(settings.code_concurrency, settings.code_queue_per_tenant)
         state.code_runner = runner
     return runner
 
@@ -355,7 +355,7 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
                 stdin=body.stdin,
                 limits=problem.sandbox_limits,
             )
-    except code.QueueFull as exc:
+    except code_queue.QueueFull as exc:
         raise _queue_full() from exc
     except SandboxError:
         log.exception("the sandbox failed for session %s", record.id)
@@ -450,7 +450,7 @@ async def _check_references(call: Call[Any, Any], fields: ProblemFields) -> None
         try:
             async with runner.admitted(call.tenant.tenant_id):
                 result = await runner.sandbox.run(lang.id, source, cases, limits=limits)
-        except code.QueueFull as exc:
+        except code_queue.QueueFull as exc:
             raise _queue_full() from exc
         except SandboxError as exc:
             log.exception("the sandbox failed checking a reference solution")
