@@ -80,15 +80,18 @@ def fails_checks(compression_ratio: float, avg_logprob: float, no_speech_prob: f
 TRAILING_WINDOW_S = 1.0
 
 
-def needs_fallback(segments: Sequence[Segment], clip_s: float | None = None) -> bool:
-    """A window of the clip fails the checks (each segment carries its window's figures; a
-    window skipped as silence left none). With the clip's length, a failing window that starts
-    in its last `TRAILING_WINDOW_S` after one that passed does not count (see above)."""
-    failing = [
-        s for s in segments if fails_checks(s.compression_ratio, s.avg_logprob, s.no_speech_prob)
-    ]
-    if not failing or clip_s is None:
-        return bool(failing)
+def window_fails(segment: Segment) -> bool:
+    """The segment's window fails the checks (each segment carries its window's figures)."""
+    return fails_checks(segment.compression_ratio, segment.avg_logprob, segment.no_speech_prob)
+
+
+def needs_fallback(segments: Sequence[Segment], clip_s: float) -> bool:
+    """A window of the clip fails the checks (a window skipped as silence left no segment),
+    unless every failing window starts in the clip's last `TRAILING_WINDOW_S` after one that
+    passed (see above)."""
+    failing = [s for s in segments if window_fails(s)]
+    if not failing:
+        return False
 
     def trailing(segment: Segment) -> bool:
         return segment.seek / FRAMES_PER_S >= clip_s - TRAILING_WINDOW_S
@@ -263,11 +266,7 @@ class WhisperASR:
         # Redone from the first failing window on, as Whisper's own loop redoes a window: the
         # windows before it passed and stay (the retry of the last second of 8 s of real speech
         # no longer costs a beam search of all of it).
-        redo = min(
-            s.seek
-            for s in greedy
-            if fails_checks(s.compression_ratio, s.avg_logprob, s.no_speech_prob)
-        )
+        redo = min(s.seek for s in greedy if window_fails(s))
         rest = audio[redo * SAMPLE_RATE // FRAMES_PER_S :]
         beam = _shifted(
             self._segments(rest, prompt, word_timestamps, window_s, FALLBACK_BEAM, (0.0,)), redo

@@ -30,7 +30,8 @@ def test_a_failing_window_in_the_clip_s_last_second_after_a_sure_one_is_not_redo
     # and the padding (measured on a real answer: the retry cost 1 s and heard the same).
     segments = [Window(0, SURE), Window(0, SURE), Window(780, UNSURE, no_speech_prob=0.49)]
     assert not needs_fallback(segments, clip_s=8.0)
-    assert needs_fallback(segments)  # without the clip's length: as before
+    # The same window further from the clip's end is redone.
+    assert needs_fallback(segments, clip_s=10.0)
 
 
 def test_a_failing_window_with_speech_after_it_is_redone() -> None:
