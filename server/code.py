@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from pipeline.coding import scoring
 from pipeline.coding.complexity import estimate
 from pipeline.coding.problems import (
     CODE_QUESTION_PREFIX,
@@ -292,10 +293,13 @@ def code_section(
     plan: InterviewPlan,
     runs: list[dict[str, Any]],
     report: dict[str, Any],
+    problem: Problem | None,
 ) -> dict[str, Any] | None:
     """The report's `code`: correctness (the share of hidden tests the last submission passed),
-    the explanation (the coding question's answer, scored by the rubric as any answer), and
-    their mean as the code score. `with_code` folds the correctness into the overall score."""
+    complexity (its reading against the problem's target: pipeline/coding/scoring.py), the
+    explanation (the coding question's answer, scored by the rubric as any answer), and their
+    mean as the code score. `with_code` folds the written code's score (correctness and
+    complexity) into the overall score."""
     coding = record_extra.get("coding")
     if not coding:
         return None
@@ -310,7 +314,8 @@ def code_section(
         correctness = round(100 * last["hidden_passed"] / last["hidden_total"])
     elif last is not None:
         correctness = 0
-    parts = [x for x in (correctness, explanation) if x is not None]
+    complexity = scoring.complexity_score(reading, scoring.target_of(problem), correctness)
+    parts = [x for x in (correctness, complexity["score"], explanation) if x is not None]
     return {
         "problem_id": coding["problem_id"],
         "required": bool(coding.get("required")),
@@ -327,16 +332,18 @@ def code_section(
         "visible_passed": last["visible_passed"] if last else 0,
         "visible_total": last["visible_total"] if last else 0,
         "correctness": correctness,
+        "complexity_score": complexity,
         "explanation_score": explanation,
         "score": round(sum(parts) / len(parts)) if parts else None,
         "code": last["code"] if last else None,
         "complexity": reading,
         "question_index": index,
-        "scoring": "correctness: share of hidden tests the last submission passed; explanation: "
-        "the coding question's answer scored by the rubric; score: their mean (either alone "
-        "when the other is missing); overall_score counts the correctness (0 without a "
-        "submission) for half, the spoken answers (the explanation among them) for the rest: "
-        "see scoring.code",
+        "scoring": "correctness: share of hidden tests the last submission passed; complexity: "
+        "the code's reading against the problem's target (complexity_score says how); "
+        "explanation: the coding question's answer scored by the rubric; score: their mean "
+        "(of those present); overall_score counts the written code (correctness and complexity "
+        "alike, correctness 0 without a submission) for half, the spoken answers (the "
+        "explanation among them) for the rest: see scoring.code",
     }
 
 
@@ -344,7 +351,9 @@ def with_code(report: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]
     """The report with its `code` section, and the code's correctness counted in
     `overall_score` (`pipeline.interview.report.with_code_score`). No submission counts as 0:
     the coding question asks for one, and skipping it must not score better than failing."""
-    folded = with_code_score(report, section["correctness"] or 0)
+    folded = with_code_score(
+        report, section["correctness"] or 0, section["complexity_score"]["score"]
+    )
     return {**folded, "questions": _with_reading(folded, section), "code": section}
 
 
@@ -372,10 +381,14 @@ def _with_reading(report: dict[str, Any], section: dict[str, Any]) -> list[dict[
 async def report_code_section(
     redis: Redis,
     session_id: str,
+    tenant_id: str,
     record_extra: dict[str, Any],
     plan: InterviewPlan,
     report: dict[str, Any],
 ) -> dict[str, Any] | None:
     if not record_extra.get("coding"):
         return None
-    return code_section(record_extra, plan, await stored_runs(redis, session_id), report)
+    coding = record_extra["coding"]
+    problem = await get_problem(redis, tenant_id, coding["problem_id"])
+    runs = await stored_runs(redis, session_id)
+    return code_section(record_extra, plan, runs, report, problem)

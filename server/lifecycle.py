@@ -250,9 +250,10 @@ async def finish_session(
             integrity = await saved_integrity(services, record)
         if integrity is not None:
             report = merge_integrity(report, integrity)
-        # A coding round: correctness from hidden tests, counted in the overall score.
+        # A coding round: correctness from hidden tests and the code's complexity, counted in
+        # the overall score.
         coding = await code.report_code_section(
-            redis, session_id, record.extra, record.plan, report
+            redis, session_id, record.tenant_id, record.extra, record.plan, report
         )
         if coding is not None:
             report = code.with_code(report, coding)

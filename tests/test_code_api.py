@@ -408,7 +408,9 @@ def test_a_chat_coding_interview_to_its_report(api: Api) -> None:
     assert code["problem_id"] == problem.id and code["submitted"] is True
     assert code["correctness"] == 100 and code["language"] == "python"
     assert code["explanation_score"] is not None
-    assert code["score"] == round((100 + code["explanation_score"]) / 2)
+    # The reference reads O(n), two-sum's target: the complexity is scored in full.
+    assert code["complexity_score"]["score"] == 100
+    assert code["score"] == round((100 + 100 + code["explanation_score"]) / 3)
     combined = report["scoring"]["code"]  # the code counts in the overall score
     assert combined["correctness"] == 100
     assert report["overall_score"] == round(0.5 * combined["spoken_score"] + 50)

@@ -227,13 +227,13 @@ def test_the_report_shows_the_reading_in_the_coding_questions_feedback() -> None
         "questions": [{"index": 0, "score": 60, "feedback": "Covers the approach."}],
         "scoring": {},
     }
-    section = code_section(extra, plan, [_entry(QUADRATIC)], spoken)
+    section = code_section(extra, plan, [_entry(QUADRATIC)], spoken, problem)
     assert section is not None
     report = with_code(spoken, section)
     question = report["questions"][0]
     assert question["feedback"].startswith("Covers the approach. The submitted code reads as ")
     assert "O(n^2) (estimated from the code: two nested loops" in question["feedback"]
     assert question["code_complexity"] == report["code"]["complexity"]
-    js = code_section(extra, plan, [_entry("console.log(1)", "javascript")], spoken)
+    js = code_section(extra, plan, [_entry("console.log(1)", "javascript")], spoken, problem)
     assert js is not None
     assert "complexity was not estimated" in with_code(spoken, js)["questions"][0]["feedback"]

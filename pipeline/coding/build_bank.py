@@ -325,6 +325,7 @@ def build() -> list[dict[str, Any]]:
                 (two_sum_big, True),
             ],
             limits={"time_ms": 2000, "memory_mb": 256},
+            expected_complexity="O(n)",
             key_points=[
                 "Store each number's index in a hash map as you scan",
                 "For each number look up the complement target minus the number",
@@ -362,6 +363,7 @@ def build() -> list[dict[str, Any]]:
                 (parens_big + "\n", True),
             ],
             limits={"time_ms": 2000, "memory_mb": 256},
+            expected_complexity="O(n)",
             key_points=[
                 "Push opening brackets on a stack",
                 "A closing bracket must match the top of the stack",
@@ -401,6 +403,7 @@ def build() -> list[dict[str, Any]]:
                 (iv_big, True),
             ],
             limits={"time_ms": 2000, "memory_mb": 256},
+            expected_complexity="O(n log n)",
             key_points=[
                 "Sort the intervals by their start",
                 "Extend the last merged interval when the next one starts before it ends",
@@ -434,6 +437,7 @@ def build() -> list[dict[str, Any]]:
                 (sub_big + "\n", True),
             ],
             limits={"time_ms": 2000, "memory_mb": 256},
+            expected_complexity="O(n)",
             key_points=[
                 "Keep a sliding window of characters with no repeat",
                 "Remember the last index of each character in a hash map",
@@ -468,6 +472,7 @@ def build() -> list[dict[str, Any]]:
                 (grid_big, True),
             ],
             limits={"time_ms": 3000, "memory_mb": 256},
+            expected_complexity="O(n^2)",  # rows x columns, both n
             key_points=[
                 "Start a search from every unvisited land cell and count the searches",
                 "Mark cells as visited so each is explored once",
@@ -504,6 +509,7 @@ def build() -> list[dict[str, Any]]:
                 ("3\n7 13 29\n9999\n", True),
             ],
             limits={"time_ms": 3000, "memory_mb": 256},
+            expected_complexity="O(n^2)",  # amount x coins, both n
             key_points=[
                 "Greedy by the largest coin does not always give the fewest coins",
                 "Dynamic programming over amounts: the best for each value from smaller values",
@@ -537,6 +543,7 @@ def build() -> list[dict[str, Any]]:
                 (lis_big, True),
             ],
             limits={"time_ms": 2000, "memory_mb": 256},
+            expected_complexity="O(n log n)",
             key_points=[
                 "Keep the smallest tail of an increasing subsequence of each length",
                 "Binary search the position of each number among the tails",

@@ -24,6 +24,7 @@ not read: the estimate is None, "not estimated".
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +125,33 @@ def estimate_python(code: str) -> Estimate:
         names = ", ".join(sorted(reader.hash_lookups)[:3])
         reason += f"; lookups with `in` on a dict or set ({names}) are O(1) each"
     return Estimate(big_o(cost), reason, said)
+
+
+Growth = tuple[bool, int, int]  # (exponential, degree of n, powers of log n): compared as is
+
+_GROWTH = re.compile(r"(?:n(?:\^(\d+))?)?(?:log(?:\^(\d+))?n)?")
+
+
+def growth(text: str) -> Growth:
+    """The growth a big-O text names, in one size variable n, comparable with `<`: "O(1)",
+    "O(log n)", "O(n)", "O(n log n)", "O(n^2)", "O(n^2 log n)", "O(2^n)" (the estimate's own
+    notation; spaces, `*`, `log(n)` and "²"/"³" are tolerated). ValueError for anything else."""
+    compact = text.strip().lower().replace(" ", "").replace("*", "")
+    compact = compact.replace("²", "^2").replace("³", "^3")
+    if not (compact.startswith("o(") and compact.endswith(")")):
+        raise ValueError(f"not a big-O text: {text!r}")
+    inner = compact[2:-1].replace("(n)", "n")
+    if inner == "1":
+        return (False, 0, 0)
+    if inner == "2^n":
+        return (True, 0, 0)
+    match = _GROWTH.fullmatch(inner)
+    if not inner or match is None:
+        raise ValueError(f"not a big-O text in one variable n: {text!r}")
+    has_n = inner.startswith("n")
+    degree = int(match.group(1) or 1) if has_n else 0
+    logs = int(match.group(2) or 1) if "log" in inner else 0
+    return (False, degree, logs)
 
 
 def big_o(cost: Cost) -> str:

@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from pipeline.coding.complexity import growth
 from pipeline.coding.sandbox import Limits, TestCase
 from pipeline.engine import Question
 
@@ -30,6 +31,14 @@ Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Point = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 ProblemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 LanguageId = Literal["python", "javascript", "c", "cpp", "java"]
+
+
+def _big_o(text: str) -> str:
+    growth(text)  # ValueError, which pydantic reports as the field's error
+    return text.strip()
+
+
+BigO = Annotated[str, StringConstraints(max_length=40), AfterValidator(_big_o)]
 
 
 class Example(BaseModel):
@@ -73,6 +82,13 @@ class ProblemFields(BaseModel):
         "explanation is scored on them, as key points of any question are",
     )
     follow_ups: list[Point] = Field(default_factory=list, max_length=5)
+    expected_complexity: BigO | None = Field(
+        None,
+        description="the time complexity a good solution has, in one size variable n (every "
+        "input dimension counted as n): O(1), O(log n), O(n), O(n log n), O(n^2), O(n^3), "
+        "O(2^n)... A submission's complexity is scored against it; without it, against the "
+        "reading of the Python reference solution; with neither, it is not scored",
+    )
     reference: dict[LanguageId, str] = Field(
         default_factory=dict, description="reference solutions by language (never shown)"
     )

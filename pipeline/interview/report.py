@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.embedding import shared_embedder
+from pipeline.coding.scoring import written_score
 from pipeline.engine import InterviewPlan, Question, Turn
 from pipeline.interview.analysis import AnswerAnalysis, Embedder, analyse
 from pipeline.interview.bank import scoring_basis
@@ -177,32 +178,40 @@ def build_report(
     return report
 
 
-def with_code_score(report: dict[str, Any], correctness: int) -> dict[str, Any]:
-    """The report with a coding round's correctness (0-100) folded into `overall_score`:
-    round((1 - CODE_WEIGHT) * spoken + CODE_WEIGHT * correctness), where `spoken` is the score
-    the competencies gave. The explanation of the code is not added again: it is the coding
-    question's answer, already in the competencies. `scoring.code` says how it was combined.
-    A report without an overall score (low confidence) stays without one: the code alone is
-    not the evidence the rule asks for."""
+def with_code_score(
+    report: dict[str, Any], correctness: int, complexity: int | None
+) -> dict[str, Any]:
+    """The report with a coding round's written code folded into `overall_score`:
+    round((1 - CODE_WEIGHT) * spoken + CODE_WEIGHT * written), where `spoken` is the score the
+    competencies gave and `written` the code's correctness (0-100) and complexity (0-100, None
+    when not scored) alike (pipeline/coding/scoring.py `written_score`). The explanation of the
+    code is not added again: it is the coding question's answer, already in the competencies.
+    `scoring.code` says how it was combined. A report without an overall score (low
+    confidence) stays without one: the code alone is not the evidence the rule asks for."""
     spoken = report.get("overall_score")
     if spoken is None:
         return report
-    overall = round((1 - CODE_WEIGHT) * spoken + CODE_WEIGHT * correctness)
+    written = written_score(correctness, complexity)
+    overall = round((1 - CODE_WEIGHT) * spoken + CODE_WEIGHT * written)
     combined = {
         "weight": CODE_WEIGHT,
         "spoken_score": spoken,
         "correctness": correctness,
+        "complexity": complexity,
+        "written_score": written,
         "overall_score": overall,
         "rule": f"overall_score = round({1 - CODE_WEIGHT:g} x spoken_score + {CODE_WEIGHT:g} x "
-        "correctness); spoken_score is the competencies' weighted score, correctness the share "
-        "of hidden tests the last submission passed (0 without a submission); the explanation "
-        "of the code is counted once, in the competencies",
+        "written_score); written_score is the mean of correctness (the share of hidden tests "
+        "the last submission passed, 0 without a submission) and complexity (the code's "
+        "reading against the problem's target), or correctness alone when the complexity is "
+        "not scored; spoken_score is the competencies' weighted score; the explanation of the "
+        "code is counted once, in the competencies",
     }
     return {
         **report,
         "overall_score": overall,
         "verdict": _verdict(overall),
-        "summary": f"{report['summary']} The code's correctness ({correctness}) counts for "
+        "summary": f"{report['summary']} The written code ({written}) counts for "
         f"{round(100 * CODE_WEIGHT)}% of the overall score, the spoken answers ({spoken}) "
         "for the rest.",
         "scoring": {**report["scoring"], "code": combined},
