@@ -12,7 +12,7 @@ import pydantic
 import pytest
 
 from pipeline.coding.complexity import growth
-from pipeline.coding.problems import Problem, ProblemFields, bank_problem
+from pipeline.coding.problems import Problem, ProblemFields, ProblemTest, bank_problem
 from pipeline.coding.scoring import complexity_points
 from pipeline.engine import InterviewPlan
 from pipeline.interview.report import CODE_WEIGHT
@@ -173,7 +173,7 @@ def _tenant_problem(**fields: Any) -> Problem:
     base = ProblemFields(
         title="Double it",
         statement="Print twice the number read.",
-        tests=[{"name": "one", "input": "2\n", "output": "4", "hidden": True}],
+        tests=[ProblemTest(name="one", input="2\n", output="4", hidden=True)],
         **fields,
     )
     return Problem(**base.model_dump(), id="prb_0123456789abcdef", source="tenant")
