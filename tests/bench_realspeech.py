@@ -767,6 +767,22 @@ def answered(outcomes: list[Outcome]) -> str:
     )
 
 
+def long_answer_columns(outcomes: list[Outcome], after_count: str = "") -> list[str]:
+    """The long-answers table's columns from "answers" to "words misheard", shared by its rows
+    and the two-process rows (`after_count` follows the number of answers)."""
+    timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
+    return [
+        answered(outcomes) + after_count,
+        ms(timed, 50),
+        ms(timed, 95),
+        ms_pair(server_values(outcomes, "asr_final_ms")),
+        ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
+        f"{sum(o.cut_off for o in outcomes)} / {sum(o.split for o in outcomes)}",
+        lost_summary(outcomes),
+        misheard_summary(outcomes),
+    ]
+
+
 def failures(runs: list[SessionRun]) -> list[str]:
     return [run.error for run in runs if run.error]
 
@@ -1055,21 +1071,13 @@ def long_answers_section(models: ModelRegistry) -> Section:
             outcomes = cells.get((length, level), [])
             if not outcomes:
                 continue
-            timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
             cpu = [o.cpu_s / (o.answer.seconds / 60) for o in outcomes if o.cpu_s is not None]
             seconds = statistics.mean(o.answer.seconds for o in outcomes)
             section.rows.append(
                 [
                     f"{length} s (mean {seconds:.0f} s)",
                     str(level),
-                    answered(outcomes),
-                    ms(timed, 50),
-                    ms(timed, 95),
-                    ms_pair(server_values(outcomes, "asr_final_ms")),
-                    ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
-                    f"{sum(o.cut_off for o in outcomes)} / {sum(o.split for o in outcomes)}",
-                    lost_summary(outcomes),
-                    misheard_summary(outcomes),
+                    *long_answer_columns(outcomes),
                     f"{statistics.median(cpu):.1f}" if cpu else "–",
                     f"{rss[level][0]:.0f} MB ({rss[level][1]:.0f} MB)",
                 ]
@@ -1215,21 +1223,13 @@ def two_processes(
             print(f"{procs} server process(es) done", flush=True)
     rows: list[list[str]] = []
     for procs, (outcomes, n_errors, cpu, rss, _) in results.items():
-        timed = [o.end_to_audio_ms for o in outcomes if o.end_to_audio_ms is not None]
         speech_min = sum(o.answer.seconds for o in outcomes) / 60
         rows.append(
             [
                 f"{n_sessions} x {n_answers} {answers_word} of ~20 s, "
                 + ("1 process" if procs == 1 else f"{procs} processes, one Redis"),
                 str(n_sessions),
-                answered(outcomes) + (f", {n_errors} session errors" if n_errors else ""),
-                ms(timed, 50),
-                ms(timed, 95),
-                ms_pair(server_values(outcomes, "asr_final_ms")),
-                ms_pair(server_values(outcomes, "end_to_first_audio_ms")),
-                f"{sum(o.cut_off for o in outcomes)} / {sum(o.split for o in outcomes)}",
-                lost_summary(outcomes),
-                misheard_summary(outcomes),
+                *long_answer_columns(outcomes, f", {n_errors} session errors" if n_errors else ""),
                 f"{cpu / speech_min:.1f} ({cpu:.0f} s in all)" if speech_min else "–",
                 f"{rss:.0f} MB" + (f" ({procs} processes)" if procs > 1 else ""),
             ]
