@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.coding.problems import Problem, bank_problem
+from server.code_queue import CodeRunner
 from server.settings import Settings
 from server.storage import keys
 from tests.api_support import Api, bearer, running_app
@@ -279,7 +280,7 @@ def test_run_queue_is_bounded_per_tenant(api: Api) -> None:
     thread.start()
     for _ in range(250):  # until the slow run is admitted
         runner = getattr(api.client.app.state, "code_runner", None)  # type: ignore[attr-defined]
-        if runner is not None and runner.in_flight(tenant["X-Tenant-Id"]) == 1:
+        if runner is not None and api.run(runner.in_flight, tenant["X-Tenant-Id"]) == 1:
             break
         threading.Event().wait(0.02)
     refused = _run(api, second[0], second[1], language="python", code="print(1)", stdin="")
@@ -291,6 +292,24 @@ def test_run_queue_is_bounded_per_tenant(api: Api) -> None:
     assert other.status_code == 200 and other.json()["stdout"] == "2\n"
     assert answers["slow"].status_code == 200
     after = _run(api, second[0], second[1], language="python", code="print(3)", stdin="")
+    assert after.status_code == 200 and after.json()["stdout"] == "3\n"
+
+
+def test_run_queue_is_bounded_per_tenant_across_processes(api: Api) -> None:
+    """Another process sharing the store holds the tenant's only lease: this one refuses."""
+    tenant = api.tenant()
+    headers, tenant_id = _key(tenant), tenant["X-Tenant-Id"]
+    session_id, token = open_chat(api, headers, {"interview_id": "dsa-code-1"})
+    _, other_session, other_token = _coding_session(api)  # another tenant
+    elsewhere = CodeRunner(api.redis, 1, 1)  # the other process's runner: its own leases
+    lease = api.run(elsewhere.take, tenant_id, 60.0)
+    refused = _run(api, session_id, token, language="python", code="print(1)", stdin="")
+    other = _run(api, other_session, other_token, language="python", code="print(2)", stdin="")
+    api.run(elsewhere.release, tenant_id, lease)
+    after = _run(api, session_id, token, language="python", code="print(3)", stdin="")
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"]["code"] == "run_queue_full"
+    assert other.status_code == 200 and other.json()["stdout"] == "2\n"
     assert after.status_code == 200 and after.json()["stdout"] == "3\n"
 
 

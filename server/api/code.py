@@ -251,7 +251,9 @@ def _runner(call: Call[Any, Any]) -> code_queue.CodeRunner:
     runner: code_queue.CodeRunner | None = getattr(state, "code_runner", None)
     if runner is None:
         settings = call.services.settings
-        runner = code_queue.CodeRunner(settings.code_concurrency, settings.code_queue_per_tenant)
+        runner = code_queue.CodeRunner(
+            call.redis, settings.code_concurrency, settings.code_queue_per_tenant
+        )
         state.code_runner = runner
     return runner
 
@@ -347,14 +349,14 @@ async def post_run(call: Call[RunIn, None]) -> RunOut:
         )
     runner = _runner(call)
     try:
-        async with runner.admitted(record.tenant_id):
-            result = await runner.sandbox.run(
-                lang.id,
-                body.code,
-                problem.cases(hidden=body.submit),
-                stdin=body.stdin,
-                limits=problem.sandbox_limits,
-            )
+        result = await runner.run(
+            record.tenant_id,
+            lang.id,
+            body.code,
+            problem.cases(hidden=body.submit),
+            stdin=body.stdin,
+            limits=problem.sandbox_limits,
+        )
     except code_queue.QueueFull as exc:
         raise _queue_full() from exc
     except SandboxError:
@@ -448,8 +450,7 @@ async def _check_references(call: Call[Any, Any], fields: ProblemFields) -> None
         except UnknownLanguage:
             continue
         try:
-            async with runner.admitted(call.tenant.tenant_id):
-                result = await runner.sandbox.run(lang.id, source, cases, limits=limits)
+            result = await runner.run(call.tenant.tenant_id, lang.id, source, cases, limits=limits)
         except code_queue.QueueFull as exc:
             raise _queue_full() from exc
         except SandboxError as exc:

@@ -67,6 +67,7 @@ before this (key names version 1) are renamed by `viva migrate-keys` (server/sto
 | `viva:session:{id}:code` | list | the coding round's runs and submissions (JSON: time, session seconds, language, code, status, per-test pass/fail), oldest first (server/code.py) |
 | `viva:problem:{id}` | string | a tenant's coding problem (JSON) with its tenant id (server/code.py) |
 | `viva:tenant:{tenant_id}:problems` | zset | the tenant's problem ids by creation time |
+| `viva:tenant:{tenant_id}:code:leases` | zset | the tenant's code runs queued or running, in every process: lease id -> expiry (ms, the store's clock); the key expires with its last lease (server/code_queue.py) |
 
 Pub/sub channels (not keys): `viva:revoked:{id}`, a session's sockets must close (the message is
 the reason); `viva:owners`, a connection took a session over (the message is `{id} {owner}`,
@@ -211,6 +212,12 @@ def session_rate(session_id: str) -> str:
 def tenant_sessions(tenant_id: str) -> str:
     """zset: the tenant's session ids scored by creation time."""
     return f"{PREFIX}tenant:{tenant_id}:sessions"
+
+
+def tenant_code_leases(tenant_id: str) -> str:
+    """zset: a lease per code run of the tenant queued or running, scored by its expiry (ms on
+    the store's clock); one key, so the run queue's script touches one slot."""
+    return f"{tenant(tenant_id)}:code:leases"
 
 
 def tenant_interviews(tenant_id: str) -> str:
