@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 
 from pipeline.coding.complexity import estimate
-from pipeline.coding.problems import Problem, bank_problem
+from pipeline.coding.problems import Problem, bank, bank_problem
 from pipeline.coding.sandbox import RunResult
 from pipeline.coding.sandbox import TestResult as Result
 from pipeline.engine import InterviewPlan, Move, Reply, Turn
@@ -122,19 +122,215 @@ def test_the_reason_quotes_the_code() -> None:
     assert "fib calling itself 2 times per call" in estimate(FIB, "python")["reason"]
 
 
-def test_the_banks_reference_solutions() -> None:
-    """The bank's Python references as the interviewer reads them (number of islands is the
-    documented limit: a loop over rows, one over columns and the flood fill read as n^3)."""
-    found = {}
-    for problem_id in ("two-sum", "merge-intervals", "longest-increasing-subsequence"):
-        problem = bank_problem(problem_id)
-        assert isinstance(problem, Problem)
-        found[problem_id] = estimate(problem.reference["python"], "python")["estimate"]
-    assert found == {
-        "two-sum": "O(n)",
-        "merge-intervals": "O(n log n)",
-        "longest-increasing-subsequence": "O(n log n)",
-    }
+def test_the_banks_reference_solutions_read_at_their_targets() -> None:
+    """Each bank problem's Python reference reads as the problem's expected complexity (the
+    target its submissions' complexity is scored against)."""
+    found = {p.id: estimate(p.reference["python"], "python")["estimate"] for p in bank()}
+    assert found == {p.id: p.expected_complexity for p in bank()}
+
+
+BINARY_SEARCH = """
+def find(a, t):
+    lo, hi = 0, len(a) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if a[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    return lo
+"""
+DIGITS = """
+def digits(n):
+    count = 0
+    while n > 0:
+        n //= 10
+        count += 1
+    return count
+"""
+SLIDING_WINDOW = """
+def longest(s):
+    seen = set()
+    left = best = 0
+    for right in range(len(s)):
+        while s[right] in seen:
+            seen.discard(s[left])
+            left += 1
+        seen.add(s[right])
+        best = max(best, right - left + 1)
+    return best
+"""
+RESET_POINTER = """
+def insertion(a):
+    for i in range(1, len(a)):
+        j = i
+        while j > 0 and a[j - 1] > a[j]:
+            a[j - 1], a[j] = a[j], a[j - 1]
+            j -= 1
+"""
+MONOTONIC_STACK = """
+def next_greater(nums):
+    out, stack = [-1] * len(nums), []
+    for i, x in enumerate(nums):
+        while stack and nums[stack[-1]] < x:
+            out[stack.pop()] = x
+        stack.append(i)
+    return out
+"""
+GRID_BFS = """
+from collections import deque
+
+def count(grid):
+    n, m = len(grid), len(grid[0])
+    seen = set()
+    total = 0
+    for r in range(n):
+        for c in range(m):
+            if grid[r][c] == "#" and (r, c) not in seen:
+                total += 1
+                seen.add((r, c))
+                queue = deque([(r, c)])
+                while queue:
+                    y, x = queue.popleft()
+                    for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                        ny, nx = y + dy, x + dx
+                        if 0 <= ny < n and 0 <= nx < m and grid[ny][nx] == "#":
+                            if (ny, nx) not in seen:
+                                seen.add((ny, nx))
+                                queue.append((ny, nx))
+    return total
+"""
+BFS_PER_SOURCE = """
+def eccentricities(adj):
+    out = []
+    for start in range(len(adj)):
+        dist = {start: 0}
+        queue = [start]
+        while queue:
+            u = queue.pop()
+            for v in adj[u]:
+                if v not in dist:
+                    dist[v] = dist[u] + 1
+                    queue.append(v)
+        out.append(max(dist.values()))
+    return out
+"""
+FLOOD_FILL = """
+def fill(grid, r, c):
+    if r < 0 or c < 0 or r >= len(grid) or c >= len(grid[0]) or grid[r][c] != 1:
+        return
+    grid[r][c] = 2
+    fill(grid, r + 1, c)
+    fill(grid, r - 1, c)
+    fill(grid, r, c + 1)
+    fill(grid, r, c - 1)
+"""
+MERGE_SORT = """
+def msort(a):
+    if len(a) < 2:
+        return a
+    mid = len(a) // 2
+    left, right = msort(a[:mid]), msort(a[mid:])
+    out = []
+    while left and right:
+        out.append(left.pop(0) if left[0] <= right[0] else right.pop(0))
+    return out + left + right
+"""
+RECURSIVE_BINARY_SEARCH = """
+def search(a, t, lo, hi):
+    if lo > hi:
+        return -1
+    mid = (lo + hi) // 2
+    if a[mid] == t:
+        return mid
+    if a[mid] < t:
+        return search(a, t, mid + 1, hi)
+    return search(a, t, lo, mid - 1)
+"""
+TREE_SUM = """
+def total(a, lo, hi):
+    if lo == hi:
+        return a[lo]
+    mid = (lo + hi) // 2
+    return total(a, lo, mid) + total(a, mid + 1, hi)
+"""
+LCS_MEMO = """
+from functools import cache
+
+def lcs(a, b):
+    @cache
+    def go(i, j):
+        if i == len(a) or j == len(b):
+            return 0
+        if a[i] == b[j]:
+            return 1 + go(i + 1, j + 1)
+        return max(go(i + 1, j), go(i, j + 1))
+    return go(0, 0)
+"""
+FIXED_NAME = """
+PAIRS = {")": "(", "]": "[", "}": "{"}
+KINDS = [("(", ")"), ("[", "]"), ("{", "}")]
+
+def count(s):
+    n = 0
+    for ch in s:
+        for o, c in KINDS:
+            if ch == o or ch == c:
+                n += 1
+    return n
+"""
+REPLACE_LOOP = """
+s = input().strip()
+while "()" in s:
+    s = s.replace("()", "")
+print(s == "")
+"""
+READ_THEN_SEARCH = """
+import bisect
+import sys
+
+data = sys.stdin.read().split()
+n = int(data[0])
+nums = [int(x) for x in data[1 : 1 + n]]
+print(bisect.bisect_left(nums, int(data[1 + n])))
+"""
+COUNTS_COMPUTATION_ON_READ_VALUES = """
+n = int(input())
+nums = list(map(int, input().split()))
+for i in range(n):
+    rest = nums[i + 1 :]
+    print(sum(rest))
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "expected", "said"),
+    [
+        (BINARY_SEARCH, "O(log n)", "a binary search or heap step"),
+        (DIGITS, "O(log n)", "a binary search or heap step"),
+        (SLIDING_WINDOW, "O(n)", "one loop"),
+        (RESET_POINTER, "O(n^2)", "two nested loops"),
+        (MONOTONIC_STACK, "O(n)", "one loop"),
+        (GRID_BFS, "O(n^2)", "two nested loops"),  # the search adds n^2 in all, not per cell
+        (
+            BFS_PER_SOURCE,
+            "O(n^3)",
+            "two nested loops around a search that visits each element once",
+        ),
+        (FLOOD_FILL, "O(n^2)", "a search that visits each element once"),
+        (MERGE_SORT, "O(n log n)", "a divide-and-conquer recursion around a slice copy"),
+        (RECURSIVE_BINARY_SEARCH, "O(log n)", "a binary search or heap step"),
+        (TREE_SUM, "O(n)", "a divide-and-conquer recursion"),
+        (LCS_MEMO, "O(n^2)", "recursion"),
+        (FIXED_NAME, "O(n)", "one loop"),
+        (REPLACE_LOOP, "O(n^2)", "one loop around a linear scan"),
+        (READ_THEN_SEARCH, "O(log n)", "a binary search or heap step"),
+        (COUNTS_COMPUTATION_ON_READ_VALUES, "O(n^2)", "one loop around a slice copy"),
+    ],
+)
+def test_patterns_an_interviewer_reads(code: str, expected: str, said: str) -> None:
+    reading = estimate(code, "python")
+    assert (reading["estimate"], reading["said"]) == (expected, said), reading
 
 
 def test_other_languages_and_broken_code_are_not_estimated() -> None:
