@@ -23,9 +23,11 @@ import httpx
 import numpy as np
 import redis.asyncio as aioredis
 
+from pipeline.coding.complexity import estimate
 from pipeline.coding.problems import bank_problem
 from pipeline.coding.sandbox import available_languages
 from server.tenants import create_tenant
+from tests import complexity_gold
 
 REPEATS = 30
 TARGET_P50_MS = 300
@@ -173,6 +175,47 @@ def run(base_url: str, redis_url: str) -> tuple[list[list[str]], list[str]]:
     return rows, notes
 
 
+def complexity_notes() -> list[str]:
+    """The complexity reading against the labelled gold set (tests/complexity_gold.py): per
+    part and group, exact matches, readings above and below the label, and what the scoring
+    gives (the same points as the label deserves against the problem's target). The sealed
+    part is reported only as these aggregates. Then the reading's own time per solution."""
+    lines = [
+        "",
+        "Complexity reading (`pipeline/coding/complexity.py`) against the hand-labelled gold set "
+        "(`tests/complexity_gold/`: bank problems and tenant-style problems with only an "
+        "expected complexity; the sealed part is never read item by item while changing the "
+        "reader). Points: `pipeline/coding/scoring.py` against the problem's target.",
+        "",
+        "| part | problems | solutions | exact | reads higher | reads lower | same points "
+        "| mean points error |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for part in complexity_gold.PARTS:
+        read = complexity_gold.agreement(part)
+        scored = complexity_gold.score_agreement(part)
+        for group in ("bank", "tenant", "all"):
+            r, g = read[group], scored[group]
+            lines.append(
+                f"| {part} | {group} | {r['solutions']} | {r['exact']} | {r['higher']} | "
+                f"{r['lower']} | {g['same_points']} | {g['mean_points_error']:+.1f} |"
+            )
+    codes = [s.code for part in complexity_gold.PARTS for s in complexity_gold.load(part).solutions]
+    times = []
+    for _ in range(5):
+        for code in codes:
+            start = time.perf_counter()
+            estimate(code, "python")
+            times.append(1000 * (time.perf_counter() - start))
+    lines += [
+        "",
+        f"Reading one solution: p50 {_p(times, 50):.2f} ms, p95 {_p(times, 95):.2f} ms, max "
+        f"{max(times):.2f} ms ({len(codes)} solutions x 5, in the bench's process).",
+    ]
+    return lines
+
+
 def section_rows(server_process: Any) -> tuple[list[list[str]], list[str]]:
     with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp) / "data") as server:
-        return run(f"http://127.0.0.1:{server.port}", server.redis_url)
+        rows, notes = run(f"http://127.0.0.1:{server.port}", server.redis_url)
+    return rows, notes + complexity_notes()

@@ -118,8 +118,11 @@ DECLARED: tuple[Declared, ...] = (
         "Coding round: code runs in the sandbox, request to result",
         (
             "tests/bench_coding.py",
+            "tests/complexity_gold.py",
+            "tests/complexity_gold/",
             "pipeline/coding/",
             "server/code.py",
+            "server/code_queue.py",
             "server/api/code.py",
             "server/http/endpoint.py",
             "pyproject.toml",

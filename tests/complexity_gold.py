@@ -16,10 +16,12 @@ are counted (one size variable n, every input dimension counted as n, input pars
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from pipeline.coding.complexity import Growth
+from pipeline.coding.complexity import growth as complexity_growth
 
 GOLD_DIR = Path(__file__).resolve().parent / "complexity_gold"
 Part = Literal["working", "sealed"]
@@ -36,7 +38,6 @@ LABELS: tuple[str, ...] = (
     "O(2^n)",
 )
 TENANT_PREFIX = "tenant-"
-_POLY = re.compile(r"^O\((?:(n)(?:\^(\d+))?)?\s*(?:(log)(?:\^(\d+))?\s*n)?\)$")
 
 
 class GoldError(ValueError):
@@ -74,22 +75,15 @@ class Gold:
     solutions: tuple[Solution, ...]
 
 
-def growth(notation: str | None) -> tuple[int, int, int] | None:
-    """A sortable key for a complexity ("O(n^2 log n)" -> (0, 2, 1); "O(2^n)" -> (1, 0, 0)), or
-    None when the notation is not one this reads."""
+def growth(notation: str | None) -> Growth | None:
+    """The estimator's own ordering of a complexity (`pipeline.coding.complexity.growth`), or
+    None when there is none or it is not a big-O text."""
     if notation is None:
         return None
-    text = " ".join(notation.split())
-    if text.replace(" ", "") in {"O(2^n)", "O(2**n)"}:
-        return (1, 0, 0)
-    if text == "O(1)":
-        return (0, 0, 0)
-    match = _POLY.match(text)
-    if not match or not (match.group(1) or match.group(3)):
+    try:
+        return complexity_growth(notation)
+    except ValueError:
         return None
-    degree = (int(match.group(2)) if match.group(2) else 1) if match.group(1) else 0
-    logs = (int(match.group(4)) if match.group(4) else 1) if match.group(3) else 0
-    return (0, degree, logs)
 
 
 def _text(raw: dict[str, Any], key: str, where: str) -> str:
@@ -195,6 +189,37 @@ def agreement(part: Part) -> dict[str, Any]:
         for group in ("all", "tenant" if solution.on_tenant_problem else "bank"):
             result[group]["solutions"] += 1
             result[group][outcome] += 1
+    return {"part": part, **result}
+
+
+def score_agreement(part: Part) -> dict[str, Any]:
+    """What the scoring gives: per group, how many solutions get the same complexity points
+    (`pipeline.coding.scoring.complexity_points`, against the problem's target: a bank
+    problem's `expected_complexity`, a tenant problem's `expected`) from the estimate as from
+    the label, and the mean points given minus the points deserved. Aggregate only."""
+    from pipeline.coding.complexity import estimate
+    from pipeline.coding.problems import bank_problem
+    from pipeline.coding.scoring import complexity_points
+
+    gold = load(part)
+    tenant = {p.id: p.expected for p in gold.problems}
+    result: dict[str, Any] = {}
+    for group in ("all", "bank", "tenant"):
+        result[group] = {"solutions": 0, "same_points": 0, "points_given_minus_deserved": []}
+    for solution in gold.solutions:
+        bank = bank_problem(solution.problem)
+        target = tenant.get(solution.problem) or (bank.expected_complexity if bank else None)
+        got = estimate(solution.code, "python").get("estimate")
+        if target is None or got is None:
+            raise GoldError(f"{part}: a solution without a target or an estimate")
+        given, deserved = complexity_points(got, target), complexity_points(solution.label, target)
+        for group in ("all", "tenant" if solution.on_tenant_problem else "bank"):
+            result[group]["solutions"] += 1
+            result[group]["same_points"] += given == deserved
+            result[group]["points_given_minus_deserved"].append(given - deserved)
+    for counts in result.values():
+        diffs = counts.pop("points_given_minus_deserved")
+        counts["mean_points_error"] = round(sum(diffs) / len(diffs), 1) if diffs else 0.0
     return {"part": part, **result}
 
 
