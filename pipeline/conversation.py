@@ -4,9 +4,9 @@ interview's time budget, which ends it with the closing once its duration has pa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
-from pipeline.engine import Feedback, InterviewPlan, Move, Reply, Turn, TurnEngine
+from pipeline.engine import Feedback, InterviewPlan, Move, Reply, Turn, TurnEngine, sentences_of
 from pipeline.personas import get_persona
 
 TIME_UP = "We've reached the end of our time, so let's stop here."
@@ -17,18 +17,13 @@ def over_time(plan: InterviewPlan, elapsed_s: float) -> bool:
     return plan.duration_s is not None and elapsed_s >= plan.duration_s
 
 
-async def _iterate(items: Sequence[str]) -> AsyncIterator[str]:
-    for item in items:
-        yield item
-
-
 def time_up_reply(plan: InterviewPlan, feedback: Feedback | None = None) -> Reply:
     """The closing when time has run out: said as such, and marked `time_up` in the turn's
     meta, which the report reads."""
     persona = get_persona(plan.persona_id)
     return Reply(
         Move("closing", None, True),
-        _iterate([TIME_UP, persona.closing]),
+        sentences_of([TIME_UP, persona.closing]),
         feedback,
         {"time_up": True},
     )

@@ -167,7 +167,8 @@ class TurnEngine(Protocol):
         ...
 
 
-async def _iterate(items: Sequence[str]) -> AsyncIterator[str]:
+async def sentences_of(items: Sequence[str]) -> AsyncIterator[str]:
+    """A reply's sentences from a list: what engines that know their words at once give."""
     for item in items:
         yield item
 
@@ -194,25 +195,25 @@ class ScriptedEngine:
             # Resumed: ask the open question again.
             move = Move("question", last.question_index, False)
             question = plan.questions[last.question_index or 0].text
-            return Reply(move, _iterate(["Let's pick up where we left off.", question]))
+            return Reply(move, sentences_of(["Let's pick up where we left off.", question]))
         asked = asked_questions(transcript)
         next_index = (asked[-1] + 1) if asked else 0
         if not transcript:
             name = f", {plan.candidate_first_name}" if plan.candidate_first_name else ""
             if not plan.questions:
                 return Reply(
-                    Move("closing", None, True), _iterate(["There are no questions today."])
+                    Move("closing", None, True), sentences_of(["There are no questions today."])
                 )
             return Reply(
                 Move("opening", 0, False),
-                _iterate([f"Hello{name}, thanks for joining.", plan.questions[0].text]),
+                sentences_of([f"Hello{name}, thanks for joining.", plan.questions[0].text]),
             )
         if next_index >= len(plan.questions):
             return Reply(
                 Move("closing", None, True),
-                _iterate(["Thank you, that's all my questions.", "Goodbye."]),
+                sentences_of(["Thank you, that's all my questions.", "Goodbye."]),
             )
         return Reply(
             Move("question", next_index, False),
-            _iterate(["Thank you.", plan.questions[next_index].text]),
+            sentences_of(["Thank you.", plan.questions[next_index].text]),
         )

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.coding import scoring
+from pipeline.coding import scoring, stated
 from pipeline.coding.complexity import estimate
 from pipeline.coding.problems import (
     CODE_QUESTION_PREFIX,
@@ -30,7 +30,7 @@ from pipeline.coding.problems import (
     choose,
 )
 from pipeline.coding.sandbox import RunResult
-from pipeline.engine import InterviewPlan, Reply, Turn, TurnEngine
+from pipeline.engine import InterviewPlan, Move, Reply, Turn, TurnEngine, sentences_of
 from pipeline.interview.report import with_code_score
 from server import interviews
 from server.catalogue import builtin_interview
@@ -244,6 +244,38 @@ def _said(entry: dict[str, Any]) -> str:
     return said
 
 
+# How the interviewer says a growth aloud (Piper reads "O(n)" letter by letter).
+SPOKEN_BIG_O = {
+    "O(1)": "constant time",
+    "O(log n)": "O of log n",
+    "O(n)": "O of n",
+    "O(n log n)": "O of n log n",
+    "O(n^2)": "O of n squared",
+    "O(n^3)": "O of n cubed",
+    "O(2^n)": "exponential time",
+}
+
+
+def _ask_again(check: dict[str, Any], reading: dict[str, Any]) -> str:
+    """The follow-up when the stated complexity and the code disagree: what was said, what the
+    code is made of (not the estimate: the reading may be wrong, the candidate may be right)."""
+    said = SPOKEN_BIG_O.get(check["said"], check["said"])
+    return (
+        f"You said the time is {said}, but I see {reading['said']} in your code. "
+        "Can you walk me through its time complexity again?"
+    )
+
+
+def _checked(transcript: Sequence[Turn], code: object) -> bool:
+    """The interviewer already asked again about this submission's complexity."""
+    for turn in transcript:
+        shown = turn.meta.get("code")
+        asked = turn.role == "interviewer" and "complexity_check" in turn.meta
+        if asked and isinstance(shown, dict) and shown.get("code") == code:
+            return True
+    return False
+
+
 def _last_shown(transcript: Sequence[Turn]) -> object:
     """The submission the interviewer last remarked on (its turn's meta), or None."""
     for turn in reversed(transcript):
@@ -280,7 +312,24 @@ class CodeAwareEngine:
         if not submitted:
             return reply
         latest = summary(submitted[-1])
-        if latest == _last_shown(transcript):  # said once: not again on every later reply
+        shown = latest == _last_shown(transcript)  # said once: not again on every later reply
+        reading = complexity_of(latest)
+        check = stated.compare(last.text, reading)
+        if (
+            check is not None
+            and check["agrees"] is False
+            and not _checked(transcript, latest["code"])
+        ):
+            # The candidate's stated time complexity and the code disagree: ask again, once
+            # per submission, instead of moving on.
+            sentences = ([] if shown else [_said(latest)]) + [_ask_again(check, reading)]
+            return Reply(
+                Move("follow_up", index, False),
+                sentences_of(sentences),
+                reply.feedback,
+                {**reply.meta, "code": latest, "complexity_check": check},
+            )
+        if shown:
             return reply.with_meta({"code": latest})
         return reply.opening_with(_said(latest), {"code": latest})
 
@@ -315,6 +364,7 @@ def code_section(
     elif last is not None:
         correctness = 0
     complexity = scoring.complexity_score(reading, scoring.target_of(problem), correctness)
+    said = stated.compare(answered.get("answer") if answered else None, reading)
     parts = [x for x in (correctness, complexity["score"], explanation) if x is not None]
     return {
         "problem_id": coding["problem_id"],
@@ -333,6 +383,7 @@ def code_section(
         "visible_total": last["visible_total"] if last else 0,
         "correctness": correctness,
         "complexity_score": complexity,
+        "stated_complexity": said,
         "explanation_score": explanation,
         "score": round(sum(parts) / len(parts)) if parts else None,
         "code": last["code"] if last else None,
@@ -370,6 +421,10 @@ def _with_reading(report: dict[str, Any], section: dict[str, Any]) -> list[dict[
             f"The submitted code reads as {reading['estimate']} (estimated from the code: "
             f"{reading['reason']})."
         )
+    check = section.get("stated_complexity")
+    if check and check["agrees"] is not None:
+        agreeing = "as the code reads" if check["agrees"] else "where the code reads otherwise"
+        said += f' The candidate said {check["said"]} ("{check["quote"]}"), {agreeing}.'
     return [
         {**q, "feedback": f"{q['feedback']} {said}", "code_complexity": reading}
         if q.get("index") == section["question_index"]

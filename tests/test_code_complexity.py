@@ -4,7 +4,6 @@ no sandbox: the code is parsed, never run."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
@@ -16,7 +15,7 @@ from pipeline.coding.problems import Problem, bank, bank_problem
 from pipeline.coding.sandbox import RunResult
 from pipeline.coding.sandbox import TestResult as Result
 from pipeline.engine import InterviewPlan, Move, Reply, Turn
-from server.code import CodeAwareEngine, code_section, run_entry, with_code
+from server.code import CodeAwareEngine, code_section, run_entry, session_code_key, with_code
 from server.storage.store import Redis
 
 CONSTANT = "a, b = map(int, input().split())\nprint(a + b if a > b else b - a)\n"
@@ -368,16 +367,6 @@ def test_the_reading_is_stored_with_the_submission() -> None:
     assert json.loads(json.dumps(entry)) == entry  # kept as JSON in Redis
 
 
-class _Runs:
-    """The one Redis call the engine makes: the session's stored runs."""
-
-    def __init__(self, entries: list[dict[str, Any]]) -> None:
-        self.entries = [json.dumps(e) for e in entries]
-
-    async def lrange(self, key: str, start: int, end: int) -> list[str]:
-        return self.entries
-
-
 class _FollowUp:
     name = "test"
     version = "1"
@@ -389,7 +378,7 @@ class _FollowUp:
         return Reply(Move("follow_up", 0, False), words())
 
 
-def test_the_interviewers_reply_names_what_the_code_is_made_of() -> None:
+async def test_the_interviewers_reply_names_what_the_code_is_made_of(valkey: Redis) -> None:
     problem = bank_problem("two-sum")
     assert isinstance(problem, Problem)
     plan = InterviewPlan(questions=(problem.question(),), interview_type="technical")
@@ -397,14 +386,10 @@ def test_the_interviewers_reply_names_what_the_code_is_made_of() -> None:
         Turn(0, "interviewer", problem.question().text, 0, "question"),
         Turn(1, "candidate", "I compare every pair of numbers.", 0),
     ]
-    redis = cast(Redis, _Runs([_entry(QUADRATIC)]))
-    engine = CodeAwareEngine(_FollowUp(), redis, "ses_x")
-
-    async def said() -> tuple[list[str], dict[str, object]]:
-        reply = await engine.next_reply(plan, transcript)
-        return [s async for s in reply.sentences()], reply.meta
-
-    sentences, meta = asyncio.run(said())
+    await valkey.rpush(session_code_key("ses_x"), json.dumps(_entry(QUADRATIC)))
+    engine = CodeAwareEngine(_FollowUp(), valkey, "ses_x")
+    reply = await engine.next_reply(plan, transcript)
+    sentences, meta = [s async for s in reply.sentences()], reply.meta
     assert "Reading it, your solution has two nested loops." in sentences[0], sentences
     assert sentences[-1] == "What is the time complexity of that?"
     shown = cast(dict[str, Any], meta["code"])

@@ -7,11 +7,11 @@ sentence is always short (an acknowledgement) so the voice can start speaking at
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.embedding import shared_embedder
-from pipeline.engine import Feedback, InterviewPlan, Move, Reply, Turn
+from pipeline.engine import Feedback, InterviewPlan, Move, Reply, Turn, sentences_of
 from pipeline.interview.analysis import AnswerAnalysis, Embedder, analyse
 from pipeline.interview.followups import (
     gap_of,
@@ -26,11 +26,6 @@ from pipeline.interview.rubric import AnswerScore, score_answer
 from pipeline.personas import Persona, get_persona
 
 STRONG_ANSWER = 75  # at or above: praise rather than a plain acknowledgement
-
-
-async def _iterate(items: Sequence[str]) -> AsyncIterator[str]:
-    for item in items:
-        yield item
 
 
 class StructuredEngine:
@@ -55,7 +50,7 @@ class StructuredEngine:
         **meta: object,
     ) -> Reply:
         stamp = {"engine": self.name, "engine_version": self.version, **meta}
-        return Reply(move, _iterate([s for s in sentences if s]), feedback, stamp)
+        return Reply(move, sentences_of([s for s in sentences if s]), feedback, stamp)
 
     async def next_reply(self, plan: InterviewPlan, transcript: Sequence[Turn]) -> Reply:
         persona = get_persona(plan.persona_id)
