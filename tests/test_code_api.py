@@ -477,3 +477,23 @@ def test_a_submission_is_announced_once(api: Api) -> None:
     assert "I can see your submission" not in second["message"], second["message"]
     turns = api.client.get(f"/v1/sessions/{session_id}/transcript", headers=headers).json()["turns"]
     assert turns[second["turn"]]["meta"]["code"] == turns[first["turn"]]["meta"]["code"]
+
+
+def test_a_tenant_problem_says_its_expected_complexity(api: Api) -> None:
+    """The target a submission's complexity is scored against: a big-O text in one n, or 400
+    on the field; the tenant sees it, the candidate does not."""
+    headers = _key(api.tenant("Targets"))
+    refused = api.client.post(
+        "/v1/problems", headers=headers, json={**TENANT_PROBLEM, "expected_complexity": "O(V+E)"}
+    )
+    assert refused.status_code == 400, refused.text
+    assert "expected_complexity" in refused.json()["error"]["fields"]
+    assert api.client.get("/v1/problems", headers=headers).json()["own"] == []
+    created = api.client.post(
+        "/v1/problems", headers=headers, json={**TENANT_PROBLEM, "expected_complexity": "O(n)"}
+    )
+    assert created.status_code == 201, created.text
+    problem_id = created.json()["problem_id"]
+    detail = api.client.get(f"/v1/problems/{problem_id}", headers=headers).json()
+    assert detail["full"]["expected_complexity"] == "O(n)"
+    assert "expected_complexity" not in detail["problem"]  # the candidate's view
