@@ -86,6 +86,12 @@ def growth(notation: str | None) -> Growth | None:
         return None
 
 
+def _fields(item: object, where: str, keys: tuple[str, ...]) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise GoldError(f"{where}: not an object")
+    return {key: _text(item, key, where) for key in keys}
+
+
 def _text(raw: dict[str, Any], key: str, where: str) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -110,14 +116,8 @@ def parse(raw: Any, part: str = "custom") -> Gold:
     problems: list[TenantProblem] = []
     for k, item in enumerate(raw["problems"]):
         where = f"{part}: problem {k}"
-        if not isinstance(item, dict):
-            raise GoldError(f"{where}: not an object")
-        problem = TenantProblem(
-            **{
-                key: _text(item, key, where)
-                for key in ("id", "title", "statement", "input_format", "output_format", "expected")
-            }
-        )
+        keys = ("id", "title", "statement", "input_format", "output_format", "expected")
+        problem = TenantProblem(**_fields(item, where, keys))
         if not problem.id.startswith(TENANT_PREFIX):
             raise GoldError(f"{where}: a tenant problem's id starts with {TENANT_PREFIX!r}")
         if problem.expected not in LABELS:
@@ -133,14 +133,8 @@ def parse(raw: Any, part: str = "custom") -> Gold:
     seen: set[str] = set()
     for k, item in enumerate(raw["solutions"]):
         where = f"{part}: solution {k}"
-        if not isinstance(item, dict):
-            raise GoldError(f"{where}: not an object")
-        solution = Solution(
-            **{
-                key: _text(item, key, where)
-                for key in ("id", "problem", "language", "code", "label", "why")
-            }
-        )
+        keys = ("id", "problem", "language", "code", "label", "why")
+        solution = Solution(**_fields(item, where, keys))
         if solution.id in seen:
             raise GoldError(f"{where}: duplicate id {solution.id!r}")
         seen.add(solution.id)

@@ -5,7 +5,7 @@ no sandbox: the code is parsed, never run."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
@@ -14,7 +14,7 @@ from pipeline.coding.complexity import estimate
 from pipeline.coding.problems import Problem, bank, bank_problem
 from pipeline.coding.sandbox import RunResult
 from pipeline.coding.sandbox import TestResult as Result
-from pipeline.engine import InterviewPlan, Move, Reply, Turn
+from pipeline.engine import InterviewPlan, Move, Reply, Turn, sentences_of
 from server.code import CodeAwareEngine, code_section, run_entry, session_code_key, with_code
 from server.storage.store import Redis
 
@@ -341,7 +341,7 @@ def test_other_languages_and_broken_code_are_not_estimated() -> None:
     assert deep["estimate"] is None
 
 
-def _entry(code: str, language: str = "python") -> dict[str, Any]:
+def entry_of(code: str, language: str = "python") -> dict[str, Any]:
     result = RunResult(
         "ok",
         [Result("test 1", True, 5, False, "passed"), Result("hidden 1", True, 9, True, "passed")],
@@ -362,20 +362,22 @@ def _entry(code: str, language: str = "python") -> dict[str, Any]:
 
 
 def test_the_reading_is_stored_with_the_submission() -> None:
-    entry = _entry(QUADRATIC)
+    entry = entry_of(QUADRATIC)
     assert entry["complexity"]["estimate"] == "O(n^2)"
     assert json.loads(json.dumps(entry)) == entry  # kept as JSON in Redis
 
 
-class _FollowUp:
+class ScriptedEngine:
+    """The engine the code-aware one wraps, saying one scripted sentence with one move."""
+
     name = "test"
     version = "1"
 
-    async def next_reply(self, plan: InterviewPlan, transcript: Sequence[Turn]) -> Reply:
-        async def words() -> AsyncIterator[str]:
-            yield "What is the time complexity of that?"
+    def __init__(self, move: Move, sentence: str) -> None:
+        self.move, self.sentence = move, sentence
 
-        return Reply(Move("follow_up", 0, False), words())
+    async def next_reply(self, plan: InterviewPlan, transcript: Sequence[Turn]) -> Reply:
+        return Reply(self.move, sentences_of([self.sentence]))
 
 
 async def test_the_interviewers_reply_names_what_the_code_is_made_of(valkey: Redis) -> None:
@@ -386,8 +388,9 @@ async def test_the_interviewers_reply_names_what_the_code_is_made_of(valkey: Red
         Turn(0, "interviewer", problem.question().text, 0, "question"),
         Turn(1, "candidate", "I compare every pair of numbers.", 0),
     ]
-    await valkey.rpush(session_code_key("ses_x"), json.dumps(_entry(QUADRATIC)))
-    engine = CodeAwareEngine(_FollowUp(), valkey, "ses_x")
+    await valkey.rpush(session_code_key("ses_x"), json.dumps(entry_of(QUADRATIC)))
+    asks = ScriptedEngine(Move("follow_up", 0, False), "What is the time complexity of that?")
+    engine = CodeAwareEngine(asks, valkey, "ses_x")
     reply = await engine.next_reply(plan, transcript)
     sentences, meta = [s async for s in reply.sentences()], reply.meta
     assert "Reading it, your solution has two nested loops." in sentences[0], sentences
@@ -408,13 +411,13 @@ def test_the_report_shows_the_reading_in_the_coding_questions_feedback() -> None
         "questions": [{"index": 0, "score": 60, "feedback": "Covers the approach."}],
         "scoring": {},
     }
-    section = code_section(extra, plan, [_entry(QUADRATIC)], spoken, problem)
+    section = code_section(extra, plan, [entry_of(QUADRATIC)], spoken, problem)
     assert section is not None
     report = with_code(spoken, section)
     question = report["questions"][0]
     assert question["feedback"].startswith("Covers the approach. The submitted code reads as ")
     assert "O(n^2) (estimated from the code: two nested loops" in question["feedback"]
     assert question["code_complexity"] == report["code"]["complexity"]
-    js = code_section(extra, plan, [_entry("console.log(1)", "javascript")], spoken, problem)
+    js = code_section(extra, plan, [entry_of("console.log(1)", "javascript")], spoken, problem)
     assert js is not None
     assert "complexity was not estimated" in with_code(spoken, js)["questions"][0]["feedback"]

@@ -6,18 +6,16 @@ a real Valkey."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import pytest
 
 from pipeline.coding.problems import Problem, bank_problem
-from pipeline.coding.sandbox import RunResult
-from pipeline.coding.sandbox import TestResult as Result
 from pipeline.coding.stated import compare, stated_time
-from pipeline.engine import InterviewPlan, Move, Reply, Turn
-from server.code import CodeAwareEngine, code_section, run_entry, session_code_key, with_code
+from pipeline.engine import InterviewPlan, Move, Turn
+from server.code import CodeAwareEngine, code_section, session_code_key, with_code
 from server.storage.store import Redis
+from tests.test_code_complexity import QUADRATIC, ScriptedEngine, entry_of
 
 
 @pytest.mark.parametrize(
@@ -72,14 +70,6 @@ def test_compare_with_the_reading() -> None:
 
 # -- the interviewer -------------------------------------------------------------------------
 
-QUADRATIC = """
-def solve(nums, target):
-    for i in range(len(nums)):
-        for j in range(i + 1, len(nums)):
-            if nums[i] + nums[j] == target:
-                return i, j
-"""
-
 
 def _problem() -> Problem:
     problem = bank_problem("two-sum")
@@ -87,38 +77,12 @@ def _problem() -> Problem:
     return problem
 
 
-def _entry(code: str) -> dict[str, Any]:
-    result = RunResult("ok", [Result("hidden 1", True, 9, True, "passed")], "", "", 20)
-    return run_entry(
-        result,
-        language="python",
-        code=code,
-        submit=True,
-        custom_input=False,
-        at=100.0,
-        session_s=42.0,
-        problem_id="two-sum",
-    )
-
-
-class _NextQuestion:
-    """The engine the code-aware one wraps: it would move on."""
-
-    name = "test"
-    version = "1"
-
-    async def next_reply(self, plan: InterviewPlan, transcript: Sequence[Turn]) -> Reply:
-        async def words() -> AsyncIterator[str]:
-            yield "Thank you. Let's move on."
-
-        return Reply(Move("closing", None, True), words())
-
-
 async def _reply(
     valkey: Redis, session_id: str, transcript: list[Turn]
 ) -> tuple[Move, list[str], dict[str, object]]:
     plan = InterviewPlan(questions=(_problem().question(),), interview_type="technical")
-    engine = CodeAwareEngine(_NextQuestion(), valkey, session_id)
+    moves_on = ScriptedEngine(Move("closing", None, True), "Thank you. Let's move on.")
+    engine = CodeAwareEngine(moves_on, valkey, session_id)
     reply = await engine.next_reply(plan, transcript)
     return reply.move, [s async for s in reply.sentences()], reply.meta
 
@@ -126,7 +90,7 @@ async def _reply(
 async def test_the_interviewer_asks_again_when_the_stated_complexity_and_the_code_disagree(
     valkey: Redis,
 ) -> None:
-    await valkey.rpush(session_code_key("ses_said"), json.dumps(_entry(QUADRATIC)))
+    await valkey.rpush(session_code_key("ses_said"), json.dumps(entry_of(QUADRATIC)))
     transcript = [
         Turn(0, "interviewer", _problem().question().text, 0, "question"),
         Turn(1, "candidate", "I check every pair, and it runs in linear time.", 0),
@@ -152,7 +116,7 @@ async def test_the_interviewer_asks_again_when_the_stated_complexity_and_the_cod
 
 
 async def test_an_agreeing_or_silent_candidate_is_not_asked_again(valkey: Redis) -> None:
-    await valkey.rpush(session_code_key("ses_agree"), json.dumps(_entry(QUADRATIC)))
+    await valkey.rpush(session_code_key("ses_agree"), json.dumps(entry_of(QUADRATIC)))
     for answer in ("Two loops, so O of n squared.", "I compare every pair of numbers."):
         transcript = [
             Turn(0, "interviewer", _problem().question().text, 0, "question"),
@@ -174,7 +138,7 @@ def test_the_report_quotes_what_was_said_beside_the_reading() -> None:
         ],
         "scoring": {},
     }
-    section = code_section(extra, plan, [_entry(QUADRATIC)], spoken, _problem())
+    section = code_section(extra, plan, [entry_of(QUADRATIC)], spoken, _problem())
     assert section is not None
     assert section["stated_complexity"] == {
         "said": "O(n)",
