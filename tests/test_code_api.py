@@ -437,6 +437,7 @@ def test_a_chat_coding_interview_to_its_report(api: Api) -> None:
     assert after.status_code == 409
 
 
+@pytest.mark.models  # the chat replies score each answer with the embedding model
 def test_a_submission_is_announced_once(api: Api) -> None:
     """The reply after the coding answer says what the submission passed; a later answer on the
     same question, with no new submission, is not told it again (the turn still keeps it)."""
