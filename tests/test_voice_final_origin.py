@@ -25,10 +25,15 @@ import asyncio
 from collections.abc import Hashable
 
 import numpy as np
+import pytest
 
 from models.asr import Transcript
 from tests.test_voice_scripted import CONFIG, PATIENCE_S, plan, running
 from tests.voice_fakes import Script, ScriptedTranscriber, read_words
+
+# On virtual time (tests/virtual_time.py): the scripted Whisper's slow passes and the waits for
+# the repair window take no wall time, and the order of events is the same on a busy machine.
+pytestmark = pytest.mark.virtual_time
 
 FRAME_TOLERANCE_S = 0.04  # a VAD frame is 32 ms: word times are placed to within one
 
