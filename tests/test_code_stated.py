@@ -41,6 +41,18 @@ def test_what_the_candidate_said(said: str, big_o: str) -> None:
     assert stated is not None and stated.big_o == big_o, stated
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: a claim said next to 'time' wins over a later correction without it; "
+    "the fix (the last statement not about space) changes pipeline/, which five bench sections "
+    "measure, and waits for the next whole bench run",
+)
+def test_a_correction_is_the_claim_that_stands() -> None:
+    said = "It runs in linear time. You are right, with the two loops it is O of n squared."
+    stated = stated_time(said)
+    assert stated is not None and stated.big_o == "O(n^2)"
+
+
 @pytest.mark.parametrize(
     "said",
     [
